@@ -1,0 +1,71 @@
+//! The authorization endpoint (RFC 6749 §3.1, OIDC Core §3.1.2), GET and POST.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum_extra::extract::CookieJar;
+
+use super::error::{self, Internal};
+use super::{flow, lang, paths, session};
+use crate::app::{App, AppState};
+use crate::oidc::authorize::{AuthorizeError, validate};
+use crate::oidc::flow::Progress;
+use crate::oidc::params::Params;
+use crate::oidc::tokens;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(paths::AUTHORIZE, get(authorize_get).post(authorize_post))
+}
+
+async fn authorize_get(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    authorize(&app, jar, &headers, params).await.into_response()
+}
+
+async fn authorize_post(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    authorize(&app, jar, &headers, Params::parse(&body))
+        .await
+        .into_response()
+}
+
+async fn authorize(
+    app: &App,
+    jar: CookieJar,
+    headers: &HeaderMap,
+    params: Params,
+) -> Result<Response, Internal> {
+    let clients = app.clients();
+    let hint = |token: &str| tokens::id_token_subject(&app.keys, &app.config.issuer, token);
+    let validated = validate(&params, &clients, &hint);
+    let (jar, lang) = lang::choose(jar, headers, None, params.first("ui_locales"));
+    let req = match validated {
+        Ok(req) => req,
+        Err(AuthorizeError::Untrusted(why)) => {
+            let page = error::page(
+                app,
+                lang,
+                StatusCode::BAD_REQUEST,
+                "authorize_error_title",
+                "authorize_error_text",
+                Some(why),
+            );
+            return Ok(page);
+        }
+        Err(AuthorizeError::Redirect(to, e)) => return Ok(flow::respond(app, lang, &to, Err(&e))),
+    };
+    let session = session::current(app, &jar).await?;
+    flow::proceed(app, lang, req, None, session, Progress::default()).await
+}

@@ -1,0 +1,158 @@
+//! « Consentement pour le site … »: what the service will see, its privacy
+//! policy, **Refuser** / **Accepter** (DESIGN §1.4). Remembered per
+//! (citizen, service, scopes).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum_extra::extract::CookieJar;
+use serde::Serialize;
+
+use super::error::Internal;
+use super::{csrf, flow, lang, paths, session};
+use crate::app::{App, AppState};
+use crate::i18n::Lang;
+use crate::oidc::authorize::AuthRequest;
+use crate::oidc::flow::Progress;
+use crate::oidc::params::Params;
+use crate::oidc::{ErrorCode, OAuthError};
+use crate::store::{consents, interactions};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(paths::CONSENT, get(show).post(submit))
+}
+
+#[derive(Serialize)]
+struct ConsentPage {
+    action: &'static str,
+    csrf: String,
+    interaction: String,
+    client_name: String,
+    items: Vec<String>,
+    privacy_policy_url: Option<String>,
+}
+
+/// The catalogue key naming what a scope shares.
+fn scope_label(scope: &str) -> Option<&'static str> {
+    Some(match scope {
+        "email" => "scope_email",
+        "profile" => "scope_profile",
+        "roles" => "scope_roles",
+        "address" => "scope_address",
+        "phone" => "scope_phone",
+        "offline_access" => "scope_offline_access",
+        _ => return None,
+    })
+}
+
+async fn show(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Internal> {
+    let params = Params::parse(q.unwrap_or_default().as_bytes());
+    let id = params.first("interaction").unwrap_or_default().to_owned();
+    let pending = flow::load(&app, &id).await?;
+    let ui_locales = pending.as_ref().and_then(|(r, _)| r.ui_locales.clone());
+    let (jar, lang) = lang::choose(jar, &headers, params.first("lang"), ui_locales.as_deref());
+    let Some((req, _)) = pending else {
+        return Ok((jar, flow::expired(&app, lang)).into_response());
+    };
+    if session::current(&app, &jar).await?.is_none() {
+        return Ok((
+            jar,
+            flow::see_other(&format!("{}?interaction={id}", paths::LOGIN)),
+        )
+            .into_response());
+    }
+    Ok(render(&app, jar, lang, &id, &req, StatusCode::OK))
+}
+
+async fn submit(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Internal> {
+    let form = Params::parse(&body);
+    let id = form.first("interaction").unwrap_or_default().to_owned();
+    let pending = flow::load(&app, &id).await?;
+    let ui_locales = pending.as_ref().and_then(|(r, _)| r.ui_locales.clone());
+    let (jar, lang) = lang::choose(jar, &headers, None, ui_locales.as_deref());
+    let Some((req, login_sid)) = pending else {
+        return Ok((jar, flow::expired(&app, lang)).into_response());
+    };
+    let Some(session) = session::current(&app, &jar).await? else {
+        return Ok((
+            jar,
+            flow::see_other(&format!("{}?interaction={id}", paths::LOGIN)),
+        )
+            .into_response());
+    };
+    if !csrf::verify(&jar, form.first(csrf::FIELD)) {
+        return Ok(render(&app, jar, lang, &id, &req, StatusCode::BAD_REQUEST));
+    }
+    if form.first("decision") != Some("accept") {
+        app.store
+            .run(move |conn| interactions::delete(conn, &id))
+            .await?;
+        let denied = OAuthError::new(
+            ErrorCode::AccessDenied,
+            "the citizen refused to share this information",
+        );
+        return Ok((jar, flow::respond(&app, lang, &req.return_to, Err(&denied))).into_response());
+    }
+    let (sub, client_id, scopes, now) = (
+        session.sub.clone(),
+        req.client_id.clone(),
+        req.consent_scopes.clone(),
+        app.now(),
+    );
+    app.store
+        .run(move |conn| consents::grant(conn, &sub, &client_id, &scopes, now))
+        .await?;
+    let progress = Progress {
+        signed_in: login_sid.as_deref() == Some(session.sid.as_str()),
+        consented: true,
+    };
+    let response = flow::proceed(&app, lang, req, Some(id), Some(session), progress).await?;
+    Ok((jar, response).into_response())
+}
+
+fn render(
+    app: &App,
+    jar: CookieJar,
+    lang: Lang,
+    id: &str,
+    req: &AuthRequest,
+    status: StatusCode,
+) -> Response {
+    let clients = app.clients();
+    let client = clients.get(&req.client_id);
+    let (jar, csrf) = csrf::token(jar, app.config.https());
+    let page = ConsentPage {
+        action: paths::CONSENT,
+        csrf,
+        interaction: id.to_owned(),
+        client_name: client
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| req.client_id.clone()),
+        items: req
+            .consent_scopes
+            .iter()
+            .filter_map(|s| scope_label(s))
+            .map(|key| app.pages.text(lang, key))
+            .collect(),
+        privacy_policy_url: client.and_then(|c| c.privacy_policy_url.clone()),
+    };
+    let here = format!("{}?interaction={id}", paths::CONSENT);
+    (
+        jar,
+        app.pages.render(status, "consent.html", lang, &here, page),
+    )
+        .into_response()
+}

@@ -1,0 +1,82 @@
+//! OpenID Connect Discovery 1.0 and the JWKS, both prepared once at start.
+//! Everything advertised here works; a test follows every URL.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::paths;
+use crate::app::AppState;
+use crate::config::Config;
+use crate::oidc::scopes::{KNOWN_SCOPES, supported_claims};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::DISCOVERY, get(discovery))
+        .route(paths::JWKS, get(jwks))
+}
+
+/// The discovery document for `config`.
+pub fn document(config: &Config) -> Value {
+    let url = |path: &str| format!("{}{path}", config.issuer);
+    json!({
+        "issuer": config.issuer,
+        "authorization_endpoint": url(paths::AUTHORIZE),
+        "token_endpoint": url(paths::TOKEN),
+        "userinfo_endpoint": url(paths::USERINFO),
+        "jwks_uri": url(paths::JWKS),
+        "scopes_supported": KNOWN_SCOPES,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "userinfo_signing_alg_values_supported": [],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": supported_claims(),
+        "claims_parameter_supported": true,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "require_request_uri_registration": false,
+        "authorization_response_iss_parameter_supported": true,
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "display_values_supported": ["page"],
+        "claim_types_supported": ["normal"],
+        "ui_locales_supported": ["fr", "en"],
+        "claims_locales_supported": ["fr", "en"],
+        "service_documentation": url("/"),
+    })
+}
+
+fn json_response(body: String) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
+            (
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn discovery(State(app): State<AppState>) -> Response {
+    json_response(app.discovery.clone())
+}
+
+async fn jwks(State(app): State<AppState>) -> Response {
+    json_response(app.keys.jwks_json().to_owned())
+}

@@ -1,0 +1,216 @@
+//! Carrying an authorization request forward: after validation, after a
+//! login and after consent. Decides (with `oidc::flow`) whether the citizen
+//! must sign in or consent, stores the pending request as an interaction
+//! when a page is needed, and otherwise answers the client (RFC 6749
+//! §4.1.2, RFC 9207 `iss`, OAuth 2.0 Form Post Response Mode).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::error::{self, Internal};
+use super::paths;
+use crate::app::App;
+use crate::i18n::Lang;
+use crate::oidc::OAuthError;
+use crate::oidc::authorize::{AuthRequest, ResponseMode, ReturnTo};
+use crate::oidc::flow::{Next, Progress, next_step};
+use crate::oidc::grants;
+use crate::secrets;
+use crate::store::sessions::Session;
+use crate::store::{consents, interactions};
+
+enum Outcome {
+    Page(&'static str, String),
+    Code(String),
+    Fail(OAuthError),
+}
+
+/// Moves `req` on: to the login or consent page, or back to the client
+/// with a code or an error. `interaction` is the pending request's id when
+/// it already has one; `progress` says what the citizen did for it so far.
+pub async fn proceed(
+    app: &App,
+    lang: Lang,
+    req: AuthRequest,
+    interaction: Option<String>,
+    session: Option<Session>,
+    progress: Progress,
+) -> Result<Response, Internal> {
+    let Some(client) = app.clients().get(&req.client_id).cloned() else {
+        return Ok(client_gone(app, lang));
+    };
+    let now = app.now();
+    let (code_ttl, interaction_ttl) = (
+        app.config.tokens.code_ttl,
+        app.config.tokens.interaction_ttl,
+    );
+    let return_to = req.return_to.clone();
+    let outcome = app
+        .store
+        .run(move |conn| {
+            let consented = match &session {
+                Some(s) => consents::granted(conn, &s.sub, &client.id)?,
+                None => None,
+            };
+            let next = next_step(
+                &req,
+                &client,
+                session.as_ref(),
+                progress,
+                consented.as_deref(),
+                now,
+            );
+            let page = match next {
+                Next::Login => paths::LOGIN,
+                Next::Consent => paths::CONSENT,
+                Next::Issue => {
+                    let session = session
+                        .as_ref()
+                        .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                    let code = grants::issue_code(conn, &req, session, now, code_ttl)?;
+                    if let Some(id) = &interaction {
+                        interactions::delete(conn, id)?;
+                    }
+                    return Ok(Outcome::Code(code));
+                }
+                Next::Fail(e) => {
+                    if let Some(id) = &interaction {
+                        interactions::delete(conn, id)?;
+                    }
+                    return Ok(Outcome::Fail(e));
+                }
+            };
+            let id = match interaction {
+                Some(id) => id,
+                None => {
+                    let id = secrets::token();
+                    let json = serde_json::to_string(&req)
+                        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+                    interactions::insert(conn, &id, &json, now + interaction_ttl)?;
+                    id
+                }
+            };
+            Ok(Outcome::Page(page, id))
+        })
+        .await?;
+    Ok(match outcome {
+        Outcome::Page(path, id) => see_other(&format!("{path}?interaction={id}")),
+        Outcome::Code(code) => respond(app, lang, &return_to, Ok(&code)),
+        Outcome::Fail(e) => respond(app, lang, &return_to, Err(&e)),
+    })
+}
+
+/// Loads a pending request by id.
+pub async fn load(app: &App, id: &str) -> Result<Option<(AuthRequest, Option<String>)>, Internal> {
+    if id.len() != 43 {
+        return Ok(None);
+    }
+    let id = id.to_owned();
+    let now = app.now();
+    let found = app
+        .store
+        .run(move |conn| interactions::get(conn, &id, now))
+        .await?;
+    Ok(found
+        .and_then(|(json, login_sid)| serde_json::from_str(&json).ok().map(|req| (req, login_sid))))
+}
+
+/// The page shown when a pending request is unknown or expired.
+pub fn expired(app: &App, lang: Lang) -> Response {
+    error::page(
+        app,
+        lang,
+        StatusCode::BAD_REQUEST,
+        "interaction_expired_title",
+        "interaction_expired_text",
+        None,
+    )
+}
+
+fn client_gone(app: &App, lang: Lang) -> Response {
+    error::page(
+        app,
+        lang,
+        StatusCode::BAD_REQUEST,
+        "authorize_error_title",
+        "authorize_error_text",
+        Some("unknown client_id".into()),
+    )
+}
+
+pub fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => (StatusCode::SEE_OTHER, [(header::LOCATION, value)]).into_response(),
+        Err(_) => StatusCode::BAD_REQUEST.into_response(),
+    }
+}
+
+/// The authorization response: a code or an error, with `state` and `iss`,
+/// in the response mode the client asked for.
+pub fn respond(
+    app: &App,
+    lang: Lang,
+    to: &ReturnTo,
+    result: Result<&str, &OAuthError>,
+) -> Response {
+    let mut fields: Vec<(&str, &str)> = match result {
+        Ok(code) => vec![("code", code)],
+        Err(e) => vec![
+            ("error", e.code.as_str()),
+            ("error_description", &e.description),
+        ],
+    };
+    if let Some(state) = &to.state {
+        fields.push(("state", state));
+    }
+    fields.push(("iss", &app.config.issuer));
+    match to.response_mode {
+        ResponseMode::Query => {
+            let Ok(mut url) = url::Url::parse(&to.redirect_uri) else {
+                return StatusCode::BAD_REQUEST.into_response();
+            };
+            url.query_pairs_mut().extend_pairs(fields);
+            see_other(url.as_str())
+        }
+        ResponseMode::FormPost => form_post(app, lang, &to.redirect_uri, &fields),
+    }
+}
+
+/// The one script of Sésame: it submits the form_post form. Its hash is
+/// the only script the page's CSP allows.
+const FORM_POST_SCRIPT: &str = "document.forms[0].submit()";
+
+#[derive(Serialize)]
+struct FormPost<'a> {
+    redirect_uri: &'a str,
+    fields: &'a [(&'a str, &'a str)],
+}
+
+fn form_post(app: &App, lang: Lang, redirect_uri: &str, fields: &[(&str, &str)]) -> Response {
+    use base64::Engine;
+    let hash = base64::engine::general_purpose::STANDARD
+        .encode(secrets::sha256(FORM_POST_SCRIPT.as_bytes()));
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; script-src 'sha256-{hash}'; base-uri 'none'; frame-ancestors 'none'"
+    );
+    let mut response = app.pages.render(
+        StatusCode::OK,
+        "form_post.html",
+        lang,
+        "",
+        FormPost {
+            redirect_uri,
+            fields,
+        },
+    );
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,133 @@
+//! The home page (who is signed in), the stylesheet, and the pages of
+//! journeys not built yet (sign-up, password reset).
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum_extra::extract::CookieJar;
+use serde::Serialize;
+
+use super::error::Internal;
+use super::{lang, paths, session};
+use crate::app::AppState;
+use crate::oidc::params::Params;
+use crate::store::users;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::HOME, get(home))
+        .route(paths::SIGNUP, get(signup))
+        .route(paths::FORGOT, get(forgot))
+        .route(paths::STYLESHEET, get(stylesheet))
+}
+
+#[derive(Serialize)]
+struct Message {
+    title: String,
+    paragraphs: Vec<String>,
+    link_href: Option<String>,
+    link_label: String,
+}
+
+async fn home(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Internal> {
+    let params = Params::parse(q.unwrap_or_default().as_bytes());
+    let (jar, lang) = lang::choose(jar, &headers, params.first("lang"), None);
+    let user = match session::current(&app, &jar).await? {
+        Some(s) => {
+            app.store
+                .run(move |conn| users::by_sub(conn, &s.sub))
+                .await?
+        }
+        None => None,
+    };
+    let text = |k| app.pages.text(lang, k);
+    let page = Message {
+        title: text("home_title"),
+        paragraphs: match &user {
+            Some(u) => vec![format!("{} {}", text("home_signed_in"), u.email)],
+            None => vec![text("home_signed_out")],
+        },
+        link_href: user.is_none().then(|| paths::LOGIN.to_owned()),
+        link_label: text("login_title"),
+    };
+    Ok((
+        jar,
+        app.pages
+            .render(StatusCode::OK, "message.html", lang, paths::HOME, page),
+    )
+        .into_response())
+}
+
+async fn coming_soon(
+    app: AppState,
+    jar: CookieJar,
+    headers: HeaderMap,
+    q: Option<String>,
+    path: &str,
+    key: &'static str,
+) -> Response {
+    let params = Params::parse(q.unwrap_or_default().as_bytes());
+    let (jar, lang) = lang::choose(jar, &headers, params.first("lang"), None);
+    let back = match params.first("interaction") {
+        Some(id) => format!(
+            "{}?interaction={}",
+            paths::LOGIN,
+            url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
+        ),
+        None => paths::LOGIN.to_owned(),
+    };
+    let page = Message {
+        title: app.pages.text(lang, "coming_soon_title"),
+        paragraphs: vec![app.pages.text(lang, key)],
+        link_href: Some(back),
+        link_label: app.pages.text(lang, "back_to_login"),
+    };
+    (
+        jar,
+        app.pages
+            .render(StatusCode::OK, "message.html", lang, path, page),
+    )
+        .into_response()
+}
+
+async fn signup(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    coming_soon(app, jar, headers, q, paths::SIGNUP, "signup_coming_soon").await
+}
+
+async fn forgot(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    coming_soon(app, jar, headers, q, paths::FORGOT, "forgot_coming_soon").await
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        include_str!("../../static/sesame.css"),
+    )
+        .into_response()
+}

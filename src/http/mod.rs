@@ -1,0 +1,52 @@
+//! Thin axum handlers, one file per endpoint family, and the router.
+
+pub mod authorize;
+pub mod consent;
+pub mod csrf;
+pub mod discovery;
+pub mod error;
+pub mod flow;
+pub mod home;
+pub mod lang;
+pub mod login;
+pub mod pages;
+pub mod paths;
+pub mod session;
+pub mod token;
+pub mod userinfo;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::app::AppState;
+
+/// Largest request body accepted (forms and token requests are tiny).
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// The CSP of every page: no scripts (pages work without JavaScript), our
+/// own stylesheet, not framable.
+pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+
+pub fn router(app: AppState) -> Router {
+    Router::new()
+        .merge(discovery::router())
+        .merge(authorize::router())
+        .merge(login::router())
+        .merge(consent::router())
+        .merge(token::router())
+        .merge(userinfo::router())
+        .merge(home::router())
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header_layer(header::CONTENT_SECURITY_POLICY, PAGE_CSP))
+        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
+        .with_state(app)
+}
+
+fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}

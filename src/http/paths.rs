@@ -1,0 +1,13 @@
+//! Every path, defined once: used by the router and by discovery.
+
+pub const DISCOVERY: &str = "/.well-known/openid-configuration";
+pub const JWKS: &str = "/jwks.json";
+pub const AUTHORIZE: &str = "/authorize";
+pub const TOKEN: &str = "/token";
+pub const USERINFO: &str = "/userinfo";
+pub const LOGIN: &str = "/login";
+pub const CONSENT: &str = "/consent";
+pub const SIGNUP: &str = "/signup";
+pub const FORGOT: &str = "/password/forgot";
+pub const HOME: &str = "/";
+pub const STYLESHEET: &str = "/static/sesame.css";

@@ -1,0 +1,78 @@
+//! The browser session: a random cookie whose SHA-256 digest keys a row of
+//! `sessions` (HttpOnly, SameSite=Lax, Secure when the issuer is https).
+
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+
+use crate::app::App;
+use crate::secrets;
+use crate::store::StoreError;
+use crate::store::sessions::{self, Session};
+
+pub const COOKIE: &str = "sesame_session";
+
+/// The live session of this browser, if any.
+pub async fn current(app: &App, jar: &CookieJar) -> Result<Option<Session>, StoreError> {
+    let Some(value) = jar.get(COOKIE).map(|c| c.value().to_owned()) else {
+        return Ok(None);
+    };
+    if value.len() != 43 {
+        return Ok(None);
+    }
+    let digest = secrets::digest(&value);
+    let now = app.now();
+    let idle = app.config.sessions.idle_ttl;
+    app.store
+        .run(move |conn| {
+            let found = sessions::live(conn, &digest, now)?;
+            // Sliding idle expiry, written only when it moved noticeably.
+            if let Some(s) = &found
+                && s.idle_expires_at - now < idle - 60
+            {
+                sessions::touch(conn, &digest, now + idle)?;
+            }
+            Ok(found)
+        })
+        .await
+}
+
+/// Starts a session for `sub` after a login, replacing this browser's
+/// previous one. Returns the jar with the new cookie.
+pub async fn start(
+    app: &App,
+    jar: CookieJar,
+    sub: String,
+    amr: Vec<String>,
+) -> Result<(CookieJar, Session), StoreError> {
+    let now = app.now();
+    let cookie_value = secrets::token();
+    let session = Session {
+        sid: secrets::random_b64(16),
+        sub,
+        auth_time: now,
+        amr,
+        acr: None,
+        idle_expires_at: now + app.config.sessions.idle_ttl,
+        expires_at: now + app.config.sessions.absolute_ttl,
+    };
+    let previous = jar.get(COOKIE).map(|c| secrets::digest(c.value()));
+    let digest = secrets::digest(&cookie_value);
+    let row = session.clone();
+    app.store
+        .run(move |conn| {
+            let tx = conn.transaction()?;
+            if let Some(previous) = previous {
+                sessions::delete(&tx, &previous)?;
+            }
+            sessions::insert(&tx, &digest, &row, now)?;
+            tx.commit()
+        })
+        .await?;
+    let cookie = Cookie::build((COOKIE, cookie_value))
+        .path("/")
+        .http_only(true)
+        .secure(app.config.https())
+        .same_site(SameSite::Lax)
+        .build();
+    Ok((jar.add(cookie), session))
+}

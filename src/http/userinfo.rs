@@ -1,0 +1,156 @@
+//! The UserInfo endpoint (OIDC Core §5.3), GET and POST, with the bearer
+//! token in the header or, for POST, the form body (RFC 6750 §2.1–2.2).
+//! Only the claims of granted scopes (and individually requested claims)
+//! are returned.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Map, Value};
+
+use super::error::Internal;
+use super::paths;
+use crate::app::{App, AppState};
+use crate::oidc::scopes::{ClaimsRequest, user_claims};
+use crate::oidc::{params::Params, tokens};
+use crate::store::{grants, users};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(paths::USERINFO, get(userinfo).post(userinfo))
+}
+
+/// RFC 6750 §3: the challenge for a missing or bad token.
+fn unauthorized(error: Option<(&str, &str)>) -> Response {
+    let challenge = match error {
+        Some((code, description)) => format!(
+            "Bearer realm=\"sesame\", error=\"{code}\", error_description=\"{description}\""
+        ),
+        None => "Bearer realm=\"sesame\"".to_owned(),
+    };
+    let status = match error {
+        Some(("invalid_request", _)) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    let mut response = status.into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// What is wrong with a request's bearer token (RFC 6750 §3.1), `None`
+/// when there is none at all.
+type BearerProblem = Option<(&'static str, &'static str)>;
+
+/// The bearer token of the request.
+fn bearer(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<String, BearerProblem> {
+    let from_header = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => match v.to_str().unwrap_or_default().split_once(' ') {
+            Some((scheme, token))
+                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+            {
+                Some(token.trim().to_owned())
+            }
+            _ => return Err(Some(("invalid_request", "use the Bearer scheme"))),
+        },
+    };
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let from_body = if method == Method::POST && is_form {
+        let params = Params::parse(body);
+        let token = params
+            .get("access_token")
+            .map_err(|_| Some(("invalid_request", "access_token is repeated")))?;
+        token.map(str::to_owned)
+    } else {
+        None
+    };
+    match (from_header, from_body) {
+        (Some(_), Some(_)) => Err(Some(("invalid_request", "send the token only once"))),
+        (Some(t), None) | (None, Some(t)) => Ok(t),
+        (None, None) => Err(None),
+    }
+}
+
+async fn userinfo(
+    State(app): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let token = match bearer(&method, &headers, &body) {
+        Ok(t) => t,
+        Err(problem) => return unauthorized(problem),
+    };
+    match claims(&app, &token).await {
+        Ok(Some(claims)) => {
+            let headers = [
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                (
+                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                    HeaderValue::from_static("*"),
+                ),
+            ];
+            (headers, Json(Value::Object(claims))).into_response()
+        }
+        Ok(None) => unauthorized(Some((
+            "invalid_token",
+            "the access token is invalid, expired or revoked",
+        ))),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The claims an active citizen token may see; `None` when the token is
+/// not active (bad signature, expired, revoked, or a client's own token).
+async fn claims(app: &App, token: &str) -> Result<Option<Map<String, Value>>, Internal> {
+    let now = app.now();
+    let Some(checked) = tokens::check_access_token(&app.keys, &app.config.issuer, token, now)
+    else {
+        return Ok(None);
+    };
+    let jti = checked.jti.clone();
+    let found = app
+        .store
+        .run(move |conn| {
+            let Some((token, claims)) = grants::active_access_token(conn, &jti, now)? else {
+                return Ok(None);
+            };
+            let Some(sub) = token.sub.as_deref() else {
+                return Ok(None);
+            };
+            Ok(users::by_sub(conn, sub)?.map(|user| (token, claims, user)))
+        })
+        .await?;
+    let Some((token, claims_request, user)) = found else {
+        return Ok(None);
+    };
+    let scopes: Vec<&str> = token.scopes.split(' ').collect();
+    if !scopes.contains(&"openid") {
+        return Ok(None);
+    }
+    let requested = ClaimsRequest::from_stored(claims_request.as_deref());
+    let clients = app.clients();
+    let allowed: Vec<&str> = clients
+        .get(&token.client_id)
+        .map(|c| c.scopes.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    Ok(Some(user_claims(
+        &user,
+        &scopes,
+        &requested.userinfo,
+        &allowed,
+    )))
+}

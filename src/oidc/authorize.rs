@@ -1,0 +1,457 @@
+//! Authorization request validation (RFC 6749 §4.1.1, OIDC Core §3.1.2.1,
+//! RFC 7636, RFC 9700). Until the client and its redirect URI are trusted,
+//! errors are shown to the citizen and never redirected; after, they go back
+//! to the client with `state` and `iss`.
+
+use serde::{Deserialize, Serialize};
+
+use super::params::Params;
+use super::scopes::{ClaimsRequest, KNOWN_SCOPES, consent_scopes};
+use super::{ErrorCode, OAuthError, pkce};
+use crate::config::{Client, Clients};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    Query,
+    FormPost,
+}
+
+/// Where an authorization response goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnTo {
+    pub redirect_uri: String,
+    pub response_mode: ResponseMode,
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+/// A validated authorization request; stored as the pending interaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub return_to: ReturnTo,
+    /// Requested scopes, in the order given.
+    pub scopes: Vec<String>,
+    /// What the consent covers: the scopes plus those of requested claims.
+    pub consent_scopes: Vec<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    /// The `claims` parameter, validated JSON.
+    pub claims: Option<String>,
+    /// `sub` of a valid `id_token_hint`.
+    pub hint_sub: Option<String>,
+}
+
+/// Why a request was refused, and where the refusal goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthorizeError {
+    /// The client or redirect URI cannot be trusted: show a page.
+    Untrusted(String),
+    /// Send the error back to the client.
+    Redirect(ReturnTo, OAuthError),
+}
+
+const MAX_NONCE_LEN: usize = 512;
+
+/// Validates the parameters of an authorization request. `hint_sub` checks
+/// an `id_token_hint` and returns its `sub`.
+pub fn validate(
+    params: &Params,
+    clients: &Clients,
+    hint_sub: &dyn Fn(&str) -> Option<String>,
+) -> Result<AuthRequest, AuthorizeError> {
+    let (client, redirect_uri) = trusted_client(params, clients)?;
+    // From here on, errors are redirected to a registered URI.
+    let response_mode = match params.first("response_mode") {
+        None | Some("query") => Ok(ResponseMode::Query),
+        Some("form_post") => Ok(ResponseMode::FormPost),
+        Some(_) => Err(OAuthError::invalid_request(
+            "response_mode must be query or form_post",
+        )),
+    };
+    let return_to = ReturnTo {
+        redirect_uri: redirect_uri.to_owned(),
+        response_mode: *response_mode.as_ref().unwrap_or(&ResponseMode::Query),
+        state: params.first("state").map(str::to_owned),
+    };
+    let fail = |e: OAuthError| AuthorizeError::Redirect(return_to.clone(), e);
+    if let Some(name) = params.repeated() {
+        return Err(fail(OAuthError::invalid_request(format!(
+            "the {name} parameter is repeated"
+        ))));
+    }
+    response_mode.map_err(fail)?;
+    check(params, client, hint_sub)
+        .map_err(fail)
+        .map(|checked| AuthRequest {
+            return_to: return_to.clone(),
+            ..checked
+        })
+}
+
+fn trusted_client<'a>(
+    params: &'a Params,
+    clients: &'a Clients,
+) -> Result<(&'a Client, &'a str), AuthorizeError> {
+    let untrusted = |m: &str| AuthorizeError::Untrusted(m.to_owned());
+    let client_id = params
+        .get("client_id")
+        .map_err(|_| untrusted("client_id is repeated"))?
+        .ok_or_else(|| untrusted("client_id is missing"))?;
+    let client = clients
+        .get(client_id)
+        .ok_or_else(|| untrusted("unknown client_id"))?;
+    let redirect_uri = params
+        .get("redirect_uri")
+        .map_err(|_| untrusted("redirect_uri is repeated"))?
+        .ok_or_else(|| untrusted("redirect_uri is missing"))?;
+    // Exact string comparison (RFC 9700 §4.1.3).
+    if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
+        return Err(untrusted("redirect_uri is not registered for this client"));
+    }
+    Ok((client, redirect_uri))
+}
+
+fn check(
+    params: &Params,
+    client: &Client,
+    hint_sub: &dyn Fn(&str) -> Option<String>,
+) -> Result<AuthRequest, OAuthError> {
+    if params.get("request")?.is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        ));
+    }
+    if params.get("request_uri")?.is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
+    }
+    match params.get("response_type")? {
+        None => return Err(OAuthError::invalid_request("response_type is missing")),
+        Some("code") => {}
+        Some(_) => {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ));
+        }
+    }
+    if !client.allows(crate::config::GrantType::AuthorizationCode) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code flow",
+        ));
+    }
+    let scopes = scopes(params.get("scope")?, client)?;
+    let code_challenge = code_challenge(params, client)?;
+    let prompt = prompt(params.get("prompt")?)?;
+    let max_age = match params.get("max_age")? {
+        None => None,
+        Some(v) => Some(
+            v.parse::<u32>()
+                .map_err(|_| OAuthError::invalid_request("max_age must be a non-negative integer"))?
+                .into(),
+        ),
+    };
+    let nonce = params.get("nonce")?.map(str::to_owned);
+    if nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE_LEN) {
+        return Err(OAuthError::invalid_request("nonce is too long"));
+    }
+    let claims = params.get("claims")?.map(str::to_owned);
+    let claims_request = match &claims {
+        Some(json) => ClaimsRequest::parse(json).map_err(OAuthError::invalid_request)?,
+        None => ClaimsRequest::default(),
+    };
+    let hint_sub = match params.get("id_token_hint")? {
+        None => None,
+        Some(hint) => Some(hint_sub(hint).ok_or_else(|| {
+            OAuthError::invalid_request("id_token_hint is not an ID token issued here")
+        })?),
+    };
+    // Accepted and, where they make no difference here, ignored.
+    for name in ["display", "acr_values", "claims_locales"] {
+        params.get(name)?;
+    }
+    let consent_scopes = consent_scopes(&scopes, &claims_request, &client.scopes);
+    Ok(AuthRequest {
+        client_id: client.id.clone(),
+        return_to: ReturnTo {
+            redirect_uri: String::new(),
+            response_mode: ResponseMode::Query,
+            state: None,
+        },
+        scopes,
+        consent_scopes,
+        nonce,
+        code_challenge,
+        prompt,
+        max_age,
+        login_hint: params
+            .get("login_hint")?
+            .map(|h| h.chars().take(254).collect()),
+        ui_locales: params
+            .get("ui_locales")?
+            .map(|h| h.chars().take(64).collect()),
+        claims,
+        hint_sub,
+    })
+}
+
+fn scopes(scope: Option<&str>, client: &Client) -> Result<Vec<String>, OAuthError> {
+    let scope = scope.ok_or_else(|| {
+        OAuthError::new(
+            ErrorCode::InvalidScope,
+            "scope is missing; it must contain openid",
+        )
+    })?;
+    let mut scopes: Vec<String> = Vec::new();
+    for s in scope.split(' ').filter(|s| !s.is_empty()) {
+        if !KNOWN_SCOPES.contains(&s) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                format!("unknown scope {}", printable(s)),
+            ));
+        }
+        if !client.scopes.iter().any(|allowed| allowed == s) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                format!("scope {s} is not allowed for this client"),
+            ));
+        }
+        if !scopes.iter().any(|x| x == s) {
+            scopes.push(s.to_owned());
+        }
+    }
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "scope must contain openid",
+        ));
+    }
+    Ok(scopes)
+}
+
+fn code_challenge(params: &Params, client: &Client) -> Result<Option<String>, OAuthError> {
+    let challenge = params.get("code_challenge")?;
+    match params.get("code_challenge_method")? {
+        None | Some("S256") => {}
+        Some("plain") => {
+            return Err(OAuthError::invalid_request(
+                "code_challenge_method plain is not allowed; use S256",
+            ));
+        }
+        Some(_) => {
+            return Err(OAuthError::invalid_request(
+                "code_challenge_method must be S256",
+            ));
+        }
+    }
+    match challenge {
+        None if client.is_public() => Err(OAuthError::invalid_request(
+            "PKCE is required: send code_challenge with S256",
+        )),
+        None => Ok(None),
+        Some(c) if params.get("code_challenge_method")? != Some("S256") => {
+            let _ = c;
+            Err(OAuthError::invalid_request(
+                "code_challenge_method=S256 is required with code_challenge",
+            ))
+        }
+        Some(c) if pkce::is_valid_challenge(c) => Ok(Some(c.to_owned())),
+        Some(_) => Err(OAuthError::invalid_request(
+            "code_challenge is not a base64url SHA-256 value",
+        )),
+    }
+}
+
+fn prompt(value: Option<&str>) -> Result<Prompt, OAuthError> {
+    let mut prompt = Prompt::default();
+    for p in value
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|p| !p.is_empty())
+    {
+        match p {
+            "none" => prompt.none = true,
+            // No account chooser: choosing an account means signing in again.
+            "login" | "select_account" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            _ => {
+                return Err(OAuthError::invalid_request(
+                    "prompt must be none, login, consent or select_account",
+                ));
+            }
+        }
+    }
+    if prompt.none && (prompt.login || prompt.consent) {
+        return Err(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    Ok(prompt)
+}
+
+/// A value safe to echo in an error description (RFC 6749 restricts it to
+/// printable ASCII without `"` and `\`).
+fn printable(s: &str) -> String {
+    s.chars()
+        .filter(|c| (' '..='~').contains(c) && *c != '"' && *c != '\\')
+        .take(64)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn clients() -> Clients {
+        Clients::parse(
+            r#"
+[[client]]
+id = "rp"
+secret = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+redirect_uris = ["https://rp.example/cb"]
+scopes = ["openid", "email", "profile"]
+[[client]]
+id = "spa"
+auth_method = "none"
+redirect_uris = ["https://spa.example/cb"]
+"#,
+            Path::new("clients.toml"),
+        )
+        .unwrap()
+    }
+
+    fn run(query: &str) -> Result<AuthRequest, AuthorizeError> {
+        validate(&Params::parse(query.as_bytes()), &clients(), &|h| {
+            (h == "good").then(|| "sub-1".to_owned())
+        })
+    }
+
+    const OK: &str = "client_id=rp&redirect_uri=https%3A%2F%2Frp.example%2Fcb&response_type=code&scope=email%20openid&state=xyz";
+
+    fn redirected(query: &str) -> (ReturnTo, ErrorCode) {
+        match run(query) {
+            Err(AuthorizeError::Redirect(to, e)) => (to, e.code),
+            other => panic!("{query}: expected a redirected error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_request_keeps_everything() {
+        let req = run(&format!(
+            "{OK}&nonce=n&prompt=consent&max_age=60&login_hint=a%40b.c&unknown=1"
+        ))
+        .unwrap();
+        assert_eq!(req.scopes, ["email", "openid"]);
+        assert_eq!(req.return_to.state.as_deref(), Some("xyz"));
+        assert_eq!(req.nonce.as_deref(), Some("n"));
+        assert!(req.prompt.consent);
+        assert_eq!(req.max_age, Some(60));
+        assert_eq!(req.login_hint.as_deref(), Some("a@b.c"));
+    }
+
+    #[test]
+    fn untrusted_client_or_redirect_is_never_redirected() {
+        for q in [
+            "redirect_uri=https%3A%2F%2Frp.example%2Fcb&response_type=code&scope=openid",
+            "client_id=nobody&redirect_uri=https%3A%2F%2Frp.example%2Fcb",
+            "client_id=rp&response_type=code&scope=openid",
+            "client_id=rp&redirect_uri=https%3A%2F%2Frp.example%2Fcb%2F",
+            "client_id=rp&redirect_uri=https%3A%2F%2Fevil.example%2Fcb",
+            "client_id=rp&client_id=rp&redirect_uri=https%3A%2F%2Frp.example%2Fcb",
+        ] {
+            assert!(matches!(run(q), Err(AuthorizeError::Untrusted(_))), "{q}");
+        }
+    }
+
+    #[test]
+    fn errors_after_trust_are_redirected_with_state() {
+        let cases = [
+            (
+                OK.replace("scope=email%20openid", "scope=email"),
+                ErrorCode::InvalidScope,
+            ),
+            (
+                OK.replace("scope=email%20openid", "scope=openid%20wat"),
+                ErrorCode::InvalidScope,
+            ),
+            (
+                OK.replace("scope=email%20openid", "scope=openid%20roles"),
+                ErrorCode::InvalidScope,
+            ),
+            (
+                OK.replace("response_type=code", "response_type=token"),
+                ErrorCode::UnsupportedResponseType,
+            ),
+            (
+                OK.replace("response_type=code", ""),
+                ErrorCode::InvalidRequest,
+            ),
+            (format!("{OK}&request=x"), ErrorCode::RequestNotSupported),
+            (
+                format!("{OK}&request_uri=x"),
+                ErrorCode::RequestUriNotSupported,
+            ),
+            (format!("{OK}&scope=openid"), ErrorCode::InvalidRequest),
+            (
+                format!("{OK}&prompt=none%20login"),
+                ErrorCode::InvalidRequest,
+            ),
+            (format!("{OK}&max_age=-1"), ErrorCode::InvalidRequest),
+            (format!("{OK}&claims=%7Bx"), ErrorCode::InvalidRequest),
+            (format!("{OK}&id_token_hint=bad"), ErrorCode::InvalidRequest),
+            (
+                format!("{OK}&code_challenge=abc&code_challenge_method=plain"),
+                ErrorCode::InvalidRequest,
+            ),
+            (
+                format!("{OK}&response_mode=fragment"),
+                ErrorCode::InvalidRequest,
+            ),
+        ];
+        for (q, code) in cases {
+            let (to, got) = redirected(&q);
+            assert_eq!(got, code, "{q}");
+            assert_eq!(to.state.as_deref(), Some("xyz"), "{q}");
+        }
+    }
+
+    #[test]
+    fn public_clients_need_s256_pkce() {
+        let base = "client_id=spa&redirect_uri=https%3A%2F%2Fspa.example%2Fcb&response_type=code&scope=openid";
+        assert_eq!(redirected(base).1, ErrorCode::InvalidRequest);
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        let ok = run(&format!(
+            "{base}&code_challenge={challenge}&code_challenge_method=S256"
+        ))
+        .unwrap();
+        assert_eq!(ok.code_challenge.as_deref(), Some(challenge));
+        assert_eq!(
+            redirected(&format!("{base}&code_challenge={challenge}")).1,
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn id_token_hint_gives_its_subject() {
+        let req = run(&format!("{OK}&id_token_hint=good&prompt=none")).unwrap();
+        assert_eq!(req.hint_sub.as_deref(), Some("sub-1"));
+        assert!(req.prompt.none);
+    }
+}

@@ -1,0 +1,212 @@
+//! What an authorization request needs next (OIDC Core §3.1.2.3–§3.1.2.4):
+//! a login, a consent, an error for `prompt=none`, or a code.
+
+use super::authorize::AuthRequest;
+use super::{ErrorCode, OAuthError};
+use crate::config::{Client, ConsentMode};
+use crate::store::sessions::Session;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    Login,
+    Consent,
+    Issue,
+    Fail(OAuthError),
+}
+
+/// What the citizen already did for this very request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Signed in for it (so `prompt=login`, `max_age` and a hint are satisfied).
+    pub signed_in: bool,
+    /// Accepted its consent page (so `prompt=consent` is satisfied).
+    pub consented: bool,
+}
+
+/// Decides the next step; `consented` lists the scopes already granted.
+pub fn next_step(
+    req: &AuthRequest,
+    client: &Client,
+    session: Option<&Session>,
+    progress: Progress,
+    consented: Option<&[String]>,
+    now: i64,
+) -> Next {
+    let needs_login = match session {
+        None => true,
+        Some(_) if progress.signed_in => false,
+        Some(s) => {
+            req.prompt.login
+                || req.max_age.is_some_and(|max| now - s.auth_time > max)
+                || req.hint_sub.as_ref().is_some_and(|hint| *hint != s.sub)
+        }
+    };
+    if needs_login {
+        return if req.prompt.none {
+            Next::Fail(OAuthError::new(
+                ErrorCode::LoginRequired,
+                "the citizen must sign in",
+            ))
+        } else {
+            Next::Login
+        };
+    }
+    let covered =
+        consented.is_some_and(|granted| req.consent_scopes.iter().all(|s| granted.contains(s)));
+    let needs_consent = client.consent == ConsentMode::Required
+        && !progress.consented
+        && (req.prompt.consent || !covered);
+    if needs_consent {
+        return if req.prompt.none {
+            Next::Fail(OAuthError::new(
+                ErrorCode::ConsentRequired,
+                "the citizen must consent",
+            ))
+        } else {
+            Next::Consent
+        };
+    }
+    Next::Issue
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Clients;
+    use crate::oidc::authorize::{Prompt, ResponseMode, ReturnTo};
+
+    fn request() -> AuthRequest {
+        AuthRequest {
+            client_id: "portail-citoyen".into(),
+            return_to: ReturnTo {
+                redirect_uri: "x".into(),
+                response_mode: ResponseMode::Query,
+                state: None,
+            },
+            scopes: vec!["openid".into(), "email".into()],
+            consent_scopes: vec!["email".into(), "openid".into()],
+            nonce: None,
+            code_challenge: None,
+            prompt: Prompt::default(),
+            max_age: None,
+            login_hint: None,
+            ui_locales: None,
+            claims: None,
+            hint_sub: None,
+        }
+    }
+
+    fn session(auth_time: i64) -> Session {
+        Session {
+            sid: "sid".into(),
+            sub: "alice".into(),
+            auth_time,
+            amr: vec!["pwd".into()],
+            acr: None,
+            idle_expires_at: i64::MAX,
+            expires_at: i64::MAX,
+        }
+    }
+
+    fn step(
+        req: &AuthRequest,
+        s: Option<&Session>,
+        fresh: bool,
+        consented: Option<&[String]>,
+        now: i64,
+    ) -> Next {
+        let clients = Clients::demo();
+        let progress = Progress {
+            signed_in: fresh,
+            consented: false,
+        };
+        next_step(
+            req,
+            clients.get("portail-citoyen").unwrap(),
+            s,
+            progress,
+            consented,
+            now,
+        )
+    }
+
+    #[test]
+    fn no_session_means_login_or_login_required() {
+        assert_eq!(step(&request(), None, false, None, 0), Next::Login);
+        let mut none = request();
+        none.prompt.none = true;
+        assert!(
+            matches!(step(&none, None, false, None, 0), Next::Fail(e) if e.code == ErrorCode::LoginRequired)
+        );
+    }
+
+    #[test]
+    fn max_age_forces_a_new_login_once() {
+        let mut req = request();
+        req.max_age = Some(60);
+        let granted = vec!["email".to_owned(), "openid".to_owned()];
+        assert_eq!(
+            step(&req, Some(&session(1000)), false, Some(&granted), 1061),
+            Next::Login
+        );
+        assert_eq!(
+            step(&req, Some(&session(1000)), false, Some(&granted), 1060),
+            Next::Issue
+        );
+        assert_eq!(
+            step(&req, Some(&session(1061)), true, Some(&granted), 1061),
+            Next::Issue
+        );
+    }
+
+    #[test]
+    fn consent_only_for_new_scopes_or_prompt_consent() {
+        let s = session(0);
+        let req = request();
+        assert_eq!(step(&req, Some(&s), false, None, 1), Next::Consent);
+        assert_eq!(
+            step(&req, Some(&s), false, Some(&["openid".to_owned()]), 1),
+            Next::Consent
+        );
+        let all = vec![
+            "email".to_owned(),
+            "openid".to_owned(),
+            "profile".to_owned(),
+        ];
+        assert_eq!(step(&req, Some(&s), false, Some(&all), 1), Next::Issue);
+        let mut again = request();
+        again.prompt.consent = true;
+        assert_eq!(step(&again, Some(&s), false, Some(&all), 1), Next::Consent);
+        let clients = Clients::demo();
+        let client = clients.get("portail-citoyen").unwrap();
+        let done = Progress {
+            signed_in: false,
+            consented: true,
+        };
+        assert_eq!(
+            next_step(&again, client, Some(&s), done, Some(&all), 1),
+            Next::Issue
+        );
+        let mut none = request();
+        none.prompt.none = true;
+        assert!(
+            matches!(step(&none, Some(&s), false, None, 1), Next::Fail(e) if e.code == ErrorCode::ConsentRequired)
+        );
+    }
+
+    #[test]
+    fn id_token_hint_for_someone_else_requires_login() {
+        let mut req = request();
+        req.prompt.none = true;
+        req.hint_sub = Some("bob".into());
+        let all = vec!["email".to_owned(), "openid".to_owned()];
+        assert!(
+            matches!(step(&req, Some(&session(0)), false, Some(&all), 1), Next::Fail(e) if e.code == ErrorCode::LoginRequired)
+        );
+        req.hint_sub = Some("alice".into());
+        assert_eq!(
+            step(&req, Some(&session(0)), false, Some(&all), 1),
+            Next::Issue
+        );
+    }
+}

@@ -1,0 +1,328 @@
+//! Grants: codes (RFC 6749 §4.1, single use, 60 s, bound to client,
+//! redirect URI, PKCE and nonce) and what redeeming one produces. Each
+//! function runs inside one SQLite transaction, so a refused request leaves
+//! the database as it was, and a replayed code revokes what the first
+//! redemption produced (RFC 6749 §4.1.2, RFC 9700 §4.14).
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::authorize::AuthRequest;
+use super::{OAuthError, pkce};
+use crate::config::{Client, GrantType, TokenConfig};
+use crate::secrets;
+use crate::store::grants::{self as store, AccessToken, Code, Grant};
+use crate::store::sessions::Session;
+use crate::store::users::{self, User};
+
+/// Stores a new code for `req`, signed in as `session`; returns the code.
+pub fn issue_code(
+    conn: &Connection,
+    req: &AuthRequest,
+    session: &Session,
+    now: i64,
+    ttl: i64,
+) -> rusqlite::Result<String> {
+    let code = secrets::token();
+    let row = Code {
+        client_id: req.client_id.clone(),
+        sub: session.sub.clone(),
+        redirect_uri: req.return_to.redirect_uri.clone(),
+        scopes: req.scopes.join(" "),
+        claims: req.claims.clone(),
+        nonce: req.nonce.clone(),
+        code_challenge: req.code_challenge.clone(),
+        sid: session.sid.clone(),
+        auth_time: session.auth_time,
+        amr: session.amr.join(" "),
+        expires_at: now + ttl,
+        used_at: None,
+        grant_id: None,
+    };
+    store::insert_code(conn, &secrets::digest(&code), &row)?;
+    Ok(code)
+}
+
+/// What the token endpoint sends back, before signing.
+#[derive(Debug)]
+pub struct Issued {
+    pub grant: Grant,
+    pub access: AccessToken,
+    pub refresh_token: Option<String>,
+    pub nonce: Option<String>,
+    pub user: Option<User>,
+}
+
+/// The parameters of an `authorization_code` token request.
+pub struct CodeRedemption {
+    pub code: String,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+}
+
+/// Redeems a code for `client`. The outer `Result` is the database's; the
+/// inner one the protocol's answer.
+pub fn redeem_code(
+    conn: &mut Connection,
+    r: &CodeRedemption,
+    client: &Client,
+    now: i64,
+    cfg: &TokenConfig,
+) -> rusqlite::Result<Result<Issued, OAuthError>> {
+    let digest = secrets::digest(&r.code);
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let Some(code) = store::find_code(&tx, &digest)? else {
+        return Ok(Err(OAuthError::invalid_grant("the code is invalid")));
+    };
+    if code.client_id != client.id {
+        return Ok(Err(OAuthError::invalid_grant("the code is invalid")));
+    }
+    if code.used_at.is_some() {
+        // A replay: someone holds a copy. Kill what the first use produced.
+        if let Some(grant_id) = &code.grant_id {
+            store::revoke_grant(&tx, grant_id, now)?;
+        }
+        tx.commit()?;
+        return Ok(Err(OAuthError::invalid_grant("the code was already used")));
+    }
+    if let Err(e) = check_code(&code, r, now) {
+        return Ok(Err(e));
+    }
+    let Some(user) = users::by_sub(&tx, &code.sub)? else {
+        return Ok(Err(OAuthError::invalid_grant(
+            "the account no longer exists",
+        )));
+    };
+    let scopes: Vec<&str> = code.scopes.split(' ').collect();
+    let with_refresh = client.allows(GrantType::RefreshToken) && scopes.contains(&"offline_access");
+    let grant = Grant {
+        id: secrets::random_b64(16),
+        sub: Some(code.sub.clone()),
+        client_id: client.id.clone(),
+        scopes: code.scopes.clone(),
+        claims: code.claims.clone(),
+        sid: Some(code.sid.clone()),
+        auth_time: Some(code.auth_time),
+        amr: Some(code.amr.clone()),
+        created_at: now,
+        expires_at: with_refresh.then_some(now + cfg.refresh_absolute_ttl),
+        revoked_at: None,
+    };
+    if !store::mark_code_used(&tx, &digest, &grant.id, now)? {
+        return Ok(Err(OAuthError::invalid_grant("the code was already used")));
+    }
+    store::insert_grant(&tx, &grant)?;
+    let access = new_access_token(&tx, &grant, now, cfg)?;
+    let refresh_token = if with_refresh {
+        Some(new_refresh_token(&tx, &grant.id, now, cfg)?)
+    } else {
+        None
+    };
+    tx.commit()?;
+    Ok(Ok(Issued {
+        grant,
+        access,
+        refresh_token,
+        nonce: code.nonce,
+        user: Some(user),
+    }))
+}
+
+fn check_code(code: &Code, r: &CodeRedemption, now: i64) -> Result<(), OAuthError> {
+    if code.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the code has expired"));
+    }
+    if r.redirect_uri.as_deref() != Some(code.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (&code.code_challenge, &r.code_verifier) {
+        (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier, challenge) => Ok(()),
+        (Some(_), _) => Err(OAuthError::invalid_grant(
+            "code_verifier does not match the code_challenge",
+        )),
+        // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier sent but no code_challenge was",
+        )),
+        (None, None) => Ok(()),
+    }
+}
+
+/// Records a new access token of `grant`.
+pub fn new_access_token(
+    conn: &Connection,
+    grant: &Grant,
+    now: i64,
+    cfg: &TokenConfig,
+) -> rusqlite::Result<AccessToken> {
+    let access = AccessToken {
+        jti: secrets::random_b64(16),
+        grant_id: Some(grant.id.clone()),
+        client_id: grant.client_id.clone(),
+        sub: grant.sub.clone(),
+        scopes: grant.scopes.clone(),
+        expires_at: now + cfg.access_token_ttl,
+    };
+    store::insert_access_token(conn, &access)?;
+    Ok(access)
+}
+
+fn new_refresh_token(
+    conn: &Connection,
+    grant_id: &str,
+    now: i64,
+    cfg: &TokenConfig,
+) -> rusqlite::Result<String> {
+    let token = secrets::token();
+    crate::store::grants::insert_refresh_token(
+        conn,
+        &secrets::digest(&token),
+        grant_id,
+        now,
+        now + cfg.refresh_idle_ttl,
+    )?;
+    Ok(token)
+}
+
+/// Redeems a refresh token (RFC 6749 §6): rotation on every use; a rotated
+/// token presented again revokes the whole family (RFC 9700 §4.14.2).
+pub fn refresh(
+    conn: &mut Connection,
+    token: &str,
+    client: &Client,
+    scope: Option<&str>,
+    now: i64,
+    cfg: &TokenConfig,
+) -> rusqlite::Result<Result<Issued, OAuthError>> {
+    let digest = secrets::digest(token);
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let invalid = || {
+        Ok(Err(OAuthError::invalid_grant(
+            "the refresh token is invalid or expired",
+        )))
+    };
+    let Some(stored) = store::find_refresh_token(&tx, &digest)? else {
+        return invalid();
+    };
+    let Some(grant) = store::grant(&tx, &stored.grant_id)? else {
+        return invalid();
+    };
+    if grant.client_id != client.id {
+        return invalid();
+    }
+    if stored.rotated_at.is_some() {
+        if grant.revoked_at.is_none() {
+            tracing::warn!(client = %client.id, "rotated refresh token reused: revoking its family");
+            store::revoke_grant(&tx, &grant.id, now)?;
+            tx.commit()?;
+        }
+        return invalid();
+    }
+    if grant.revoked_at.is_some()
+        || stored.expires_at <= now
+        || grant.expires_at.is_some_and(|end| end <= now)
+    {
+        return invalid();
+    }
+    let granted: Vec<&str> = grant.scopes.split(' ').collect();
+    let scopes = match scope {
+        None => grant.scopes.clone(),
+        Some(s) => {
+            let asked: Vec<&str> = s.split(' ').filter(|x| !x.is_empty()).collect();
+            if asked.iter().any(|a| !granted.contains(a)) {
+                return Ok(Err(OAuthError::new(
+                    super::ErrorCode::InvalidScope,
+                    "the requested scope exceeds what was granted",
+                )));
+            }
+            asked.join(" ")
+        }
+    };
+    let Some(user) = grant
+        .sub
+        .as_deref()
+        .map(|sub| users::by_sub(&tx, sub))
+        .transpose()?
+        .flatten()
+    else {
+        return invalid();
+    };
+    if !store::rotate_refresh_token(&tx, &digest, now)? {
+        return invalid();
+    }
+    let narrowed = Grant {
+        scopes,
+        ..grant.clone()
+    };
+    let access = new_access_token(&tx, &narrowed, now, cfg)?;
+    let refresh_token = Some(new_refresh_token(&tx, &grant.id, now, cfg)?);
+    tx.commit()?;
+    Ok(Ok(Issued {
+        grant: narrowed,
+        access,
+        refresh_token,
+        nonce: None,
+        user: Some(user),
+    }))
+}
+
+/// The `client_credentials` grant (RFC 6749 §4.4): a token for the client
+/// itself, limited to its allowed scopes; no citizen, so no `openid` and
+/// no `offline_access`.
+pub fn client_credentials(
+    conn: &Connection,
+    client: &Client,
+    scope: Option<&str>,
+    now: i64,
+    cfg: &TokenConfig,
+) -> rusqlite::Result<Result<Issued, OAuthError>> {
+    let mut scopes: Vec<&str> = Vec::new();
+    for s in scope
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+    {
+        let allowed =
+            client.scopes.iter().any(|a| a == s) && !matches!(s, "openid" | "offline_access");
+        if !allowed {
+            return Ok(Err(OAuthError::new(
+                super::ErrorCode::InvalidScope,
+                format!("scope {s} cannot be granted to a client"),
+            )));
+        }
+        if !scopes.contains(&s) {
+            scopes.push(s);
+        }
+    }
+    let grant = Grant {
+        id: secrets::random_b64(16),
+        sub: None,
+        client_id: client.id.clone(),
+        scopes: scopes.join(" "),
+        claims: None,
+        sid: None,
+        auth_time: None,
+        amr: None,
+        created_at: now,
+        expires_at: None,
+        revoked_at: None,
+    };
+    // No grant row: nothing but the token itself can be revoked.
+    let access = AccessToken {
+        jti: secrets::random_b64(16),
+        grant_id: None,
+        client_id: client.id.clone(),
+        sub: None,
+        scopes: grant.scopes.clone(),
+        expires_at: now + cfg.access_token_ttl,
+    };
+    store::insert_access_token(conn, &access)?;
+    Ok(Ok(Issued {
+        grant,
+        access,
+        refresh_token: None,
+        nonce: None,
+        user: None,
+    }))
+}

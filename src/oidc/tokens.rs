@@ -1,0 +1,310 @@
+//! What tokens say: ID tokens (OIDC Core §2, §3.1.3.6), JWT access tokens
+//! (RFC 9068) and the checks made when they come back.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::config::SigningAlg;
+use crate::keys::{KeyError, KeyRing};
+
+/// The audience of Sésame's access tokens: the resource they are for is
+/// Sésame's own userinfo endpoint, so the issuer identifies it (RFC 9068 §3).
+pub fn access_token_audience(issuer: &str) -> String {
+    issuer.to_owned()
+}
+
+/// The contents of an access token.
+pub struct AccessTokenSpec<'a> {
+    pub jti: &'a str,
+    /// The citizen, or the client itself for `client_credentials`.
+    pub sub: &'a str,
+    pub client_id: &'a str,
+    pub scope: &'a str,
+    pub auth_time: Option<i64>,
+    pub sid: Option<&'a str>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+pub fn sign_access_token(
+    keys: &KeyRing,
+    alg: SigningAlg,
+    issuer: &str,
+    t: &AccessTokenSpec<'_>,
+) -> Result<String, KeyError> {
+    let mut claims = json!({
+        "iss": issuer,
+        "sub": t.sub,
+        "aud": access_token_audience(issuer),
+        "client_id": t.client_id,
+        "scope": t.scope,
+        "jti": t.jti,
+        "iat": t.iat,
+        "exp": t.exp,
+    });
+    if let Some(auth_time) = t.auth_time {
+        claims["auth_time"] = json!(auth_time);
+    }
+    if let Some(sid) = t.sid {
+        claims["sid"] = json!(sid);
+    }
+    keys.sign(alg, "at+jwt", claims.to_string().as_bytes())
+}
+
+/// The contents of an ID token.
+pub struct IdTokenSpec<'a> {
+    pub sub: &'a str,
+    pub client_id: &'a str,
+    pub nonce: Option<&'a str>,
+    pub auth_time: i64,
+    pub amr: &'a [String],
+    pub sid: Option<&'a str>,
+    pub access_token: Option<&'a str>,
+    /// Claims asked for in the ID token with the `claims` parameter.
+    pub extra: Map<String, Value>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+pub fn sign_id_token(
+    keys: &KeyRing,
+    alg: SigningAlg,
+    issuer: &str,
+    t: IdTokenSpec<'_>,
+) -> Result<String, KeyError> {
+    let mut claims = t.extra;
+    let fixed = json!({
+        "iss": issuer,
+        "sub": t.sub,
+        "aud": t.client_id,
+        "azp": t.client_id,
+        "iat": t.iat,
+        "exp": t.exp,
+        "auth_time": t.auth_time,
+        "amr": t.amr,
+    });
+    if let Value::Object(fixed) = fixed {
+        claims.extend(fixed);
+    }
+    if let Some(nonce) = t.nonce {
+        claims.insert("nonce".into(), json!(nonce));
+    }
+    if let Some(sid) = t.sid {
+        claims.insert("sid".into(), json!(sid));
+    }
+    if let Some(at) = t.access_token {
+        claims.insert("at_hash".into(), json!(at_hash(at)));
+    }
+    keys.sign(alg, "JWT", Value::Object(claims).to_string().as_bytes())
+}
+
+/// OIDC Core §3.1.3.6: the left half of SHA-256 of the access token (both
+/// RS256 and ES256 use SHA-256), base64url.
+pub fn at_hash(access_token: &str) -> String {
+    let digest = crate::secrets::sha256(access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
+/// The claims of an access token Sésame issued, once checked.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub client_id: String,
+    pub scope: String,
+    pub jti: String,
+    pub iat: i64,
+    pub exp: i64,
+    #[serde(default)]
+    pub aud: Value,
+}
+
+/// Checks an access token's signature, type, issuer and expiry. Whether it
+/// was revoked is the store's question (`jti`).
+pub fn check_access_token(
+    keys: &KeyRing,
+    issuer: &str,
+    token: &str,
+    now: i64,
+) -> Option<AccessClaims> {
+    let (payload, typ) = keys.verify(token)?;
+    if typ.as_deref() != Some("at+jwt") {
+        return None;
+    }
+    let claims: AccessClaims = serde_json::from_slice(&payload).ok()?;
+    (claims.iss == issuer && claims.exp > now).then_some(claims)
+}
+
+/// The `sub` of an ID token Sésame issued (for `id_token_hint`; an expired
+/// one is still a valid hint).
+pub fn id_token_subject(keys: &KeyRing, issuer: &str, token: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Hint {
+        iss: String,
+        sub: String,
+    }
+    let (payload, typ) = keys.verify(token)?;
+    if typ.as_deref().is_some_and(|t| t != "JWT") {
+        return None;
+    }
+    let hint: Hint = serde_json::from_slice(&payload).ok()?;
+    (hint.iss == issuer).then_some(hint.sub)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_hash_matches_oidc_example() {
+        // OIDC Core appendix A.3 example token and at_hash.
+        assert_eq!(
+            at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
+    }
+
+    #[test]
+    fn access_tokens_check_type_issuer_and_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = KeyRing::load_or_create(dir.path(), 0).unwrap();
+        let spec = AccessTokenSpec {
+            jti: "j",
+            sub: "s",
+            client_id: "c",
+            scope: "openid",
+            auth_time: Some(5),
+            sid: None,
+            iat: 10,
+            exp: 100,
+        };
+        let token = sign_access_token(&keys, SigningAlg::Es256, "https://id", &spec).unwrap();
+        assert_eq!(
+            check_access_token(&keys, "https://id", &token, 99)
+                .unwrap()
+                .jti,
+            "j"
+        );
+        assert!(
+            check_access_token(&keys, "https://id", &token, 100).is_none(),
+            "expired"
+        );
+        assert!(
+            check_access_token(&keys, "https://other", &token, 50).is_none(),
+            "issuer"
+        );
+        let id_token = sign_id_token(
+            &keys,
+            SigningAlg::Rs256,
+            "https://id",
+            IdTokenSpec {
+                sub: "s",
+                client_id: "c",
+                nonce: None,
+                auth_time: 1,
+                amr: &[],
+                sid: None,
+                access_token: None,
+                extra: Map::new(),
+                iat: 1,
+                exp: 2,
+            },
+        )
+        .unwrap();
+        assert!(
+            check_access_token(&keys, "https://id", &id_token, 1).is_none(),
+            "an ID token is no access token"
+        );
+        assert_eq!(
+            id_token_subject(&keys, "https://id", &id_token).as_deref(),
+            Some("s")
+        );
+        assert!(id_token_subject(&keys, "https://id", &token).is_none());
+    }
+}
+
+/// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, serde::Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// Signs what a grant produced: the access token and, for a citizen's
+/// grant that includes `openid`, the ID token.
+pub fn mint(
+    keys: &KeyRing,
+    issuer: &str,
+    cfg: &crate::config::TokenConfig,
+    client: &crate::config::Client,
+    issued: super::grants::Issued,
+    now: i64,
+) -> Result<TokenResponse, KeyError> {
+    let grant = &issued.grant;
+    let access = &issued.access;
+    let access_token = sign_access_token(
+        keys,
+        cfg.access_token_alg,
+        issuer,
+        &AccessTokenSpec {
+            jti: &access.jti,
+            sub: grant.sub.as_deref().unwrap_or(&client.id),
+            client_id: &client.id,
+            scope: &access.scopes,
+            auth_time: grant.auth_time,
+            sid: grant.sid.as_deref(),
+            iat: now,
+            exp: access.expires_at,
+        },
+    )?;
+    let scopes: Vec<&str> = access.scopes.split(' ').collect();
+    let id_token = match &issued.user {
+        Some(user) if scopes.contains(&"openid") => {
+            let requested = super::scopes::ClaimsRequest::from_stored(grant.claims.as_deref());
+            let allowed: Vec<&str> = client.scopes.iter().map(String::as_str).collect();
+            let mut extra = super::scopes::user_claims(user, &[], &requested.id_token, &allowed);
+            extra.remove("sub");
+            let amr: Vec<String> = grant
+                .amr
+                .as_deref()
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
+            Some(sign_id_token(
+                keys,
+                client.id_token_alg,
+                issuer,
+                IdTokenSpec {
+                    sub: &user.sub,
+                    client_id: &client.id,
+                    nonce: issued.nonce.as_deref(),
+                    auth_time: grant.auth_time.unwrap_or(now),
+                    amr: &amr,
+                    sid: grant.sid.as_deref(),
+                    access_token: Some(&access_token),
+                    extra,
+                    iat: now,
+                    exp: now + cfg.id_token_ttl,
+                },
+            )?)
+        }
+        _ => None,
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: access.expires_at - now,
+        scope: access.scopes.clone(),
+        id_token,
+        refresh_token: issued.refresh_token,
+    })
+}

@@ -1,0 +1,271 @@
+//! `auth_codes`, `grants`, `refresh_tokens` and `access_tokens`: what a
+//! client obtained, so that any of it can be revoked together.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// An authorization code as stored (the code itself only as a digest).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Code {
+    pub client_id: String,
+    pub sub: String,
+    pub redirect_uri: String,
+    pub scopes: String,
+    pub claims: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub sid: String,
+    pub auth_time: i64,
+    pub amr: String,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub grant_id: Option<String>,
+}
+
+pub fn insert_code(conn: &Connection, digest: &str, c: &Code) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO auth_codes (digest, client_id, sub, redirect_uri, scopes, claims, nonce, \
+         code_challenge, sid, auth_time, amr, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        digest,
+        c.client_id,
+        c.sub,
+        c.redirect_uri,
+        c.scopes,
+        c.claims,
+        c.nonce,
+        c.code_challenge,
+        c.sid,
+        c.auth_time,
+        c.amr,
+        c.expires_at
+    ])?;
+    Ok(())
+}
+
+pub fn find_code(conn: &Connection, digest: &str) -> rusqlite::Result<Option<Code>> {
+    conn.prepare_cached(
+        "SELECT client_id, sub, redirect_uri, scopes, claims, nonce, code_challenge, sid, \
+         auth_time, amr, expires_at, used_at, grant_id FROM auth_codes WHERE digest = ?1",
+    )?
+    .query_row([digest], |row| {
+        Ok(Code {
+            client_id: row.get(0)?,
+            sub: row.get(1)?,
+            redirect_uri: row.get(2)?,
+            scopes: row.get(3)?,
+            claims: row.get(4)?,
+            nonce: row.get(5)?,
+            code_challenge: row.get(6)?,
+            sid: row.get(7)?,
+            auth_time: row.get(8)?,
+            amr: row.get(9)?,
+            expires_at: row.get(10)?,
+            used_at: row.get(11)?,
+            grant_id: row.get(12)?,
+        })
+    })
+    .optional()
+}
+
+/// Marks a code used by `grant_id`; false when it was used meanwhile.
+pub fn mark_code_used(
+    conn: &Connection,
+    digest: &str,
+    grant_id: &str,
+    now: i64,
+) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE auth_codes SET used_at = ?2, grant_id = ?3 WHERE digest = ?1 AND used_at IS NULL")?
+        .execute(params![digest, now, grant_id])?
+        == 1)
+}
+
+/// Removes codes well past their expiry (used ones are kept a while so a
+/// replay is still recognised and answered by revocation).
+pub fn purge_codes(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
+    conn.prepare_cached("DELETE FROM auth_codes WHERE expires_at <= ?1")?
+        .execute([before])
+}
+
+/// What a client holds on behalf of a citizen (or of itself).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    pub id: String,
+    pub sub: Option<String>,
+    pub client_id: String,
+    pub scopes: String,
+    pub claims: Option<String>,
+    pub sid: Option<String>,
+    pub auth_time: Option<i64>,
+    pub amr: Option<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub fn insert_grant(conn: &Connection, g: &Grant) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO grants (id, sub, client_id, scopes, claims, sid, auth_time, amr, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        g.id,
+        g.sub,
+        g.client_id,
+        g.scopes,
+        g.claims,
+        g.sid,
+        g.auth_time,
+        g.amr,
+        g.created_at,
+        g.expires_at
+    ])?;
+    Ok(())
+}
+
+pub fn grant(conn: &Connection, id: &str) -> rusqlite::Result<Option<Grant>> {
+    conn.prepare_cached(
+        "SELECT id, sub, client_id, scopes, claims, sid, auth_time, amr, created_at, expires_at, revoked_at \
+         FROM grants WHERE id = ?1",
+    )?
+    .query_row([id], |row| {
+        Ok(Grant {
+            id: row.get(0)?,
+            sub: row.get(1)?,
+            client_id: row.get(2)?,
+            scopes: row.get(3)?,
+            claims: row.get(4)?,
+            sid: row.get(5)?,
+            auth_time: row.get(6)?,
+            amr: row.get(7)?,
+            created_at: row.get(8)?,
+            expires_at: row.get(9)?,
+            revoked_at: row.get(10)?,
+        })
+    })
+    .optional()
+}
+
+/// Revokes a grant with every access and refresh token it produced.
+pub fn revoke_grant(conn: &Connection, id: &str, now: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")?
+        .execute(params![id, now])?;
+    conn.prepare_cached(
+        "UPDATE access_tokens SET revoked_at = ?2 WHERE grant_id = ?1 AND revoked_at IS NULL",
+    )?
+    .execute(params![id, now])?;
+    conn.prepare_cached(
+        "UPDATE refresh_tokens SET rotated_at = ?2 WHERE grant_id = ?1 AND rotated_at IS NULL",
+    )?
+    .execute(params![id, now])?;
+    Ok(())
+}
+
+/// An access token as recorded, for revocation and `jti` checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessToken {
+    pub jti: String,
+    pub grant_id: Option<String>,
+    pub client_id: String,
+    pub sub: Option<String>,
+    pub scopes: String,
+    pub expires_at: i64,
+}
+
+pub fn insert_access_token(conn: &Connection, t: &AccessToken) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO access_tokens (jti, grant_id, client_id, sub, scopes, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![t.jti, t.grant_id, t.client_id, t.sub, t.scopes, t.expires_at])?;
+    Ok(())
+}
+
+/// An active access token: recorded, unexpired, not revoked, and its grant
+/// (if any) not revoked. Returns the token with its grant's claims request.
+pub fn active_access_token(
+    conn: &Connection,
+    jti: &str,
+    now: i64,
+) -> rusqlite::Result<Option<(AccessToken, Option<String>)>> {
+    conn.prepare_cached(
+        "SELECT t.jti, t.grant_id, t.client_id, t.sub, t.scopes, t.expires_at, g.claims \
+         FROM access_tokens t LEFT JOIN grants g ON g.id = t.grant_id \
+         WHERE t.jti = ?1 AND t.revoked_at IS NULL AND t.expires_at > ?2 AND g.revoked_at IS NULL",
+    )?
+    .query_row(params![jti, now], |row| {
+        Ok((
+            AccessToken {
+                jti: row.get(0)?,
+                grant_id: row.get(1)?,
+                client_id: row.get(2)?,
+                sub: row.get(3)?,
+                scopes: row.get(4)?,
+                expires_at: row.get(5)?,
+            },
+            row.get(6)?,
+        ))
+    })
+    .optional()
+}
+
+pub fn revoke_access_token(conn: &Connection, jti: &str, now: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE access_tokens SET revoked_at = ?2 WHERE jti = ?1 AND revoked_at IS NULL",
+    )?
+    .execute(params![jti, now])?;
+    Ok(())
+}
+
+pub fn purge_access_tokens(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
+    conn.prepare_cached("DELETE FROM access_tokens WHERE expires_at <= ?1")?
+        .execute([before])
+}
+
+pub fn insert_refresh_token(
+    conn: &Connection,
+    digest: &str,
+    grant_id: &str,
+    now: i64,
+    expires_at: i64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT INTO refresh_tokens (digest, grant_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![digest, grant_id, now, expires_at])?;
+    Ok(())
+}
+
+/// A refresh token as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshToken {
+    pub grant_id: String,
+    pub expires_at: i64,
+    pub rotated_at: Option<i64>,
+}
+
+pub fn find_refresh_token(
+    conn: &Connection,
+    digest: &str,
+) -> rusqlite::Result<Option<RefreshToken>> {
+    conn.prepare_cached(
+        "SELECT grant_id, expires_at, rotated_at FROM refresh_tokens WHERE digest = ?1",
+    )?
+    .query_row([digest], |row| {
+        Ok(RefreshToken {
+            grant_id: row.get(0)?,
+            expires_at: row.get(1)?,
+            rotated_at: row.get(2)?,
+        })
+    })
+    .optional()
+}
+
+/// Marks a refresh token rotated; false when it was rotated meanwhile.
+pub fn rotate_refresh_token(conn: &Connection, digest: &str, now: i64) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE refresh_tokens SET rotated_at = ?2 WHERE digest = ?1 AND rotated_at IS NULL",
+        )?
+        .execute(params![digest, now])?
+        == 1)
+}

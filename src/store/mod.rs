@@ -1,0 +1,133 @@
+//! SQLite storage: a small pool of connections used only off the async
+//! executor, the embedded migrations, and one module per table group.
+//!
+//! Every store function is a plain function over a `&Connection` so that the
+//! CLI can call it directly and a PostgreSQL backend can later mirror it.
+
+pub mod consents;
+pub mod grants;
+pub mod interactions;
+pub mod sessions;
+pub mod users;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use tokio::sync::Semaphore;
+
+/// Migrations, applied in order at start; `user_version` records the last one.
+const MIGRATIONS: &[(&str, &str)] =
+    &[("0001_core", include_str!("../../migrations/0001_core.sql"))];
+
+const POOL_SIZE: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database worker stopped")]
+    Worker,
+}
+
+/// Handle to the database, cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Pool>,
+}
+
+struct Pool {
+    idle: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+}
+
+impl Store {
+    /// Opens (creating if needed) `dir/sesame.db`, applies the migrations and
+    /// opens the pool.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let path = dir.join("sesame.db");
+        let mut first = open_connection(&path)?;
+        migrate(&mut first)?;
+        let mut idle = vec![first];
+        for _ in 1..POOL_SIZE {
+            idle.push(open_connection(&path)?);
+        }
+        Ok(Store {
+            inner: Arc::new(Pool {
+                idle: Mutex::new(idle),
+                permits: Semaphore::new(POOL_SIZE),
+            }),
+        })
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Worker)?;
+        let mut conn = self.take_idle().ok_or(StoreError::Worker)?;
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let result = f(&mut conn);
+            (conn, result)
+        })
+        .await
+        .map_err(|_| StoreError::Worker)?;
+        self.give_back(conn);
+        Ok(result?)
+    }
+
+    fn take_idle(&self) -> Option<Connection> {
+        self.inner.idle.lock().ok()?.pop()
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut idle) = self.inner.idle.lock() {
+            idle.push(conn);
+        }
+    }
+}
+
+/// Opens one connection with the settings every connection needs.
+pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Opens the database for a one-off command (CLI), migrated.
+pub fn open_for_cli(dir: &Path) -> Result<Connection, StoreError> {
+    let mut conn = open_connection(&dir.join("sesame.db"))?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let applied: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    for (index, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(applied.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) fn memory() -> Connection {
+    let mut conn = Connection::open_in_memory().expect("in-memory sqlite");
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .expect("pragma");
+    migrate(&mut conn).expect("migrations apply");
+    conn
+}

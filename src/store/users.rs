@@ -1,0 +1,145 @@
+//! `users`: citizens and their profile claims.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+/// A citizen as stored. `sub` is opaque and never changes; the email can.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct User {
+    pub sub: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub password_hash: String,
+    pub gender: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub preferred_username: Option<String>,
+    pub birthdate: Option<String>,
+    pub birthplace: Option<String>,
+    pub birthcountry: Option<String>,
+    pub phone_number: Option<String>,
+    pub street_address: Option<String>,
+    pub postal_code: Option<String>,
+    pub locality: Option<String>,
+    pub country: Option<String>,
+    pub roles: Vec<String>,
+    pub locale: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "sub, email, email_verified, password_hash, gender, given_name, family_name, \
+     preferred_username, birthdate, birthplace, birthcountry, phone_number, street_address, \
+     postal_code, locality, country, roles, locale, created_at, updated_at";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    let roles: String = row.get(16)?;
+    Ok(User {
+        sub: row.get(0)?,
+        email: row.get(1)?,
+        email_verified: row.get(2)?,
+        password_hash: row.get(3)?,
+        gender: row.get(4)?,
+        given_name: row.get(5)?,
+        family_name: row.get(6)?,
+        preferred_username: row.get(7)?,
+        birthdate: row.get(8)?,
+        birthplace: row.get(9)?,
+        birthcountry: row.get(10)?,
+        phone_number: row.get(11)?,
+        street_address: row.get(12)?,
+        postal_code: row.get(13)?,
+        locality: row.get(14)?,
+        country: row.get(15)?,
+        roles: serde_json::from_str(&roles).unwrap_or_default(),
+        locale: row.get(17)?,
+        created_at: row.get(18)?,
+        updated_at: row.get(19)?,
+    })
+}
+
+/// Inserts a new citizen. Fails with a constraint error when the email is taken.
+pub fn insert(conn: &Connection, user: &User) -> rusqlite::Result<()> {
+    let roles = serde_json::to_string(&user.roles).unwrap_or_else(|_| "[]".into());
+    conn.prepare_cached(&format!(
+        "INSERT INTO users ({COLUMNS}) VALUES \
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+    ))?
+    .execute(params![
+        user.sub,
+        user.email,
+        user.email_verified,
+        user.password_hash,
+        user.gender,
+        user.given_name,
+        user.family_name,
+        user.preferred_username,
+        user.birthdate,
+        user.birthplace,
+        user.birthcountry,
+        user.phone_number,
+        user.street_address,
+        user.postal_code,
+        user.locality,
+        user.country,
+        roles,
+        user.locale,
+        user.created_at,
+        user.updated_at,
+    ])?;
+    Ok(())
+}
+
+pub fn by_sub(conn: &Connection, sub: &str) -> rusqlite::Result<Option<User>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE sub = ?1"))?
+        .query_row([sub], from_row)
+        .optional()
+}
+
+pub fn by_email(conn: &Connection, email: &str) -> rusqlite::Result<Option<User>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE email = ?1"))?
+        .query_row([email], from_row)
+        .optional()
+}
+
+/// Replaces the password hash (after a login that found outdated parameters,
+/// a reset or a change).
+pub fn set_password_hash(
+    conn: &Connection,
+    sub: &str,
+    hash: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE sub = ?1")?
+        .execute(params![sub, hash, now])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_then_find_by_email_ignores_case() {
+        let conn = crate::store::memory();
+        let user = User {
+            sub: "s1".into(),
+            email: "Nathalie@Example.test".into(),
+            roles: vec!["citizen".into()],
+            ..User::default()
+        };
+        insert(&conn, &user).unwrap();
+        let found = by_email(&conn, "nathalie@example.test").unwrap().unwrap();
+        assert_eq!(found, user);
+        assert!(
+            insert(
+                &conn,
+                &User {
+                    sub: "s2".into(),
+                    ..user
+                }
+            )
+            .is_err(),
+            "email is unique"
+        );
+    }
+}
