@@ -37,7 +37,9 @@ pub fn next_step(
         Some(_) if progress.signed_in => false,
         Some(s) => {
             req.prompt.login
-                || req.max_age.is_some_and(|max| now - s.auth_time > max)
+                || req
+                    .max_age
+                    .is_some_and(|max| max == 0 || now - s.auth_time > max)
                 || req.hint_sub.as_ref().is_some_and(|hint| *hint != s.sub)
         }
     };
