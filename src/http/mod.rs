@@ -17,7 +17,8 @@ pub mod userinfo;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::AppState;
@@ -30,13 +31,17 @@ const BODY_LIMIT: usize = 64 * 1024;
 pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
 
 pub fn router(app: AppState) -> Router {
-    Router::new()
+    // Endpoints a browser application (a public client) calls directly.
+    let cross_origin = Router::new()
         .merge(discovery::router())
+        .merge(token::router())
+        .merge(userinfo::router())
+        .layer(cors());
+    Router::new()
+        .merge(cross_origin)
         .merge(authorize::router())
         .merge(login::router())
         .merge(consent::router())
-        .merge(token::router())
-        .merge(userinfo::router())
         .merge(home::router())
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -45,6 +50,16 @@ pub fn router(app: AppState) -> Router {
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
         .with_state(app)
+}
+
+/// CORS for the JSON endpoints: any origin, no cookies (they authenticate
+/// with tokens or client credentials, never with the session cookie).
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(3600))
 }
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

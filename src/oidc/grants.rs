@@ -326,3 +326,7 @@ pub fn client_credentials(
         user: None,
     }))
 }
+
+#[cfg(test)]
+#[path = "grants_tests.rs"]
+mod code_tests;

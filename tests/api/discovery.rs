@@ -97,3 +97,35 @@ async fn keys_survive_a_restart() {
     let after: serde_json::Value = serde_json::from_str(again.keys.jwks_json()).unwrap();
     assert_eq!(before, after, "same kids after a restart");
 }
+
+#[tokio::test]
+async fn browser_applications_may_call_the_json_endpoints() {
+    let server = TestServer::start().await;
+    let preflight = rp_http()
+        .request(reqwest::Method::OPTIONS, server.url("/userinfo"))
+        .header("origin", "https://spa.example")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    let jwks = rp_http()
+        .get(server.url("/jwks.json"))
+        .header("origin", "https://spa.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jwks.headers()["access-control-allow-origin"], "*");
+    let login = rp_http()
+        .get(server.url("/login"))
+        .header("origin", "https://spa.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        login.headers().get("access-control-allow-origin").is_none(),
+        "pages are not for other origins"
+    );
+}

@@ -7,6 +7,7 @@ mod helpers;
 mod authorize;
 mod discovery;
 mod flows;
+mod operations;
 mod pages;
 mod robustness;
 mod token;

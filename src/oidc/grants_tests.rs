@@ -1,0 +1,193 @@
+//! Code redemption rules with the clock passed in: expiry, single use,
+//! binding, and revocation on replay.
+
+use super::*;
+use crate::config::{Clients, Config};
+use crate::oidc::authorize::{Prompt, ResponseMode, ReturnTo};
+use crate::store::users::User;
+
+fn setup() -> (Connection, Client, TokenConfig, AuthRequest, Session) {
+    let conn = crate::store::memory();
+    users::insert(
+        &conn,
+        &User {
+            sub: "alice".into(),
+            email: "a@example.test".into(),
+            ..User::default()
+        },
+    )
+    .unwrap();
+    let client = Clients::demo().get("portail-citoyen").unwrap().clone();
+    let req = AuthRequest {
+        client_id: client.id.clone(),
+        return_to: ReturnTo {
+            redirect_uri: "http://127.0.0.1:8081/callback".into(),
+            response_mode: ResponseMode::Query,
+            state: None,
+        },
+        scopes: vec!["openid".into(), "offline_access".into()],
+        consent_scopes: vec!["offline_access".into(), "openid".into()],
+        nonce: Some("n".into()),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        prompt: Prompt::default(),
+        max_age: None,
+        login_hint: None,
+        ui_locales: None,
+        claims: None,
+        hint_sub: None,
+    };
+    let session = Session {
+        sid: "sid-1".into(),
+        sub: "alice".into(),
+        auth_time: 900,
+        amr: vec!["pwd".into()],
+        acr: None,
+        idle_expires_at: 5000,
+        expires_at: 5000,
+    };
+    (conn, client, Config::defaults().tokens, req, session)
+}
+
+fn redemption(code: &str, verifier: &str) -> CodeRedemption {
+    CodeRedemption {
+        code: code.into(),
+        redirect_uri: Some("http://127.0.0.1:8081/callback".into()),
+        code_verifier: Some(verifier.into()),
+    }
+}
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+#[test]
+fn a_code_expires_after_60_seconds() {
+    let (mut conn, client, cfg, req, session) = setup();
+    let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
+    let late = redeem_code(&mut conn, &redemption(&code, VERIFIER), &client, 1060, &cfg).unwrap();
+    assert_eq!(late.unwrap_err().code, crate::oidc::ErrorCode::InvalidGrant);
+    let in_time = redeem_code(&mut conn, &redemption(&code, VERIFIER), &client, 1059, &cfg)
+        .unwrap()
+        .unwrap();
+    assert_eq!(in_time.nonce.as_deref(), Some("n"));
+    assert_eq!(in_time.grant.auth_time, Some(900));
+    assert!(
+        in_time.refresh_token.is_some(),
+        "offline_access and the refresh_token grant"
+    );
+}
+
+#[test]
+fn a_replayed_code_revokes_the_first_tokens() {
+    let (mut conn, client, cfg, req, session) = setup();
+    let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
+    let first = redeem_code(&mut conn, &redemption(&code, VERIFIER), &client, 1001, &cfg)
+        .unwrap()
+        .unwrap();
+    assert!(
+        store::active_access_token(&conn, &first.access.jti, 1002)
+            .unwrap()
+            .is_some()
+    );
+    let again = redeem_code(&mut conn, &redemption(&code, VERIFIER), &client, 1002, &cfg).unwrap();
+    assert_eq!(
+        again.unwrap_err().code,
+        crate::oidc::ErrorCode::InvalidGrant
+    );
+    assert!(
+        store::active_access_token(&conn, &first.access.jti, 1003)
+            .unwrap()
+            .is_none()
+    );
+    let refresh = first.refresh_token.unwrap();
+    let refused = refresh_grant(&mut conn, &refresh, &client, 1004, &cfg);
+    assert_eq!(
+        refused.unwrap_err().code,
+        crate::oidc::ErrorCode::InvalidGrant,
+        "the family is revoked too"
+    );
+}
+
+#[test]
+fn a_wrong_verifier_leaves_the_code_usable() {
+    let (mut conn, client, cfg, req, session) = setup();
+    let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
+    let wrong = redeem_code(
+        &mut conn,
+        &redemption(&code, &VERIFIER.replace('d', "D")),
+        &client,
+        1001,
+        &cfg,
+    )
+    .unwrap();
+    assert!(wrong.is_err());
+    assert!(
+        redeem_code(&mut conn, &redemption(&code, VERIFIER), &client, 1002, &cfg)
+            .unwrap()
+            .is_ok()
+    );
+}
+
+fn refresh_grant(
+    conn: &mut Connection,
+    token: &str,
+    client: &Client,
+    now: i64,
+    cfg: &TokenConfig,
+) -> Result<Issued, OAuthError> {
+    refresh(conn, token, client, None, now, cfg).unwrap()
+}
+
+#[test]
+fn refresh_rotates_and_a_reused_token_kills_the_family() {
+    let (mut conn, client, cfg, req, session) = setup();
+    let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
+    let first = redeem_code(&mut conn, &redemption(&code, VERIFIER), &client, 1001, &cfg)
+        .unwrap()
+        .unwrap();
+    let r1 = first.refresh_token.unwrap();
+    let second = refresh_grant(&mut conn, &r1, &client, 2000, &cfg).unwrap();
+    let r2 = second.refresh_token.clone().unwrap();
+    assert_ne!(r1, r2);
+    assert!(
+        refresh_grant(&mut conn, &r1, &client, 2001, &cfg).is_err(),
+        "rotated token refused"
+    );
+    assert!(
+        refresh_grant(&mut conn, &r2, &client, 2002, &cfg).is_err(),
+        "and the newer one is revoked with it"
+    );
+    assert!(
+        store::active_access_token(&conn, &second.access.jti, 2003)
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn refresh_tokens_expire_when_idle() {
+    let (mut conn, client, cfg, req, session) = setup();
+    let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
+    let first = redeem_code(&mut conn, &redemption(&code, VERIFIER), &client, 1001, &cfg)
+        .unwrap()
+        .unwrap();
+    let token = first.refresh_token.unwrap();
+    assert!(
+        refresh_grant(
+            &mut conn,
+            &token,
+            &client,
+            1001 + cfg.refresh_idle_ttl,
+            &cfg
+        )
+        .is_err()
+    );
+    assert!(
+        refresh_grant(
+            &mut conn,
+            &token,
+            &client,
+            1000 + cfg.refresh_idle_ttl,
+            &cfg
+        )
+        .is_ok()
+    );
+}
