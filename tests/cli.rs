@@ -1,0 +1,154 @@
+//! The command line of DESIGN §4, run as the real binary: each command
+//! prints a short result, or fails with status 1 and a one-line reason.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn sesame(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sesame"))
+        .args(args)
+        .env("RUST_LOG", "off")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn init_then_user_add_then_check_and_rotate() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let init = sesame(&["init", d, "--issuer", "https://id.example.org"], None);
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    assert!(text(&init.stdout).contains("portail-citoyen"));
+    let again = sesame(&["init", d], None);
+    assert!(!again.status.success(), "init never overwrites");
+
+    let config = format!("{d}/sesame.toml");
+    let add = sesame(
+        &[
+            "user",
+            "add",
+            "--config",
+            &config,
+            "--email",
+            "nathalie@example.test",
+            "--password-stdin",
+            "--verified",
+            "--role",
+            "citizen",
+            "--role",
+            "agent",
+        ],
+        Some("Passw0rdSecure\n"),
+    );
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    assert!(text(&add.stdout).contains("nathalie@example.test"));
+    let twice = sesame(
+        &[
+            "user",
+            "add",
+            "--config",
+            &config,
+            "--email",
+            "nathalie@example.test",
+            "--password-stdin",
+        ],
+        Some("x\n"),
+    );
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(text(&twice.stderr).contains("already exists"));
+    let bad_date = sesame(
+        &[
+            "user",
+            "add",
+            "--config",
+            &config,
+            "--email",
+            "b@example.test",
+            "--password-stdin",
+            "--birthdate",
+            "01/01/1977",
+        ],
+        Some("Passw0rdSecure\n"),
+    );
+    assert_eq!(bad_date.status.code(), Some(1));
+    assert!(text(&bad_date.stderr).contains("--birthdate"));
+
+    let check = sesame(&["clients", "check", "--config", &config], None);
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    assert!(text(&check.stdout).contains("portail-citoyen"));
+
+    let rotate = sesame(&["keys", "rotate", "--config", &config], None);
+    assert!(rotate.status.success(), "{}", text(&rotate.stderr));
+    assert_eq!(std::fs::read_dir(format!("{d}/keys")).unwrap().count(), 4);
+}
+
+#[test]
+fn a_bad_clients_file_is_named_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    assert!(sesame(&["init", d], None).status.success());
+    std::fs::write(
+        format!("{d}/clients.toml"),
+        "[[client]]\nid = \"x\"\nredirect_uris = [\"/relative\"]\nauth_method = \"none\"\n",
+    )
+    .unwrap();
+    let out = sesame(
+        &["clients", "check", "--config", &format!("{d}/sesame.toml")],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("clients.toml") && err.contains("client[0].redirect_uris"),
+        "{err}"
+    );
+    let serve = sesame(&["serve", "--config", &format!("{d}/sesame.toml")], None);
+    assert_eq!(serve.status.code(), Some(1), "a bad file stops start-up");
+}
+
+#[test]
+fn new_secret_prints_the_secret_and_its_digest() {
+    let out = sesame(&["clients", "new-secret"], None);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    let secret = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("secret: "))
+        .unwrap();
+    let digest = sesame::secrets::sha256_prefixed(secret);
+    assert!(stdout.contains(&digest), "{stdout}");
+}
+
+#[test]
+fn the_password_never_comes_from_the_command_line() {
+    let out = sesame(
+        &[
+            "user",
+            "add",
+            "--email",
+            "a@example.test",
+            "--password",
+            "x",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+}
