@@ -4,6 +4,7 @@
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
+use axum::body::Bytes;
 use tokio::net::TcpListener;
 
 use crate::accounts::password::Hasher;
@@ -36,7 +37,9 @@ pub struct App {
     pub store: Store,
     pub hasher: Hasher,
     pub pages: Pages,
-    pub discovery: String,
+    /// The discovery document and the JWKS, serialised once.
+    pub discovery: Bytes,
+    pub jwks: Bytes,
 }
 
 pub type AppState = Arc<App>;
@@ -50,7 +53,8 @@ impl App {
         let keys = KeyRing::load_or_create(&config.keys_dir, now())?;
         let store = Store::open(&config.data_dir)?;
         let pages = Pages::new().map_err(|e| StartError::Templates(e.to_string()))?;
-        let discovery = crate::http::discovery::document(&config).to_string();
+        let discovery = Bytes::from(crate::http::discovery::document(&config).to_string());
+        let jwks = Bytes::from(keys.jwks_json().to_owned());
         Ok(App {
             config,
             clients: RwLock::new(Arc::new(clients)),
@@ -59,6 +63,7 @@ impl App {
             hasher: Hasher::default(),
             pages,
             discovery,
+            jwks,
         })
     }
 
@@ -126,13 +131,16 @@ fn spawn_housekeeping(app: AppState) {
         loop {
             tick.tick().await;
             let now = app.now();
+            // Rows kept a day past their use, so replays are still recognised.
+            let horizon = now - 86_400.max(app.config.tokens.access_token_ttl);
             let result = app
                 .store
                 .run(move |conn| {
                     crate::store::sessions::purge_expired(conn, now)?;
                     crate::store::interactions::purge_expired(conn, now)?;
-                    crate::store::grants::purge_codes(conn, now - 86_400)?;
-                    crate::store::grants::purge_access_tokens(conn, now - 86_400)
+                    crate::store::grants::purge_codes(conn, horizon)?;
+                    crate::store::grants::purge_grants(conn, horizon)?;
+                    crate::store::grants::purge_access_tokens(conn, horizon)
                 })
                 .await;
             if let Err(e) = result {

@@ -2,6 +2,7 @@
 //! Everything advertised here works; a test follows every URL.
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -52,7 +53,7 @@ pub fn document(config: &Config) -> Value {
     })
 }
 
-fn json_response(body: String) -> Response {
+fn json_response(body: Bytes) -> Response {
     (
         [
             (
@@ -78,5 +79,5 @@ async fn discovery(State(app): State<AppState>) -> Response {
 }
 
 async fn jwks(State(app): State<AppState>) -> Response {
-    json_response(app.keys.jwks_json().to_owned())
+    json_response(app.jwks.clone())
 }

@@ -269,3 +269,14 @@ pub fn rotate_refresh_token(conn: &Connection, digest: &str, now: i64) -> rusqli
         .execute(params![digest, now])?
         == 1)
 }
+
+/// Removes grants that can no longer produce anything: those without a
+/// refresh family (`expires_at` NULL) once their access tokens are long
+/// expired, and refresh families past their absolute end.
+pub fn purge_grants(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "DELETE FROM grants WHERE (expires_at IS NULL AND created_at <= ?1) OR expires_at <= ?1 \
+         OR (revoked_at IS NOT NULL AND revoked_at <= ?1)",
+    )?
+    .execute([before])
+}
