@@ -38,7 +38,22 @@ pub struct Store {
 
 struct Pool {
     idle: Mutex<Vec<Connection>>,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
+}
+
+/// A connection taken from the pool; it goes back on drop, even if the
+/// request that asked for it was cancelled or the closure panicked.
+struct Lease {
+    pool: Arc<Pool>,
+    conn: Option<Connection>,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.pool.idle.lock()) {
+            idle.push(conn);
+        }
+    }
 }
 
 impl Store {
@@ -55,42 +70,36 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Pool {
                 idle: Mutex::new(idle),
-                permits: Semaphore::new(POOL_SIZE),
+                permits: Arc::new(Semaphore::new(POOL_SIZE)),
             }),
         })
     }
 
-    /// Runs `f` with a pooled connection on the blocking thread pool.
+    /// Runs `f` with a pooled connection on the blocking thread pool. The
+    /// permit and the connection live inside the blocking task, so a
+    /// cancelled request never loses a connection.
     pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let _permit = self
+        let permit = self
             .inner
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| StoreError::Worker)?;
-        let mut conn = self.take_idle().ok_or(StoreError::Worker)?;
-        let (conn, result) = tokio::task::spawn_blocking(move || {
-            let result = f(&mut conn);
-            (conn, result)
+        let pool = self.inner.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let conn = pool.idle.lock().ok().and_then(|mut idle| idle.pop());
+            let mut lease = Lease { pool, conn };
+            lease.conn.as_mut().map(f)
         })
         .await
         .map_err(|_| StoreError::Worker)?;
-        self.give_back(conn);
-        Ok(result?)
-    }
-
-    fn take_idle(&self) -> Option<Connection> {
-        self.inner.idle.lock().ok()?.pop()
-    }
-
-    fn give_back(&self, conn: Connection) {
-        if let Ok(mut idle) = self.inner.idle.lock() {
-            idle.push(conn);
-        }
+        Ok(result.ok_or(StoreError::Worker)??)
     }
 }
 
@@ -130,4 +139,30 @@ pub(crate) fn memory() -> Connection {
         .expect("pragma");
     migrate(&mut conn).expect("migrations apply");
     conn
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn cancelled_requests_do_not_lose_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for _ in 0..(POOL_SIZE * 3) {
+            let slow = store.run(|conn| {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+            });
+            // Dropped before completion, as when a client disconnects.
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(1), slow).await;
+        }
+        for _ in 0..(POOL_SIZE * 2) {
+            let one = store
+                .run(|conn| conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
+                .await
+                .unwrap();
+            assert_eq!(one, 1);
+        }
+    }
 }
