@@ -24,6 +24,8 @@ pub enum StartError {
     DataDir(String, std::io::Error),
     #[error("templates: {0}")]
     Templates(String),
+    #[error("back-channel logout HTTP client: {0}")]
+    Backchannel(String),
     #[error("cannot listen on {0}: {1}")]
     Listen(String, std::io::Error),
 }
@@ -37,6 +39,7 @@ pub struct App {
     pub hasher: Hasher,
     pub pages: Pages,
     pub discovery: String,
+    pub backchannel: crate::backchannel::Backchannel,
 }
 
 pub type AppState = Arc<App>;
@@ -51,6 +54,8 @@ impl App {
         let store = Store::open(&config.data_dir)?;
         let pages = Pages::new().map_err(|e| StartError::Templates(e.to_string()))?;
         let discovery = crate::http::discovery::document(&config).to_string();
+        let backchannel =
+            crate::backchannel::Backchannel::new().map_err(StartError::Backchannel)?;
         Ok(App {
             config,
             clients: RwLock::new(Arc::new(clients)),
@@ -59,6 +64,7 @@ impl App {
             hasher: Hasher::default(),
             pages,
             discovery,
+            backchannel,
         })
     }
 
@@ -100,10 +106,11 @@ pub fn router(config: Config) -> Result<(Router, AppState), StartError> {
     Ok((crate::http::router(app.clone()), app))
 }
 
-/// Serves on `listener` until the process ends. Reloads clients on SIGHUP
-/// and purges expired rows every few minutes.
+/// Serves on `listener` until the process ends. Reloads clients on SIGHUP,
+/// purges expired rows every few minutes, and delivers back-channel logouts.
 pub async fn serve(listener: TcpListener, router: Router, app: AppState) -> std::io::Result<()> {
     spawn_housekeeping(app.clone());
+    crate::backchannel::spawn(app.clone());
     #[cfg(unix)]
     spawn_reload_on_sighup(app);
     axum::serve(

@@ -7,10 +7,13 @@ pub mod discovery;
 pub mod error;
 pub mod flow;
 pub mod home;
+pub mod introspect;
 pub mod lang;
 pub mod login;
+pub mod logout;
 pub mod pages;
 pub mod paths;
+pub mod revoke;
 pub mod session;
 pub mod token;
 pub mod userinfo;
@@ -38,6 +41,9 @@ pub fn router(app: AppState) -> Router {
         .merge(token::router())
         .merge(userinfo::router())
         .merge(home::router())
+        .merge(revoke::router())
+        .merge(introspect::router())
+        .merge(logout::router())
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))

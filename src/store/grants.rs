@@ -210,6 +210,36 @@ pub fn active_access_token(
     .optional()
 }
 
+/// The client an access token was issued to, whatever its state.
+pub fn access_token_client(conn: &Connection, jti: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT client_id FROM access_tokens WHERE jti = ?1")?
+        .query_row([jti], |row| row.get(0))
+        .optional()
+}
+
+/// What ending the browser session `sid` does to what it produced: its
+/// access tokens are revoked, grants without a refresh family (no
+/// `offline_access`) are revoked, unredeemed codes are burnt; refresh
+/// families live on. Returns the clients that obtained tokens in it.
+pub fn end_session(conn: &Connection, sid: &str, now: i64) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached(
+        "UPDATE access_tokens SET revoked_at = ?2 \
+         WHERE grant_id IN (SELECT id FROM grants WHERE sid = ?1) AND revoked_at IS NULL",
+    )?
+    .execute(params![sid, now])?;
+    conn.prepare_cached(
+        "UPDATE grants SET revoked_at = ?2 \
+         WHERE sid = ?1 AND expires_at IS NULL AND revoked_at IS NULL",
+    )?
+    .execute(params![sid, now])?;
+    conn.prepare_cached("UPDATE auth_codes SET used_at = ?2 WHERE sid = ?1 AND used_at IS NULL")?
+        .execute(params![sid, now])?;
+    let mut stmt =
+        conn.prepare_cached("SELECT DISTINCT client_id FROM grants WHERE sid = ?1 ORDER BY 1")?;
+    let clients = stmt.query_map([sid], |row| row.get(0))?;
+    clients.collect()
+}
+
 pub fn revoke_access_token(conn: &Connection, jti: &str, now: i64) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE access_tokens SET revoked_at = ?2 WHERE jti = ?1 AND revoked_at IS NULL",
@@ -239,6 +269,7 @@ pub fn insert_refresh_token(
 #[derive(Debug, Clone, PartialEq)]
 pub struct RefreshToken {
     pub grant_id: String,
+    pub created_at: i64,
     pub expires_at: i64,
     pub rotated_at: Option<i64>,
 }
@@ -248,13 +279,14 @@ pub fn find_refresh_token(
     digest: &str,
 ) -> rusqlite::Result<Option<RefreshToken>> {
     conn.prepare_cached(
-        "SELECT grant_id, expires_at, rotated_at FROM refresh_tokens WHERE digest = ?1",
+        "SELECT grant_id, created_at, expires_at, rotated_at FROM refresh_tokens WHERE digest = ?1",
     )?
     .query_row([digest], |row| {
         Ok(RefreshToken {
             grant_id: row.get(0)?,
-            expires_at: row.get(1)?,
-            rotated_at: row.get(2)?,
+            created_at: row.get(1)?,
+            expires_at: row.get(2)?,
+            rotated_at: row.get(3)?,
         })
     })
     .optional()
