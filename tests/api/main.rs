@@ -3,11 +3,19 @@
 //! as the browser.
 
 mod helpers;
+mod rp;
 
 mod authorize;
+mod backchannel;
+mod client_credentials;
 mod discovery;
 mod flows;
+mod introspection;
+mod logout;
 mod pages;
+mod refresh;
+mod revocation;
 mod robustness;
+mod sso;
 mod token;
 mod userinfo;
