@@ -133,12 +133,14 @@ fn spawn_housekeeping(app: AppState) {
         loop {
             tick.tick().await;
             let now = app.now();
+            let ended = now - app.config.tokens.access_token_ttl - 86_400;
             let result = app
                 .store
                 .run(move |conn| {
                     crate::store::sessions::purge_expired(conn, now)?;
                     crate::store::interactions::purge_expired(conn, now)?;
                     crate::store::grants::purge_codes(conn, now - 86_400)?;
+                    crate::store::grants::purge_grants(conn, ended)?;
                     crate::store::grants::purge_access_tokens(conn, now - 86_400)
                 })
                 .await;

@@ -386,3 +386,28 @@ fn ending_a_session_revokes_its_access_tokens_but_not_offline_refresh() {
         ("a", "sid1")
     );
 }
+
+#[test]
+fn ended_grants_are_purged_with_their_tokens() {
+    let (mut conn, clients) = setup();
+    let a = clients.get("a").unwrap();
+    let family = tokens(&mut conn, a, "openid offline_access", 0);
+    let online = tokens(&mut conn, a, "openid", 0);
+    assert_eq!(
+        store::purge_grants(&conn, 4999).unwrap(),
+        1,
+        "the grant without a family"
+    );
+    assert!(!access_active(&conn, &online, 1));
+    assert!(access_active(&conn, &family, 1));
+    assert_eq!(
+        store::purge_grants(&conn, 5000).unwrap(),
+        1,
+        "the family's absolute end"
+    );
+    let rt = family.refresh_token.unwrap();
+    assert_eq!(
+        refresh(&mut conn, &rt, a, None, 1).err(),
+        Some(ErrorCode::InvalidGrant)
+    );
+}

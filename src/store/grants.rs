@@ -248,6 +248,17 @@ pub fn revoke_access_token(conn: &Connection, jti: &str, now: i64) -> rusqlite::
     Ok(())
 }
 
+/// Removes grants (with their refresh and access tokens) ended before
+/// `before`: revoked, past the absolute end of their refresh family, or —
+/// without a family — created then. Callers keep a margin of at least the
+/// access-token lifetime, so no live access token goes with them.
+pub fn purge_grants(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "DELETE FROM grants WHERE COALESCE(revoked_at, expires_at, created_at) <= ?1",
+    )?
+    .execute([before])
+}
+
 pub fn purge_access_tokens(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
     conn.prepare_cached("DELETE FROM access_tokens WHERE expires_at <= ?1")?
         .execute([before])

@@ -362,3 +362,63 @@ async fn discovery_advertises_logout_revocation_and_introspection() {
         "public clients cannot introspect"
     );
 }
+
+#[tokio::test]
+async fn hostile_input_gets_4xx_or_a_page_never_5xx() {
+    let server = TestServer::start().await;
+    let (browser, _) = signed_in_rp(&server, "hostile-bye@example.test").await;
+    let huge = "x".repeat(20_000);
+    for query in [
+        format!("id_token_hint={huge}"),
+        "id_token_hint=%ff%fe&client_id=%00".to_owned(),
+        "post_logout_redirect_uri=javascript:alert(1)&client_id=rp-basic".to_owned(),
+        format!("state={huge}&client_id=rp-basic&post_logout_redirect_uri={BYE_ENCODED}"),
+        "id_token_hint=a.b.c&id_token_hint=d.e.f".to_owned(),
+    ] {
+        let response = browser
+            .get(server.url(&format!("/logout?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_client_error(),
+            "{query:.60} → {}",
+            response.status()
+        );
+    }
+    for body in [
+        vec![0xff, 0xfe, b'=', 0x80],
+        b"decision=logout&csrf=%zz".to_vec(),
+    ] {
+        let response = browser
+            .post(server.url("/logout"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().as_u16() < 500);
+    }
+    for path in ["/revoke", "/introspect"] {
+        for body in [
+            format!("token={huge}"),
+            "token=%ff%fe".to_owned(),
+            "token=a&token=b".to_owned(),
+        ] {
+            let response = rp_http()
+                .post(server.url(path))
+                .basic_auth("rp-basic", Some(BASIC_SECRET))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().as_u16() < 500, "{path} {body:.40}");
+        }
+    }
+    assert_eq!(
+        silent(&server, &browser, "rp-basic").await,
+        "code",
+        "still signed in"
+    );
+}
