@@ -25,6 +25,8 @@ pub enum StartError {
     DataDir(String, std::io::Error),
     #[error("templates: {0}")]
     Templates(String),
+    #[error("back-channel logout HTTP client: {0}")]
+    Backchannel(String),
     #[error("cannot listen on {0}: {1}")]
     Listen(String, std::io::Error),
 }
@@ -40,6 +42,7 @@ pub struct App {
     /// The discovery document and the JWKS, serialised once.
     pub discovery: Bytes,
     pub jwks: Bytes,
+    pub backchannel: crate::backchannel::Backchannel,
 }
 
 pub type AppState = Arc<App>;
@@ -55,6 +58,8 @@ impl App {
         let pages = Pages::new().map_err(|e| StartError::Templates(e.to_string()))?;
         let discovery = Bytes::from(crate::http::discovery::document(&config).to_string());
         let jwks = Bytes::from(keys.jwks_json().to_owned());
+        let backchannel =
+            crate::backchannel::Backchannel::new().map_err(StartError::Backchannel)?;
         Ok(App {
             config,
             clients: RwLock::new(Arc::new(clients)),
@@ -64,6 +69,7 @@ impl App {
             pages,
             discovery,
             jwks,
+            backchannel,
         })
     }
 
@@ -105,10 +111,11 @@ pub fn router(config: Config) -> Result<(Router, AppState), StartError> {
     Ok((crate::http::router(app.clone()), app))
 }
 
-/// Serves on `listener` until the process ends. Reloads clients on SIGHUP
-/// and purges expired rows every few minutes.
+/// Serves on `listener` until the process ends. Reloads clients on SIGHUP,
+/// purges expired rows every few minutes, and delivers back-channel logouts.
 pub async fn serve(listener: TcpListener, router: Router, app: AppState) -> std::io::Result<()> {
     spawn_housekeeping(app.clone());
+    crate::backchannel::spawn(app.clone());
     #[cfg(unix)]
     spawn_reload_on_sighup(app);
     axum::serve(
@@ -131,16 +138,15 @@ fn spawn_housekeeping(app: AppState) {
         loop {
             tick.tick().await;
             let now = app.now();
-            // Rows kept a day past their use, so replays are still recognised.
-            let horizon = now - 86_400.max(app.config.tokens.access_token_ttl);
+            let ended = now - app.config.tokens.access_token_ttl - 86_400;
             let result = app
                 .store
                 .run(move |conn| {
                     crate::store::sessions::purge_expired(conn, now)?;
                     crate::store::interactions::purge_expired(conn, now)?;
-                    crate::store::grants::purge_codes(conn, horizon)?;
-                    crate::store::grants::purge_grants(conn, horizon)?;
-                    crate::store::grants::purge_access_tokens(conn, horizon)
+                    crate::store::grants::purge_codes(conn, now - 86_400)?;
+                    crate::store::grants::purge_grants(conn, ended)?;
+                    crate::store::grants::purge_access_tokens(conn, now - 86_400)
                 })
                 .await;
             if let Err(e) = result {

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod backchannel;
 pub mod cli;
 pub mod config;
 pub mod http;

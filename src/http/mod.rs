@@ -7,10 +7,13 @@ pub mod discovery;
 pub mod error;
 pub mod flow;
 pub mod home;
+pub mod introspect;
 pub mod lang;
 pub mod login;
+pub mod logout;
 pub mod pages;
 pub mod paths;
+pub mod revoke;
 pub mod session;
 pub mod token;
 pub mod userinfo;
@@ -36,6 +39,7 @@ pub fn router(app: AppState) -> Router {
         .merge(discovery::router())
         .merge(token::router())
         .merge(userinfo::router())
+        .merge(revoke::router())
         .layer(cors());
     Router::new()
         .merge(cross_origin)
@@ -43,6 +47,8 @@ pub fn router(app: AppState) -> Router {
         .merge(login::router())
         .merge(consent::router())
         .merge(home::router())
+        .merge(introspect::router())
+        .merge(logout::router())
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))

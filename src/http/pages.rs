@@ -20,6 +20,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "form_post.html",
         include_str!("../../templates/form_post.html"),
     ),
+    ("logout.html", include_str!("../../templates/logout.html")),
 ];
 
 pub struct Pages {

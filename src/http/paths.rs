@@ -11,3 +11,6 @@ pub const SIGNUP: &str = "/signup";
 pub const FORGOT: &str = "/password/forgot";
 pub const HOME: &str = "/";
 pub const STYLESHEET: &str = "/static/sesame.css";
+pub const REVOKE: &str = "/revoke";
+pub const INTROSPECT: &str = "/introspect";
+pub const LOGOUT: &str = "/logout";

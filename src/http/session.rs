@@ -25,15 +25,21 @@ pub async fn current(app: &App, jar: &CookieJar) -> Result<Option<Session>, Stor
     app.store
         .run(move |conn| {
             let found = sessions::live(conn, &digest, now)?;
-            // Sliding idle expiry, written only when it moved noticeably.
             if let Some(s) = &found
-                && s.idle_expires_at - now < idle - 60
+                && needs_touch(s.idle_expires_at, now, idle)
             {
                 sessions::touch(conn, &digest, now + idle)?;
             }
             Ok(found)
         })
         .await
+}
+
+/// Sliding idle expiry, written only when the deadline would move by a
+/// minute, or by half the idle lifetime when that is shorter.
+fn needs_touch(idle_expires_at: i64, now: i64, idle: i64) -> bool {
+    let step = (idle / 2).clamp(1, 60);
+    now + idle - idle_expires_at >= step
 }
 
 /// Starts a session for `sub` after a login, replacing this browser's
@@ -75,4 +81,20 @@ pub async fn start(
         .same_site(SameSite::Lax)
         .build();
     Ok((jar.add(cookie), session))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needs_touch;
+
+    #[test]
+    fn idle_deadline_slides_for_short_and_long_lifetimes() {
+        assert!(!needs_touch(1800, 0, 1800), "just written");
+        assert!(!needs_touch(1800, 59, 1800));
+        assert!(needs_touch(1800, 60, 1800));
+        assert!(!needs_touch(10, 4, 10));
+        assert!(needs_touch(10, 5, 10), "short lifetimes slide too");
+        assert!(!needs_touch(1, 0, 1), "just written");
+        assert!(needs_touch(1, 1, 1));
+    }
 }

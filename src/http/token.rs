@@ -59,6 +59,19 @@ pub fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthErro
     Ok(params)
 }
 
+/// The client a request to the token, revocation or introspection
+/// endpoint authenticates as (RFC 6749 §2.3).
+pub fn authenticated_client(
+    app: &App,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<crate::config::Client, OAuthError> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    Ok(client_auth::authenticate(&app.clients(), authorization, params)?.clone())
+}
+
 async fn exchange(
     app: &App,
     headers: &HeaderMap,
@@ -68,11 +81,7 @@ async fn exchange(
     let grant_type = params
         .get("grant_type")?
         .ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?;
-    let clients = app.clients();
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let client = client_auth::authenticate(&clients, authorization, &params)?.clone();
+    let client = authenticated_client(app, headers, &params)?;
     let grant = match grant_type {
         "authorization_code" => GrantType::AuthorizationCode,
         "refresh_token" => GrantType::RefreshToken,

@@ -153,6 +153,68 @@ pub fn id_token_subject(keys: &KeyRing, issuer: &str, token: &str) -> Option<Str
     (hint.iss == issuer).then_some(hint.sub)
 }
 
+/// What an `id_token_hint` says (RP-Initiated Logout 1.0 §2): an ID token
+/// Sésame issued, checked by signature and issuer but not expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdTokenHint {
+    pub sub: String,
+    /// The client the ID token was issued to (`aud`).
+    pub client_id: String,
+    pub sid: Option<String>,
+}
+
+pub fn id_token_hint(keys: &KeyRing, issuer: &str, token: &str) -> Option<IdTokenHint> {
+    #[derive(Deserialize)]
+    struct Hint {
+        iss: String,
+        sub: String,
+        aud: Value,
+        sid: Option<String>,
+    }
+    let (payload, typ) = keys.verify(token)?;
+    if typ.as_deref().is_some_and(|t| t != "JWT") {
+        return None;
+    }
+    let hint: Hint = serde_json::from_slice(&payload).ok()?;
+    let client_id = match hint.aud {
+        Value::String(aud) => aud,
+        Value::Array(mut auds) if auds.len() == 1 => auds.pop()?.as_str()?.to_owned(),
+        _ => return None,
+    };
+    (hint.iss == issuer).then_some(IdTokenHint {
+        sub: hint.sub,
+        client_id,
+        sid: hint.sid,
+    })
+}
+
+/// A token presented to the revocation or introspection endpoint, told
+/// apart by its form (so `token_type_hint` is never needed, RFC 7009 §2.1):
+/// access tokens are JWTs we signed, refresh tokens 43-character randoms.
+#[derive(Debug, Clone)]
+pub enum Presented {
+    /// A valid (signed by us, unexpired) access token; revocation is the
+    /// store's question.
+    Access(AccessClaims),
+    /// The digest of what may be a refresh token.
+    Refresh(String),
+    /// Not a token Sésame could have issued, or an expired access token.
+    Unknown,
+}
+
+pub fn classify(keys: &KeyRing, issuer: &str, token: &str, now: i64) -> Presented {
+    if token.contains('.') {
+        match check_access_token(keys, issuer, token, now) {
+            Some(claims) => Presented::Access(claims),
+            None => Presented::Unknown,
+        }
+    } else if token.len() == 43 {
+        Presented::Refresh(crate::secrets::digest(token))
+    } else {
+        Presented::Unknown
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +284,30 @@ mod tests {
             Some("s")
         );
         assert!(id_token_subject(&keys, "https://id", &token).is_none());
+        let hint = id_token_hint(&keys, "https://id", &id_token).unwrap();
+        assert_eq!((hint.sub.as_str(), hint.client_id.as_str()), ("s", "c"));
+        assert!(id_token_hint(&keys, "https://other", &id_token).is_none());
+        assert!(id_token_hint(&keys, "https://id", &token).is_none());
+        assert!(matches!(
+            classify(&keys, "https://id", &token, 99),
+            Presented::Access(c) if c.jti == "j"
+        ));
+        assert!(matches!(
+            classify(&keys, "https://id", &token, 100),
+            Presented::Unknown
+        ));
+        assert!(matches!(
+            classify(&keys, "https://id", &id_token, 1),
+            Presented::Unknown
+        ));
+        assert!(matches!(
+            classify(&keys, "https://id", &crate::secrets::token(), 1),
+            Presented::Refresh(_)
+        ));
+        assert!(matches!(
+            classify(&keys, "https://id", "short", 1),
+            Presented::Unknown
+        ));
     }
 }
 
@@ -231,6 +317,8 @@ pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: i64,
+    /// Empty for a `client_credentials` token asked without scope.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,

@@ -210,12 +210,53 @@ pub fn active_access_token(
     .optional()
 }
 
+/// The client an access token was issued to, whatever its state.
+pub fn access_token_client(conn: &Connection, jti: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT client_id FROM access_tokens WHERE jti = ?1")?
+        .query_row([jti], |row| row.get(0))
+        .optional()
+}
+
+/// What ending the browser session `sid` does to what it produced: its
+/// access tokens are revoked, grants without a refresh family (no
+/// `offline_access`) are revoked, unredeemed codes are burnt; refresh
+/// families live on. Returns the clients that obtained tokens in it.
+pub fn end_session(conn: &Connection, sid: &str, now: i64) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached(
+        "UPDATE access_tokens SET revoked_at = ?2 \
+         WHERE grant_id IN (SELECT id FROM grants WHERE sid = ?1) AND revoked_at IS NULL",
+    )?
+    .execute(params![sid, now])?;
+    conn.prepare_cached(
+        "UPDATE grants SET revoked_at = ?2 \
+         WHERE sid = ?1 AND expires_at IS NULL AND revoked_at IS NULL",
+    )?
+    .execute(params![sid, now])?;
+    conn.prepare_cached("UPDATE auth_codes SET used_at = ?2 WHERE sid = ?1 AND used_at IS NULL")?
+        .execute(params![sid, now])?;
+    let mut stmt =
+        conn.prepare_cached("SELECT DISTINCT client_id FROM grants WHERE sid = ?1 ORDER BY 1")?;
+    let clients = stmt.query_map([sid], |row| row.get(0))?;
+    clients.collect()
+}
+
 pub fn revoke_access_token(conn: &Connection, jti: &str, now: i64) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE access_tokens SET revoked_at = ?2 WHERE jti = ?1 AND revoked_at IS NULL",
     )?
     .execute(params![jti, now])?;
     Ok(())
+}
+
+/// Removes grants (with their refresh and access tokens) ended before
+/// `before`: revoked, past the absolute end of their refresh family, or —
+/// without a family — created then. Callers keep a margin of at least the
+/// access-token lifetime, so no live access token goes with them.
+pub fn purge_grants(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "DELETE FROM grants WHERE COALESCE(revoked_at, expires_at, created_at) <= ?1",
+    )?
+    .execute([before])
 }
 
 pub fn purge_access_tokens(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
@@ -239,6 +280,7 @@ pub fn insert_refresh_token(
 #[derive(Debug, Clone, PartialEq)]
 pub struct RefreshToken {
     pub grant_id: String,
+    pub created_at: i64,
     pub expires_at: i64,
     pub rotated_at: Option<i64>,
 }
@@ -248,13 +290,14 @@ pub fn find_refresh_token(
     digest: &str,
 ) -> rusqlite::Result<Option<RefreshToken>> {
     conn.prepare_cached(
-        "SELECT grant_id, expires_at, rotated_at FROM refresh_tokens WHERE digest = ?1",
+        "SELECT grant_id, created_at, expires_at, rotated_at FROM refresh_tokens WHERE digest = ?1",
     )?
     .query_row([digest], |row| {
         Ok(RefreshToken {
             grant_id: row.get(0)?,
-            expires_at: row.get(1)?,
-            rotated_at: row.get(2)?,
+            created_at: row.get(1)?,
+            expires_at: row.get(2)?,
+            rotated_at: row.get(3)?,
         })
     })
     .optional()
@@ -268,15 +311,4 @@ pub fn rotate_refresh_token(conn: &Connection, digest: &str, now: i64) -> rusqli
         )?
         .execute(params![digest, now])?
         == 1)
-}
-
-/// Removes grants that can no longer produce anything: those without a
-/// refresh family (`expires_at` NULL) once their access tokens are long
-/// expired, and refresh families past their absolute end.
-pub fn purge_grants(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
-    conn.prepare_cached(
-        "DELETE FROM grants WHERE (expires_at IS NULL AND created_at <= ?1) OR expires_at <= ?1 \
-         OR (revoked_at IS NOT NULL AND revoked_at <= ?1)",
-    )?
-    .execute([before])
 }

@@ -4,6 +4,7 @@
 //! Every store function is a plain function over a `&Connection` so that the
 //! CLI can call it directly and a PostgreSQL backend can later mirror it.
 
+pub mod backchannel;
 pub mod consents;
 pub mod grants;
 pub mod interactions;
@@ -17,8 +18,17 @@ use rusqlite::Connection;
 use tokio::sync::Semaphore;
 
 /// Migrations, applied in order at start; `user_version` records the last one.
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_core", include_str!("../../migrations/0001_core.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_core", include_str!("../../migrations/0001_core.sql")),
+    (
+        "0002_accounts",
+        include_str!("../../migrations/0002_accounts.sql"),
+    ),
+    (
+        "0003_logout",
+        include_str!("../../migrations/0003_logout.sql"),
+    ),
+];
 
 const POOL_SIZE: usize = 4;
 

@@ -84,3 +84,11 @@ pub fn purge_expired(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
     conn.prepare_cached("DELETE FROM sessions WHERE idle_expires_at <= ?1 OR expires_at <= ?1")?
         .execute([now])
 }
+
+/// Deletes the session of a cookie digest (live or expired); returns its
+/// `sid` and `sub`.
+pub fn take(conn: &Connection, digest: &str) -> rusqlite::Result<Option<(String, String)>> {
+    conn.prepare_cached("DELETE FROM sessions WHERE digest = ?1 RETURNING sid, sub")?
+        .query_row([digest], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+}

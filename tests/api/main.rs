@@ -3,12 +3,20 @@
 //! as the browser.
 
 mod helpers;
+mod rp;
 
 mod authorize;
+mod backchannel;
+mod client_credentials;
 mod discovery;
 mod flows;
+mod introspection;
+mod logout;
 mod operations;
 mod pages;
+mod refresh;
+mod revocation;
 mod robustness;
+mod sso;
 mod token;
 mod userinfo;

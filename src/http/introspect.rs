@@ -1,0 +1,51 @@
+//! The introspection endpoint (RFC 7662 §2): client-authenticated POST of
+//! `token`; 401 with `WWW-Authenticate` without valid client
+//! authentication; `{"active": false}` for anything the caller may not see.
+//! Rules in `oidc::introspection`.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use super::error::{JsonError, no_store};
+use super::paths;
+use super::token::{authenticated_client, form_params};
+use crate::app::{App, AppState};
+use crate::oidc::OAuthError;
+use crate::oidc::introspection::{self, Introspection};
+use crate::oidc::tokens::{self, Presented};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(paths::INTROSPECT, post(introspect))
+}
+
+async fn introspect(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match run(&app, &headers, &body).await {
+        Ok(answer) => (no_store(), Json(answer)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn run(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Introspection, JsonError> {
+    let params = form_params(headers, body)?;
+    let client = authenticated_client(app, headers, &params)?;
+    introspection::may_introspect(&client)?;
+    let token = params
+        .get("token")?
+        .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
+    params.get("token_type_hint")?;
+    let now = app.now();
+    let presented = tokens::classify(&app.keys, &app.config.issuer, token, now);
+    if matches!(presented, Presented::Unknown) {
+        return Ok(Introspection::inactive());
+    }
+    let issuer = app.config.issuer.clone();
+    Ok(app
+        .store
+        .run(move |conn| introspection::introspect(conn, &presented, &client, &issuer, now))
+        .await?)
+}

@@ -1,0 +1,55 @@
+//! Token revocation (RFC 7009). A client revokes only tokens issued to it
+//! (§2.1: another client's token is refused with `invalid_grant`, the
+//! RFC 6749 §5.2 code for a grant "issued to another client"); an unknown,
+//! expired or already revoked token is answered 200 (§2.2).
+//!
+//! Revoking a refresh token revokes its whole grant: every refresh token
+//! of the family and every access token it produced (§2.1 "SHOULD").
+//! Revoking an access token revokes that token only.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::OAuthError;
+use super::tokens::Presented;
+use crate::config::Client;
+use crate::store::grants as store;
+
+fn not_yours() -> OAuthError {
+    OAuthError::invalid_grant("the token was issued to another client")
+}
+
+/// Revokes `token` for `client`, in one transaction.
+pub fn revoke(
+    conn: &mut Connection,
+    token: &Presented,
+    client: &Client,
+    now: i64,
+) -> rusqlite::Result<Result<(), OAuthError>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    match token {
+        Presented::Unknown => return Ok(Ok(())),
+        Presented::Access(claims) => {
+            let Some(owner) = store::access_token_client(&tx, &claims.jti)? else {
+                return Ok(Ok(()));
+            };
+            if owner != client.id {
+                return Ok(Err(not_yours()));
+            }
+            store::revoke_access_token(&tx, &claims.jti, now)?;
+        }
+        Presented::Refresh(digest) => {
+            let Some(stored) = store::find_refresh_token(&tx, digest)? else {
+                return Ok(Ok(()));
+            };
+            let Some(grant) = store::grant(&tx, &stored.grant_id)? else {
+                return Ok(Ok(()));
+            };
+            if grant.client_id != client.id {
+                return Ok(Err(not_yours()));
+            }
+            store::revoke_grant(&tx, &grant.id, now)?;
+        }
+    }
+    tx.commit()?;
+    Ok(Ok(()))
+}
