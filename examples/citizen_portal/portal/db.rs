@@ -166,6 +166,14 @@ pub struct FamilyMember {
     pub date_naissance: Option<String>,
 }
 
+/// `1979-02-11` → `11/02/1979` (as French pages write dates).
+pub fn date_fr(iso: &str) -> String {
+    match iso.splitn(3, '-').collect::<Vec<_>>()[..] {
+        [y, m, d] => format!("{d}/{m}/{y}"),
+        _ => iso.to_owned(),
+    }
+}
+
 const ACCOUNT_COLUMNS: &str =
     "id, identifiant, password_hash, civilite, nom, prenom, email, telephone, sub";
 
@@ -245,7 +253,7 @@ pub fn family(c: &Connection, account_id: i64) -> rusqlite::Result<Vec<FamilyMem
             relation: r.get(0)?,
             prenom: r.get(1)?,
             nom: r.get(2)?,
-            date_naissance: r.get(3)?,
+            date_naissance: r.get::<_, Option<String>>(3)?.map(|d| date_fr(&d)),
         })
     })?
     .collect()
