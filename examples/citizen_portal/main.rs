@@ -23,7 +23,10 @@ use tracing_subscriber::EnvFilter;
 
 /// Espace Citoyens: the example citizen portal, a relying party of Sésame.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    about = "Espace Citoyens: the example citizen portal, a relying party of Sésame"
+)]
 struct Args {
     /// The OpenID provider (Sésame) issuer URL.
     #[arg(long, env = "PORTAL_ISSUER", default_value = "http://127.0.0.1:8080")]
@@ -32,7 +35,7 @@ struct Args {
     #[arg(long, env = "PORTAL_CLIENT_ID", default_value = "portail-citoyen")]
     client_id: String,
     /// The portal's client secret (default: the demo client's).
-    #[arg(long, env = "PORTAL_CLIENT_SECRET", default_value = portal::DEMO_SECRET, hide_default_value = true)]
+    #[arg(long, env = "PORTAL_CLIENT_SECRET", default_value = portal::DEMO_SECRET, hide_default_value = true, hide_env_values = true)]
     client_secret: String,
     /// Address to listen on.
     #[arg(long, env = "PORTAL_LISTEN", default_value = "127.0.0.1:8081")]
