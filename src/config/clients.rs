@@ -207,6 +207,7 @@ grant_types = ["authorization_code", "refresh_token"]
 consent = "required"                 # or "implicit" for the city's own services
 privacy_policy_url = "http://127.0.0.1:8081/confidentialite"
 id_token_alg = "RS256"               # or ES256
+backchannel_logout_uri = "http://127.0.0.1:8081/backchannel-logout"
 "#
     )
 }

@@ -1,0 +1,279 @@
+//! A Sésame and a portal on free ports, a cookie-keeping client that does
+//! not follow redirects, and helpers to walk Sésame's pages.
+
+#![allow(dead_code)]
+
+use reqwest::redirect::Policy;
+use sesame::app::AppState;
+use sesame::config::Config;
+
+use crate::portal;
+
+pub const CLIENT_SECRET: &str = "portal-secret-0123456789abcdef0123456789";
+pub const PASSWORD: &str = "Correct-Horse-42";
+
+pub struct Servers {
+    pub sesame: String,
+    pub app: AppState,
+    pub portal: String,
+    pub state: portal::State,
+    pub _dir: tempfile::TempDir,
+}
+
+impl Servers {
+    pub async fn start() -> Servers {
+        let dir = tempfile::tempdir().unwrap();
+        let sesame_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let portal_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sesame = format!("http://{}", sesame_listener.local_addr().unwrap());
+        let portal = format!("http://{}", portal_listener.local_addr().unwrap());
+        std::fs::write(dir.path().join("clients.toml"), clients_toml(&portal)).unwrap();
+        std::fs::write(
+            dir.path().join("sesame.toml"),
+            format!(
+                "issuer = \"{sesame}\"\nlisten = \"{}\"\nclients_file = \"clients.toml\"\n",
+                sesame_listener.local_addr().unwrap()
+            ),
+        )
+        .unwrap();
+        let config = Config::load(&dir.path().join("sesame.toml")).unwrap();
+        let (router, app) = sesame::app::router(config).unwrap();
+        tokio::spawn(sesame::app::serve(sesame_listener, router, app.clone()));
+
+        let state = portal::build(portal::Config {
+            issuer: sesame.clone(),
+            client_id: "portail-citoyen".into(),
+            client_secret: CLIENT_SECRET.into(),
+            public_url: portal.clone(),
+            data_dir: dir.path().join("portal"),
+        })
+        .await
+        .unwrap();
+        let router = portal::app(state.clone());
+        tokio::spawn(async move { axum::serve(portal_listener, router).await });
+        Servers {
+            sesame,
+            app,
+            portal,
+            state,
+            _dir: dir,
+        }
+    }
+
+    pub fn portal(&self, path: &str) -> String {
+        format!("{}{path}", self.portal)
+    }
+
+    /// A citizen in Sésame (email verified), as `sesame user add` makes.
+    pub async fn add_citizen(&self, email: &str) -> String {
+        let hash = sesame::accounts::password::hash_blocking(PASSWORD).unwrap();
+        let mut user = sesame::accounts::users::new_user(
+            &sesame::accounts::users::Email::parse(email).unwrap(),
+            hash,
+            0,
+        );
+        user.email_verified = true;
+        user.given_name = Some("Nathalie".into());
+        user.family_name = Some("Test".into());
+        user.gender = Some("female".into());
+        user.phone_number = Some("+33145252623".into());
+        user.roles = vec!["citizen".into(), "parent".into()];
+        let sub = user.sub.clone();
+        self.app
+            .store
+            .run(move |conn| sesame::store::users::insert(conn, &user))
+            .await
+            .unwrap();
+        sub
+    }
+}
+
+/// The portal client as an administrator would declare it.
+pub fn clients_toml(portal: &str) -> String {
+    format!(
+        r#"
+[[client]]
+id = "portail-citoyen"
+name = "Espace Citoyens"
+secret = "{secret}"
+auth_method = "client_secret_basic"
+redirect_uris = ["{portal}/callback"]
+post_logout_redirect_uris = ["{portal}/"]
+scopes = ["openid", "email", "profile", "address", "phone", "roles", "offline_access"]
+grant_types = ["authorization_code", "refresh_token"]
+consent = "required"
+privacy_policy_url = "{portal}/confidentialite"
+backchannel_logout_uri = "{portal}/backchannel-logout"
+"#,
+        secret = sesame::secrets::sha256_prefixed(CLIENT_SECRET),
+    )
+}
+
+/// A browser: cookies kept, redirects not followed.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location in a {} answer", response.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The value of a hidden input.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no hidden {name} in:\n{html}"))
+        + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end]
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&")
+}
+
+/// A page's text with minijinja's escapes undone.
+pub fn text(html: &str) -> String {
+    html.replace("&#x27;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&")
+        .replace("&quot;", "\"")
+}
+
+/// How a walk through Sésame should answer its consent page.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Consent {
+    Accept,
+    Deny,
+}
+
+/// « Se connecter » on the portal, then Sésame's login and consent pages
+/// as needed; returns the portal's answer to the callback.
+pub async fn sign_in(
+    servers: &Servers,
+    browser: &reqwest::Client,
+    email: &str,
+    consent: Consent,
+) -> reqwest::Response {
+    let start = browser
+        .get(servers.portal("/se-connecter"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), 303, "Se connecter redirects to Sésame");
+    let mut next = location(&start);
+    assert!(next.starts_with(&servers.sesame), "{next}");
+    for _ in 0..6 {
+        let url = if next.starts_with('/') {
+            format!("{}{next}", servers.sesame)
+        } else {
+            next.clone()
+        };
+        if url.starts_with(&servers.portal) {
+            return browser.get(&url).send().await.unwrap();
+        }
+        let response = browser.get(&url).send().await.unwrap();
+        if response.status().is_redirection() {
+            next = location(&response);
+            continue;
+        }
+        assert_eq!(response.status(), 200, "{url}");
+        let html = response.text().await.unwrap();
+        let path = url::Url::parse(&url).unwrap().path().to_owned();
+        let (action, form): (&str, Vec<(&str, String)>) = match path.as_str() {
+            "/login" => (
+                "/login",
+                vec![
+                    ("csrf", hidden(&html, "csrf")),
+                    ("interaction", hidden(&html, "interaction")),
+                    ("email", email.to_owned()),
+                    ("password", PASSWORD.to_owned()),
+                ],
+            ),
+            "/consent" => (
+                "/consent",
+                vec![
+                    ("csrf", hidden(&html, "csrf")),
+                    ("interaction", hidden(&html, "interaction")),
+                    (
+                        "decision",
+                        if consent == Consent::Accept {
+                            "accept"
+                        } else {
+                            "deny"
+                        }
+                        .to_owned(),
+                    ),
+                ],
+            ),
+            other => panic!("unexpected Sésame page {other}"),
+        };
+        let posted = browser
+            .post(format!("{}{action}", servers.sesame))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            posted.status().is_redirection(),
+            "{action}: {}",
+            posted.status()
+        );
+        next = location(&posted);
+    }
+    panic!("too many pages on the way back to the portal");
+}
+
+/// Signs in as a new citizen and lands on the Rapprochement page.
+pub async fn signed_in_unlinked(servers: &Servers, email: &str) -> (reqwest::Client, String) {
+    let sub = servers.add_citizen(email).await;
+    let browser = browser();
+    let callback = sign_in(servers, &browser, email, Consent::Accept).await;
+    assert_eq!(callback.status(), 303);
+    assert_eq!(
+        location(&callback),
+        "/rapprochement",
+        "unknown sub → Rapprochement"
+    );
+    (browser, sub)
+}
+
+/// Signs in and links the demo portal account; returns the browser and sub.
+pub async fn signed_in_linked(servers: &Servers, email: &str) -> (reqwest::Client, String) {
+    let (browser, sub) = signed_in_unlinked(servers, email).await;
+    let csrf = csrf_of(&browser, &servers.portal("/rapprochement")).await;
+    let linked = browser
+        .post(servers.portal("/rapprochement/lier"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("identifiant", portal::db::DEMO_IDENTIFIANT),
+            ("mot_de_passe", portal::db::DEMO_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&linked), "/rapprochement/active");
+    (browser, sub)
+}
+
+/// The CSRF token of the forms of a portal page.
+pub async fn csrf_of(browser: &reqwest::Client, url: &str) -> String {
+    let html = browser.get(url).send().await.unwrap().text().await.unwrap();
+    hidden(&html, "csrf")
+}
+
+/// GETs a portal page and returns (status, text).
+pub async fn page(browser: &reqwest::Client, url: &str) -> (u16, String) {
+    let r = browser.get(url).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, text(&r.text().await.unwrap()))
+}
