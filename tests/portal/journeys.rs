@@ -338,7 +338,6 @@ async fn signing_out_ends_the_portal_session_and_uses_end_session_when_offered()
 /// Sésame's `end_session_endpoint` signs the citizen out of Sésame too and
 /// comes back to the portal's home.
 #[tokio::test]
-#[ignore = "needs issue 4: end_session_endpoint (RP-initiated logout) in Sésame"]
 async fn signing_out_signs_out_of_sesame_too() {
     let servers = Servers::start().await;
     let email = "both@example.test";
