@@ -10,6 +10,7 @@ use crate::accounts::password::Hasher;
 use crate::config::{Clients, Config, ConfigError};
 use crate::http::pages::Pages;
 use crate::keys::{KeyError, KeyRing};
+use crate::mail::Mailer;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,8 @@ pub enum StartError {
     Templates(String),
     #[error("cannot listen on {0}: {1}")]
     Listen(String, std::io::Error),
+    #[error("mail: {0}")]
+    Mail(String),
 }
 
 /// Everything a request may need, prepared once.
@@ -37,6 +40,7 @@ pub struct App {
     pub hasher: Hasher,
     pub pages: Pages,
     pub discovery: String,
+    pub mailer: Arc<Mailer>,
 }
 
 pub type AppState = Arc<App>;
@@ -51,6 +55,7 @@ impl App {
         let store = Store::open(&config.data_dir)?;
         let pages = Pages::new().map_err(|e| StartError::Templates(e.to_string()))?;
         let discovery = crate::http::discovery::document(&config).to_string();
+        let mailer = Arc::new(Mailer::new(&config.mail).map_err(StartError::Mail)?);
         Ok(App {
             config,
             clients: RwLock::new(Arc::new(clients)),
@@ -59,6 +64,7 @@ impl App {
             hasher: Hasher::default(),
             pages,
             discovery,
+            mailer,
         })
     }
 
@@ -104,6 +110,7 @@ pub fn router(config: Config) -> Result<(Router, AppState), StartError> {
 /// and purges expired rows every few minutes.
 pub async fn serve(listener: TcpListener, router: Router, app: AppState) -> std::io::Result<()> {
     spawn_housekeeping(app.clone());
+    crate::mail::spawn_worker(app.store.clone(), app.mailer.clone());
     #[cfg(unix)]
     spawn_reload_on_sighup(app);
     axum::serve(
@@ -126,12 +133,14 @@ fn spawn_housekeeping(app: AppState) {
         loop {
             tick.tick().await;
             let now = app.now();
+            let unverified_ttl_days = app.config.policy.unverified_account_ttl_days;
             let result = app
                 .store
                 .run(move |conn| {
                     crate::store::sessions::purge_expired(conn, now)?;
                     crate::store::interactions::purge_expired(conn, now)?;
                     crate::store::grants::purge_codes(conn, now - 86_400)?;
+                    crate::accounts::links::housekeeping(conn, now, unverified_ttl_days)?;
                     crate::store::grants::purge_access_tokens(conn, now - 86_400)
                 })
                 .await;

@@ -6,14 +6,18 @@ pub mod csrf;
 pub mod discovery;
 pub mod error;
 pub mod flow;
+pub mod forms;
 pub mod home;
 pub mod lang;
 pub mod login;
 pub mod pages;
 pub mod paths;
+pub mod reset;
 pub mod session;
+pub mod signup;
 pub mod token;
 pub mod userinfo;
+pub mod verify;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -38,6 +42,9 @@ pub fn router(app: AppState) -> Router {
         .merge(token::router())
         .merge(userinfo::router())
         .merge(home::router())
+        .merge(signup::router())
+        .merge(verify::router())
+        .merge(reset::router())
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))

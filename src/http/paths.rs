@@ -11,3 +11,8 @@ pub const SIGNUP: &str = "/signup";
 pub const FORGOT: &str = "/password/forgot";
 pub const HOME: &str = "/";
 pub const STYLESHEET: &str = "/static/sesame.css";
+// — comptes (issue 3)
+pub const SIGNUP_RESEND: &str = "/signup/resend";
+pub const VERIFY: &str = "/verify";
+pub const LINK_RENEW: &str = "/link/renew";
+pub const RESET: &str = "/password/reset";

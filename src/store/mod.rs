@@ -5,8 +5,11 @@
 //! CLI can call it directly and a PostgreSQL backend can later mirror it.
 
 pub mod consents;
+pub mod email_tokens;
 pub mod grants;
 pub mod interactions;
+pub mod mail_queue;
+pub mod mail_requests;
 pub mod sessions;
 pub mod users;
 
@@ -17,8 +20,13 @@ use rusqlite::Connection;
 use tokio::sync::Semaphore;
 
 /// Migrations, applied in order at start; `user_version` records the last one.
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_core", include_str!("../../migrations/0001_core.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_core", include_str!("../../migrations/0001_core.sql")),
+    (
+        "0002_accounts",
+        include_str!("../../migrations/0002_accounts.sql"),
+    ),
+];
 
 const POOL_SIZE: usize = 4;
 

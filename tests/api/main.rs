@@ -3,6 +3,7 @@
 //! as the browser.
 
 mod helpers;
+mod mailbox;
 
 mod authorize;
 mod discovery;
@@ -11,3 +12,8 @@ mod pages;
 mod robustness;
 mod token;
 mod userinfo;
+// — comptes (issue 3)
+mod links;
+mod mail;
+mod reset;
+mod signup;
