@@ -5,6 +5,8 @@
 
 use std::net::SocketAddr;
 
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
@@ -129,17 +131,37 @@ fn link_cookie_value(jar: &CookieJar) -> Option<String> {
         .filter(|v| v.len() == 43)
 }
 
+/// The client's IP address, for the abuse limits: the TCP peer (the
+/// server runs with connect info); "unknown" if it is missing, never a
+/// rejection.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(peer)| peer.ip().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+        ))
+    }
+}
+
 /// The mail context of a request from `peer`.
 pub fn mail_context(
     app: &App,
-    peer: SocketAddr,
+    peer: ClientIp,
     lang: Lang,
     interaction: Option<String>,
     browser: Option<String>,
 ) -> MailContext {
     let policy = &app.config.policy;
     MailContext {
-        ip: peer.ip().to_string(),
+        ip: peer.0,
         lang,
         interaction,
         browser,

@@ -4,11 +4,9 @@
 //! the account ended and the citizen signed in here, resuming the pending
 //! authorization request if there was one.
 
-use std::net::SocketAddr;
-
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -72,7 +70,7 @@ async fn forgot_form(
 
 async fn forgot_submit(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: forms::ClientIp,
     jar: CookieJar,
     headers: HeaderMap,
     body: Bytes,

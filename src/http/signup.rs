@@ -2,11 +2,9 @@
 //! page « Vous devez vérifier votre courriel pour activer votre compte »
 //! with its « Cliquez ici pour renvoyer le courriel ».
 
-use std::net::SocketAddr;
-
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -57,7 +55,7 @@ async fn show(
 
 async fn submit(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: forms::ClientIp,
     jar: CookieJar,
     headers: HeaderMap,
     body: Bytes,
@@ -138,7 +136,7 @@ async fn submit(
 /// address has an unverified account, a verified one or none.
 async fn resend(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: forms::ClientIp,
     jar: CookieJar,
     headers: HeaderMap,
     body: Bytes,

@@ -4,11 +4,9 @@
 //! asked to sign in first. An expired, used or replaced link — of either
 //! purpose — gets a page that sends a fresh one in one click.
 
-use std::net::SocketAddr;
-
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -166,7 +164,7 @@ pub fn dead_link(
 /// request as the dead link.
 async fn renew(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: forms::ClientIp,
     jar: CookieJar,
     headers: HeaderMap,
     body: Bytes,
