@@ -91,19 +91,7 @@ async fn submit(
         Ok(citizen) => citizen,
         Err(problems) => return Ok(render(&app, visit, values, &problems, None, StatusCode::OK)),
     };
-    let hash = app
-        .hasher
-        .hash(citizen.password.clone())
-        .await
-        .map_err(Internal)?;
-    let (jar, browser) = forms::link_cookie(visit.jar, app.config.https());
-    let visit = Visit { jar, ..visit };
-    let ctx = forms::mail_context(&app, peer, visit.lang, visit.interaction(), Some(browser));
-    let (now, a) = (app.now(), app.clone());
-    let result = app
-        .store
-        .run(move |conn| signup::register(conn, &a.mailer, &citizen, hash, &ctx, now))
-        .await?;
+    let (visit, result) = create(&app, visit, peer, citizen).await?;
     match result {
         Ok(link) => {
             forms::queued(&app, Some(&link));
@@ -130,6 +118,30 @@ async fn submit(
             ))
         }
     }
+}
+
+/// Hashes the password (off the executor), binds the link to this
+/// browser, creates the account and queues its mail.
+async fn create(
+    app: &AppState,
+    visit: Visit,
+    peer: forms::ClientIp,
+    citizen: signup::NewCitizen,
+) -> Result<(Visit, Result<String, links::Limit>), Internal> {
+    let hash = app
+        .hasher
+        .hash(citizen.password.clone())
+        .await
+        .map_err(Internal)?;
+    let (jar, browser) = forms::link_cookie(visit.jar, app.config.https());
+    let visit = Visit { jar, ..visit };
+    let ctx = forms::mail_context(app, peer, visit.lang, visit.interaction(), Some(browser));
+    let (now, a) = (app.now(), app.clone());
+    let result = app
+        .store
+        .run(move |conn| signup::register(conn, &a.mailer, &citizen, hash, &ctx, now))
+        .await?;
+    Ok((visit, result))
 }
 
 /// « Cliquez ici pour renvoyer le courriel »: the same answer whether the

@@ -365,3 +365,49 @@ async fn unverified_accounts_are_removed_after_the_configured_age() {
         "Espace Citoyens - Création de votre compte"
     );
 }
+
+/// Hostile or stale input on the account endpoints: a page, never a 5xx.
+#[tokio::test]
+async fn hostile_input_on_account_pages_never_fails() {
+    let server = TestServer::start().await;
+    let b = browser();
+    let garbage = "%ff%00<script>&interaction=x&token=zz&email=%00@&csrf=";
+    for path in [
+        "/signup?interaction=nope",
+        "/signup?lang=xx",
+        "/verify",
+        "/verify?token=",
+        "/verify?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "/password/forgot?interaction=%00",
+        "/password/reset",
+        "/password/reset?token=%ff",
+    ] {
+        let status = b.get(server.url(path)).send().await.unwrap().status();
+        assert!(
+            status.is_success() || status.is_client_error(),
+            "GET {path}: {status}"
+        );
+    }
+    for path in [
+        "/signup",
+        "/signup/resend",
+        "/link/renew",
+        "/password/forgot",
+        "/password/reset",
+    ] {
+        for body in ["", garbage, "password=a&password=b&password_confirm=a"] {
+            let status = b
+                .post(server.url(path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert!(
+                status.is_client_error() || status.is_success(),
+                "POST {path} {body}: {status}"
+            );
+        }
+    }
+}

@@ -15,5 +15,6 @@ mod userinfo;
 // — comptes (issue 3)
 mod links;
 mod mail;
+mod password_rules;
 mod reset;
 mod signup;
