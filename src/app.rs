@@ -11,6 +11,7 @@ use crate::accounts::password::Hasher;
 use crate::config::{Clients, Config, ConfigError};
 use crate::http::pages::Pages;
 use crate::keys::{KeyError, KeyRing};
+use crate::mail::Mailer;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,8 @@ pub enum StartError {
     Backchannel(String),
     #[error("cannot listen on {0}: {1}")]
     Listen(String, std::io::Error),
+    #[error("mail: {0}")]
+    Mail(String),
 }
 
 /// Everything a request may need, prepared once.
@@ -43,6 +46,7 @@ pub struct App {
     pub discovery: Bytes,
     pub jwks: Bytes,
     pub backchannel: crate::backchannel::Backchannel,
+    pub mailer: Arc<Mailer>,
 }
 
 pub type AppState = Arc<App>;
@@ -60,6 +64,7 @@ impl App {
         let jwks = Bytes::from(keys.jwks_json().to_owned());
         let backchannel =
             crate::backchannel::Backchannel::new().map_err(StartError::Backchannel)?;
+        let mailer = Arc::new(Mailer::new(&config.mail).map_err(StartError::Mail)?);
         Ok(App {
             config,
             clients: RwLock::new(Arc::new(clients)),
@@ -70,6 +75,7 @@ impl App {
             discovery,
             jwks,
             backchannel,
+            mailer,
         })
     }
 
@@ -116,6 +122,7 @@ pub fn router(config: Config) -> Result<(Router, AppState), StartError> {
 pub async fn serve(listener: TcpListener, router: Router, app: AppState) -> std::io::Result<()> {
     spawn_housekeeping(app.clone());
     crate::backchannel::spawn(app.clone());
+    crate::mail::spawn_worker(app.store.clone(), app.mailer.clone());
     #[cfg(unix)]
     spawn_reload_on_sighup(app);
     axum::serve(
@@ -139,6 +146,7 @@ fn spawn_housekeeping(app: AppState) {
             tick.tick().await;
             let now = app.now();
             let ended = now - app.config.tokens.access_token_ttl - 86_400;
+            let unverified_ttl_days = app.config.policy.unverified_account_ttl_days;
             let result = app
                 .store
                 .run(move |conn| {
@@ -146,6 +154,7 @@ fn spawn_housekeeping(app: AppState) {
                     crate::store::interactions::purge_expired(conn, now)?;
                     crate::store::grants::purge_codes(conn, now - 86_400)?;
                     crate::store::grants::purge_grants(conn, ended)?;
+                    crate::accounts::links::housekeeping(conn, now, unverified_ttl_days)?;
                     crate::store::grants::purge_access_tokens(conn, now - 86_400)
                 })
                 .await;

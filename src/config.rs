@@ -70,6 +70,12 @@ struct RawPolicy {
     password_min_length: Option<usize>,
     password_require: Option<Vec<String>>,
     verification_ttl_seconds: Option<i64>,
+    // — comptes (issue 3)
+    password_min_score: Option<u8>,
+    unverified_account_ttl_days: Option<i64>,
+    mail_min_interval_seconds: Option<i64>,
+    mail_max_per_address_per_hour: Option<i64>,
+    mail_max_per_ip_per_hour: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -135,6 +141,21 @@ pub struct PolicyConfig {
     pub password_min_length: usize,
     pub password_require: Vec<CharClass>,
     pub verification_ttl_seconds: i64,
+    /// Lowest zxcvbn score (0–4) a new password must reach; 0 turns it off.
+    pub password_min_score: u8,
+    /// Accounts still unverified after this long are removed.
+    pub unverified_account_ttl_days: i64,
+    /// Abuse limits on verification and reset mails; 0 turns one off.
+    pub mail_limits: MailLimits,
+}
+
+/// How many verification / reset mails a visitor may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailLimits {
+    /// Seconds between two mails to one address.
+    pub min_interval_seconds: i64,
+    pub max_per_address_per_hour: i64,
+    pub max_per_ip_per_hour: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -405,10 +426,53 @@ fn policy_config(raw: RawPolicy, file: &Path) -> Result<PolicyConfig, ConfigErro
         raw.verification_ttl_seconds,
         300,
     )?;
+    let password_min_score = raw.password_min_score.unwrap_or(2);
+    if password_min_score > 4 {
+        return Err(ConfigError::new(
+            file,
+            "policy.password_min_score",
+            "must be between 0 (off) and 4",
+        ));
+    }
+    let unverified_account_ttl_days = positive(
+        file,
+        "policy.unverified_account_ttl_days",
+        raw.unverified_account_ttl_days,
+        7,
+    )?;
+    let limit = |key: &str, value: Option<i64>, default: i64| match value {
+        None => Ok(default),
+        Some(v) if v >= 0 => Ok(v),
+        Some(v) => Err(ConfigError::new(
+            file,
+            key,
+            format!("must be 0 (no limit) or more, not {v}"),
+        )),
+    };
+    let mail_limits = MailLimits {
+        min_interval_seconds: limit(
+            "policy.mail_min_interval_seconds",
+            raw.mail_min_interval_seconds,
+            60,
+        )?,
+        max_per_address_per_hour: limit(
+            "policy.mail_max_per_address_per_hour",
+            raw.mail_max_per_address_per_hour,
+            5,
+        )?,
+        max_per_ip_per_hour: limit(
+            "policy.mail_max_per_ip_per_hour",
+            raw.mail_max_per_ip_per_hour,
+            20,
+        )?,
+    };
     Ok(PolicyConfig {
         password_min_length,
         password_require,
         verification_ttl_seconds,
+        password_min_score,
+        unverified_account_ttl_days,
+        mail_limits,
     })
 }
 
@@ -476,6 +540,12 @@ smtp_url = "smtp://127.0.0.1:2525"
 password_min_length = 8
 password_require = ["lower", "upper", "digit"]
 verification_ttl_seconds = 300
+# — comptes (issue 3), described in docs/accounts.md
+password_min_score = 2              # zxcvbn score 0-4 a new password must reach (0: off)
+unverified_account_ttl_days = 7     # unverified accounts are removed after this
+mail_min_interval_seconds = 60      # between two verification/reset mails to one address
+mail_max_per_address_per_hour = 5
+mail_max_per_ip_per_hour = 20       # 0 turns a limit off
 
 [tokens]
 access_token_ttl_seconds = 600
@@ -548,6 +618,18 @@ mod tests {
             (
                 "[policy]\nverification_ttl_seconds = 0",
                 "policy.verification_ttl_seconds",
+            ),
+            (
+                "[policy]\npassword_min_score = 5",
+                "policy.password_min_score",
+            ),
+            (
+                "[policy]\nunverified_account_ttl_days = 0",
+                "policy.unverified_account_ttl_days",
+            ),
+            (
+                "[policy]\nmail_max_per_ip_per_hour = -1",
+                "policy.mail_max_per_ip_per_hour",
             ),
         ] {
             let path = write(dir.path(), "s.toml", text);

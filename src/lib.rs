@@ -13,6 +13,7 @@ pub mod config;
 pub mod http;
 pub mod i18n;
 pub mod keys;
+pub mod mail;
 pub mod oidc;
 pub mod secrets;
 pub mod store;

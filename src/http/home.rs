@@ -1,5 +1,4 @@
-//! The home page (who is signed in), the stylesheet, and the pages of
-//! journeys not built yet (sign-up, password reset).
+//! The home page (who is signed in) and the stylesheet.
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
@@ -18,8 +17,6 @@ use crate::store::users;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::HOME, get(home))
-        .route(paths::SIGNUP, get(signup))
-        .route(paths::FORGOT, get(forgot))
         .route(paths::STYLESHEET, get(stylesheet))
 }
 
@@ -63,56 +60,6 @@ async fn home(
             .render(StatusCode::OK, "message.html", lang, paths::HOME, page),
     )
         .into_response())
-}
-
-async fn coming_soon(
-    app: AppState,
-    jar: CookieJar,
-    headers: HeaderMap,
-    q: Option<String>,
-    path: &str,
-    key: &'static str,
-) -> Response {
-    let params = Params::parse(q.unwrap_or_default().as_bytes());
-    let (jar, lang) = lang::choose(jar, &headers, params.first("lang"), None);
-    let back = match params.first("interaction") {
-        Some(id) => format!(
-            "{}?interaction={}",
-            paths::LOGIN,
-            url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
-        ),
-        None => paths::LOGIN.to_owned(),
-    };
-    let page = Message {
-        title: app.pages.text(lang, "coming_soon_title"),
-        paragraphs: vec![app.pages.text(lang, key)],
-        link_href: Some(back),
-        link_label: app.pages.text(lang, "back_to_login"),
-    };
-    (
-        jar,
-        app.pages
-            .render(StatusCode::OK, "message.html", lang, path, page),
-    )
-        .into_response()
-}
-
-async fn signup(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    coming_soon(app, jar, headers, q, paths::SIGNUP, "signup_coming_soon").await
-}
-
-async fn forgot(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    coming_soon(app, jar, headers, q, paths::FORGOT, "forgot_coming_soon").await
 }
 
 async fn stylesheet() -> Response {

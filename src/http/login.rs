@@ -141,7 +141,10 @@ async fn submit(
         return Ok(fail(jar, "login_failed", StatusCode::OK));
     };
     if !user.email_verified {
-        return Ok(fail(jar, "login_unverified", StatusCode::OK));
+        let id = pending.as_ref().map(|p| p.id.clone());
+        let notice = super::forms::Notice::error(app.pages.text(lang, "login_unverified"));
+        let page = super::signup::check_email(&app, jar, lang, &user.email, id, false, notice);
+        return Ok(page);
     }
     if let Some(hash) = checked.rehash {
         let (sub, now) = (user.sub.clone(), app.now());

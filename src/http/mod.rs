@@ -6,6 +6,7 @@ pub mod csrf;
 pub mod discovery;
 pub mod error;
 pub mod flow;
+pub mod forms;
 pub mod home;
 pub mod introspect;
 pub mod lang;
@@ -13,10 +14,13 @@ pub mod login;
 pub mod logout;
 pub mod pages;
 pub mod paths;
+pub mod reset;
 pub mod revoke;
 pub mod session;
+pub mod signup;
 pub mod token;
 pub mod userinfo;
+pub mod verify;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -49,6 +53,9 @@ pub fn router(app: AppState) -> Router {
         .merge(home::router())
         .merge(introspect::router())
         .merge(logout::router())
+        .merge(signup::router())
+        .merge(verify::router())
+        .merge(reset::router())
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))

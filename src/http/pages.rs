@@ -21,6 +21,15 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/form_post.html"),
     ),
     ("logout.html", include_str!("../../templates/logout.html")),
+    // — comptes (issue 3); `_form.html` holds macros only.
+    ("_form.html", include_str!("../../templates/_form.html")),
+    ("signup.html", include_str!("../../templates/signup.html")),
+    ("forgot.html", include_str!("../../templates/forgot.html")),
+    ("reset.html", include_str!("../../templates/reset.html")),
+    (
+        "form_message.html",
+        include_str!("../../templates/form_message.html"),
+    ),
 ];
 
 pub struct Pages {

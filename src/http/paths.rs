@@ -14,3 +14,8 @@ pub const STYLESHEET: &str = "/static/sesame.css";
 pub const REVOKE: &str = "/revoke";
 pub const INTROSPECT: &str = "/introspect";
 pub const LOGOUT: &str = "/logout";
+// — comptes (issue 3)
+pub const SIGNUP_RESEND: &str = "/signup/resend";
+pub const VERIFY: &str = "/verify";
+pub const LINK_RENEW: &str = "/link/renew";
+pub const RESET: &str = "/password/reset";

@@ -6,8 +6,11 @@
 
 pub mod backchannel;
 pub mod consents;
+pub mod email_tokens;
 pub mod grants;
 pub mod interactions;
+pub mod mail_queue;
+pub mod mail_requests;
 pub mod sessions;
 pub mod users;
 
@@ -115,8 +118,12 @@ impl Store {
 
 /// Opens one connection with the settings every connection needs.
 pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open(path)?;
+    let mut conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Every transaction takes the write lock at BEGIN, where SQLite waits
+    // for it (busy_timeout); a deferred one that reads then writes would get
+    // SQLITE_BUSY at once if another connection committed in between.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

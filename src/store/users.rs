@@ -114,6 +114,20 @@ pub fn set_password_hash(
     Ok(())
 }
 
+/// Marks the address as verified (a link sent to it was used).
+pub fn set_verified(conn: &Connection, sub: &str, now: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE users SET email_verified = 1, updated_at = ?2 WHERE sub = ?1")?
+        .execute(params![sub, now])?;
+    Ok(())
+}
+
+/// Removes the accounts never verified and created before `before`, so
+/// their addresses can be used again; returns how many.
+pub fn delete_unverified_before(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
+    conn.prepare_cached("DELETE FROM users WHERE email_verified = 0 AND created_at < ?1")?
+        .execute([before])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,7 +114,7 @@ impl TestServer {
         let mut user = sesame::accounts::users::new_user(
             &sesame::accounts::users::Email::parse(email).unwrap(),
             hash,
-            0,
+            sesame::app::now(),
         );
         user.email_verified = verified;
         user.given_name = Some("Nathalie".into());

@@ -3,6 +3,7 @@
 //! as the browser.
 
 mod helpers;
+mod mailbox;
 mod rp;
 
 mod authorize;
@@ -20,3 +21,9 @@ mod robustness;
 mod sso;
 mod token;
 mod userinfo;
+// — comptes (issue 3)
+mod links;
+mod mail;
+mod password_rules;
+mod reset;
+mod signup;

@@ -16,9 +16,14 @@ fn every_template_renders_in_both_languages() {
         "title": "T", "message": "M", "detail": "D", "reference": "R",
         "paragraphs": ["P"], "link_href": "/l", "link_label": "L",
         "redirect_uri": "https://rp/cb", "fields": [["code", "c"], ["state", "s"]],
+        "form": {"values": {"civilite": "female", "family_name": "F", "given_name": "G", "email": "e@x.fr"},
+                 "errors": {"civilite": ["E"], "family_name": [], "given_name": [], "email": ["E"], "password": ["E"], "password_confirm": []},
+                 "problems": [{"field": "email", "label": "Courriel", "message": "E"}], "password_hint": "H"},
+        "login_href": "/login", "token": "tk", "notice": {"text": "N", "error": true},
+        "button": {"action": "/b", "fields": [["email", "e@x.fr"]], "question": "Q", "label": "B"},
     });
     for (name, _) in TEMPLATES {
-        if *name == "base.html" {
+        if *name == "base.html" || name.starts_with('_') {
             continue;
         }
         for lang in Lang::ALL {

@@ -1,0 +1,415 @@
+//! Email links (DESIGN §1.2, §3): 256-bit random tokens stored as SHA-256
+//! digests, valid `verification_ttl_seconds`, single use; a new link of a
+//! purpose replaces the earlier ones. A link that expired, was used or was
+//! replaced still names its account, so its page can send a fresh one.
+//! Also the abuse limits on the mails a visitor can ask for, and what
+//! each request sends: verification, « compte existant », reset.
+
+use rusqlite::Connection;
+
+use crate::config::MailLimits;
+use crate::i18n::Lang;
+use crate::mail::{self, Mailer};
+use crate::secrets;
+use crate::store::email_tokens::{self, EmailToken};
+use crate::store::{mail_queue, mail_requests, sessions, users};
+
+/// What a link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Verify,
+    Reset,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Verify => "verify",
+            Purpose::Reset => "reset",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Purpose> {
+        match s {
+            "verify" => Some(Purpose::Verify),
+            "reset" => Some(Purpose::Reset),
+            _ => None,
+        }
+    }
+}
+
+/// Everything about the request that the mails and limits need.
+#[derive(Debug, Clone)]
+pub struct MailContext {
+    pub ip: String,
+    pub lang: Lang,
+    /// The pending authorization request to resume after the link.
+    pub interaction: Option<String>,
+    /// Digest of the asking browser's link cookie.
+    pub browser: Option<String>,
+    pub ttl_seconds: i64,
+    pub limits: MailLimits,
+    /// Absolute URL prefixes to which the token is appended.
+    pub verify_url: String,
+    pub reset_url: String,
+}
+
+/// Which abuse limit a request hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Too many mails to this address lately.
+    Address,
+    /// Too many mail requests from this IP in the last hour.
+    Ip,
+}
+
+/// The state of a presented link.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkState {
+    Valid(EmailToken),
+    Expired(EmailToken),
+    Used(EmailToken),
+    Replaced(EmailToken),
+    Unknown,
+}
+
+impl LinkState {
+    pub fn token(&self) -> Option<&EmailToken> {
+        match self {
+            LinkState::Valid(t)
+            | LinkState::Expired(t)
+            | LinkState::Used(t)
+            | LinkState::Replaced(t) => Some(t),
+            LinkState::Unknown => None,
+        }
+    }
+}
+
+/// Makes a new link for `sub`, replacing its open links of that purpose;
+/// returns the token (only its digest is stored).
+pub fn issue(
+    conn: &Connection,
+    sub: &str,
+    purpose: Purpose,
+    ctx: &MailContext,
+    now: i64,
+) -> rusqlite::Result<String> {
+    email_tokens::replace_open(conn, sub, purpose.as_str(), now)?;
+    let token = secrets::token();
+    let row = EmailToken {
+        sub: sub.to_owned(),
+        purpose: purpose.as_str().to_owned(),
+        interaction: ctx.interaction.clone(),
+        browser: ctx.browser.clone(),
+        created_at: now,
+        expires_at: now + ctx.ttl_seconds,
+        used_at: None,
+        replaced_at: None,
+    };
+    email_tokens::insert(conn, &secrets::digest(&token), &row)?;
+    Ok(token)
+}
+
+/// What `token` is, for `purpose`, at `now` (nothing is changed).
+pub fn inspect(
+    conn: &Connection,
+    token: &str,
+    purpose: Purpose,
+    now: i64,
+) -> rusqlite::Result<LinkState> {
+    if token.len() != 43 {
+        return Ok(LinkState::Unknown);
+    }
+    let Some(row) = email_tokens::get(conn, &secrets::digest(token))? else {
+        return Ok(LinkState::Unknown);
+    };
+    if Purpose::parse(&row.purpose) != Some(purpose) {
+        return Ok(LinkState::Unknown);
+    }
+    Ok(if row.used_at.is_some() {
+        LinkState::Used(row)
+    } else if row.replaced_at.is_some() {
+        LinkState::Replaced(row)
+    } else if row.expires_at <= now {
+        LinkState::Expired(row)
+    } else {
+        LinkState::Valid(row)
+    })
+}
+
+/// Uses `token` once: `Valid` only for the one call that marked it used.
+pub fn redeem(
+    conn: &Connection,
+    token: &str,
+    purpose: Purpose,
+    now: i64,
+) -> rusqlite::Result<LinkState> {
+    let state = inspect(conn, token, purpose, now)?;
+    if let LinkState::Valid(row) = &state
+        && !email_tokens::mark_used(conn, &secrets::digest(token), now)?
+    {
+        return Ok(LinkState::Used(row.clone()));
+    }
+    Ok(state)
+}
+
+/// Checks the abuse limits for a mail to `address` and, when allowed,
+/// counts the request.
+pub fn allow_mail(
+    conn: &Connection,
+    address: &str,
+    ctx: &MailContext,
+    now: i64,
+) -> rusqlite::Result<Result<(), Limit>> {
+    let limits = ctx.limits;
+    if limits.max_per_ip_per_hour > 0
+        && mail_requests::for_ip(conn, &ctx.ip, now - 3600)? >= limits.max_per_ip_per_hour
+    {
+        return Ok(Err(Limit::Ip));
+    }
+    if limits.min_interval_seconds > 0
+        && mail_requests::for_address(conn, address, now - limits.min_interval_seconds)? > 0
+    {
+        return Ok(Err(Limit::Address));
+    }
+    if limits.max_per_address_per_hour > 0
+        && mail_requests::for_address(conn, address, now - 3600)? >= limits.max_per_address_per_hour
+    {
+        return Ok(Err(Limit::Address));
+    }
+    mail_requests::record(conn, address, &ctx.ip, now)?;
+    Ok(Ok(()))
+}
+
+/// Issues a link and queues its mail (in the caller's transaction, so the
+/// account, the link and the mail are kept or lost together). Returns the
+/// link.
+pub fn send(
+    conn: &Connection,
+    mailer: &Mailer,
+    user: &users::User,
+    kind: mail::Kind,
+    ctx: &MailContext,
+    now: i64,
+) -> rusqlite::Result<String> {
+    let purpose = match kind {
+        mail::Kind::Verify => Purpose::Verify,
+        mail::Kind::Exists | mail::Kind::Reset => Purpose::Reset,
+    };
+    let token = issue(conn, &user.sub, purpose, ctx, now)?;
+    let prefix = match purpose {
+        Purpose::Verify => &ctx.verify_url,
+        Purpose::Reset => &ctx.reset_url,
+    };
+    let link = format!("{prefix}{token}");
+    let lang = user
+        .locale
+        .as_deref()
+        .and_then(Lang::from_tag)
+        .unwrap_or(ctx.lang);
+    let composed = mailer
+        .compose(&mail::Letter {
+            kind,
+            to: &user.email,
+            lang,
+            link: &link,
+            ttl_seconds: ctx.ttl_seconds,
+        })
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+    mail_queue::push(
+        conn,
+        &composed.sender,
+        &composed.recipient,
+        &composed.message,
+        now,
+    )?;
+    Ok(link)
+}
+
+/// « Cliquez ici pour renvoyer le courriel »: a new activation link for an
+/// unverified account, the « compte existant » mail for a verified one,
+/// nothing for an unknown address — the same answer for all three.
+pub fn resend_verification(
+    conn: &mut Connection,
+    mailer: &Mailer,
+    email: &str,
+    ctx: &MailContext,
+    now: i64,
+) -> rusqlite::Result<Result<Option<String>, Limit>> {
+    let tx = conn.transaction()?;
+    if let Err(limit) = allow_mail(&tx, email, ctx, now)? {
+        return Ok(Err(limit));
+    }
+    let link = match users::by_email(&tx, email)? {
+        Some(user) if user.email_verified => {
+            Some(send(&tx, mailer, &user, mail::Kind::Exists, ctx, now)?)
+        }
+        Some(user) => Some(send(&tx, mailer, &user, mail::Kind::Verify, ctx, now)?),
+        None => None,
+    };
+    tx.commit()?;
+    Ok(Ok(link))
+}
+
+/// « Mot de passe oublié ? »: a reset link to a known address, nothing to
+/// an unknown one.
+pub fn forgot(
+    conn: &mut Connection,
+    mailer: &Mailer,
+    email: &str,
+    ctx: &MailContext,
+    now: i64,
+) -> rusqlite::Result<Result<Option<String>, Limit>> {
+    let tx = conn.transaction()?;
+    if let Err(limit) = allow_mail(&tx, email, ctx, now)? {
+        return Ok(Err(limit));
+    }
+    let link = match users::by_email(&tx, email)? {
+        Some(user) => Some(send(&tx, mailer, &user, mail::Kind::Reset, ctx, now)?),
+        None => None,
+    };
+    tx.commit()?;
+    Ok(Ok(link))
+}
+
+/// What renewing a dead link did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Renewed {
+    /// A fresh link went out (the link, for the outbox log).
+    Sent(String),
+    /// A verification link of an account already verified: nothing to
+    /// send; sign in (resuming this request, if any).
+    AlreadyVerified(Option<String>),
+    Limited(Limit),
+    Unknown,
+}
+
+/// Sends a fresh link in place of `token` (expired, used or replaced),
+/// to the same account, for the same purpose and pending request.
+pub fn renew(
+    conn: &mut Connection,
+    mailer: &Mailer,
+    token: &str,
+    ctx: &MailContext,
+    now: i64,
+) -> rusqlite::Result<Renewed> {
+    let tx = conn.transaction()?;
+    let row = match token_row(&tx, token)? {
+        Some(row) => row,
+        None => return Ok(Renewed::Unknown),
+    };
+    let Some(user) = users::by_sub(&tx, &row.sub)? else {
+        return Ok(Renewed::Unknown);
+    };
+    let kind = match Purpose::parse(&row.purpose) {
+        Some(Purpose::Verify) if user.email_verified => {
+            return Ok(Renewed::AlreadyVerified(row.interaction));
+        }
+        Some(Purpose::Verify) => mail::Kind::Verify,
+        Some(Purpose::Reset) => mail::Kind::Reset,
+        None => return Ok(Renewed::Unknown),
+    };
+    if let Err(limit) = allow_mail(&tx, &user.email, ctx, now)? {
+        return Ok(Renewed::Limited(limit));
+    }
+    // Same request, same browser binding as the dead link: renewing a
+    // link must not let another browser sign in without the password.
+    let ctx = MailContext {
+        interaction: row.interaction.clone(),
+        browser: row.browser.clone(),
+        ..ctx.clone()
+    };
+    let link = send(&tx, mailer, &user, kind, &ctx, now)?;
+    tx.commit()?;
+    Ok(Renewed::Sent(link))
+}
+
+fn token_row(conn: &Connection, token: &str) -> rusqlite::Result<Option<EmailToken>> {
+    if token.len() != 43 {
+        return Ok(None);
+    }
+    email_tokens::get(conn, &secrets::digest(token))
+}
+
+/// The outcome of opening an activation link.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verified {
+    /// The address is now verified.
+    Done(EmailToken),
+    /// The link was used before and the address is verified: sign in.
+    Already(EmailToken),
+    /// Expired, replaced or unknown: the page offers a fresh link.
+    Invalid(LinkState),
+}
+
+/// Opens an activation link: marks the address verified, once.
+pub fn verify(conn: &mut Connection, token: &str, now: i64) -> rusqlite::Result<Verified> {
+    let tx = conn.transaction()?;
+    let outcome = match redeem(&tx, token, Purpose::Verify, now)? {
+        LinkState::Valid(row) => {
+            users::set_verified(&tx, &row.sub, now)?;
+            Verified::Done(row)
+        }
+        LinkState::Used(row) => match users::by_sub(&tx, &row.sub)? {
+            Some(user) if user.email_verified => Verified::Already(row),
+            _ => Verified::Invalid(LinkState::Used(row)),
+        },
+        other => Verified::Invalid(other),
+    };
+    tx.commit()?;
+    Ok(outcome)
+}
+
+/// A valid reset link and its account (nothing is changed).
+pub fn reset_target(
+    conn: &Connection,
+    token: &str,
+    now: i64,
+) -> rusqlite::Result<Result<(EmailToken, users::User), LinkState>> {
+    match inspect(conn, token, Purpose::Reset, now)? {
+        LinkState::Valid(row) => match users::by_sub(conn, &row.sub)? {
+            Some(user) => Ok(Ok((row, user))),
+            None => Ok(Err(LinkState::Unknown)),
+        },
+        other => Ok(Err(other)),
+    }
+}
+
+/// Completes a reset: uses the link, stores the new hash, marks the
+/// address verified (the mailbox was proven) and ends every session of
+/// the account. Returns the link's row.
+pub fn reset_password(
+    conn: &mut Connection,
+    token: &str,
+    password_hash: &str,
+    now: i64,
+) -> rusqlite::Result<Result<EmailToken, LinkState>> {
+    let tx = conn.transaction()?;
+    let row = match redeem(&tx, token, Purpose::Reset, now)? {
+        LinkState::Valid(row) => row,
+        other => return Ok(Err(other)),
+    };
+    users::set_password_hash(&tx, &row.sub, password_hash, now)?;
+    users::set_verified(&tx, &row.sub, now)?;
+    let ended = sessions::delete_others(&tx, &row.sub, None)?;
+    tx.commit()?;
+    tracing::info!(sessions_ended = ended.len(), "password reset");
+    Ok(Ok(row))
+}
+
+/// Periodic clean-up: unverified accounts older than the setting (so the
+/// address can be used again), old links and old limit records.
+pub fn housekeeping(
+    conn: &Connection,
+    now: i64,
+    unverified_ttl_days: i64,
+) -> rusqlite::Result<usize> {
+    let horizon = now - unverified_ttl_days * 86_400;
+    let removed = users::delete_unverified_before(conn, horizon)?;
+    email_tokens::purge(conn, horizon)?;
+    mail_requests::purge(conn, now - 86_400)?;
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,351 @@
+//! What the account pages (sign-up, verification, reset) share: the
+//! pending request and language of a visit, the link cookie that tells the
+//! browser that signed up, the mail context, and the page that shows a
+//! message with an optional one-button form.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use serde::Serialize;
+
+use super::error::Internal;
+use super::{flow, lang, paths};
+use crate::accounts::links::{Limit, MailContext};
+use crate::accounts::signup::{Field, Problem};
+use crate::app::App;
+use crate::i18n::Lang;
+use crate::oidc::authorize::AuthRequest;
+use crate::oidc::params::Params;
+use crate::secrets;
+
+/// The cookie naming the browser that asked for an activation link, so
+/// that opening the link there signs the citizen in.
+pub const LINK_COOKIE: &str = "sesame_link";
+
+/// A visit to an account page: its language and pending request.
+pub struct Visit {
+    pub jar: CookieJar,
+    pub lang: Lang,
+    pub pending: Option<(String, AuthRequest)>,
+}
+
+impl Visit {
+    pub fn interaction(&self) -> Option<String> {
+        self.pending.as_ref().map(|(id, _)| id.clone())
+    }
+
+    pub fn client_name(&self, app: &App) -> Option<String> {
+        let (_, req) = self.pending.as_ref()?;
+        app.clients().get(&req.client_id).map(|c| c.name.clone())
+    }
+
+    /// `?interaction=…` to carry the pending request to another page.
+    pub fn query(&self) -> String {
+        self.pending
+            .as_ref()
+            .map(|(id, _)| format!("?interaction={id}"))
+            .unwrap_or_default()
+    }
+}
+
+/// Reads the pending request named by `params` (if any) and the language.
+/// An unknown or expired request gives its page instead.
+pub async fn visit(
+    app: &App,
+    jar: CookieJar,
+    headers: &HeaderMap,
+    params: &Params,
+    explicit_lang: bool,
+) -> Result<Result<Visit, Response>, Internal> {
+    let id = params.first("interaction").filter(|id| !id.is_empty());
+    let pending = match id {
+        Some(id) => flow::load(app, id)
+            .await?
+            .map(|(req, _)| Some((id.to_owned(), req))),
+        None => Some(None),
+    };
+    let ui_locales = pending
+        .as_ref()
+        .and_then(|p| p.as_ref())
+        .and_then(|(_, r)| r.ui_locales.clone());
+    let explicit = if explicit_lang {
+        params.first("lang")
+    } else {
+        None
+    };
+    let (jar, lang) = lang::choose(jar, headers, explicit, ui_locales.as_deref());
+    Ok(match pending {
+        Some(pending) => Ok(Visit { jar, lang, pending }),
+        None => Err(axum::response::IntoResponse::into_response((
+            jar,
+            flow::expired(app, lang),
+        ))),
+    })
+}
+
+/// The pending request saved with a link, if it still waits.
+pub async fn resume(
+    app: &App,
+    id: Option<&str>,
+) -> Result<Option<(String, AuthRequest)>, Internal> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(flow::load(app, id)
+        .await?
+        .map(|(req, _)| (id.to_owned(), req)))
+}
+
+/// This browser's link cookie (created if needed) and its digest.
+pub fn link_cookie(jar: CookieJar, secure: bool) -> (CookieJar, String) {
+    if let Some(value) = link_cookie_value(&jar) {
+        let digest = secrets::digest(&value);
+        return (jar, digest);
+    }
+    let value = secrets::token();
+    let digest = secrets::digest(&value);
+    let cookie = Cookie::build((LINK_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::days(1))
+        .build();
+    (jar.add(cookie), digest)
+}
+
+/// Whether this browser is the one a link was bound to.
+pub fn same_browser(jar: &CookieJar, bound: Option<&str>) -> bool {
+    match (link_cookie_value(jar), bound) {
+        (Some(value), Some(bound)) => secrets::same(&secrets::digest(&value), bound),
+        _ => false,
+    }
+}
+
+fn link_cookie_value(jar: &CookieJar) -> Option<String> {
+    jar.get(LINK_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 43)
+}
+
+/// The client's IP address, for the abuse limits: the TCP peer (the
+/// server runs with connect info); "unknown" if it is missing, never a
+/// rejection.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(peer)| peer.ip().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+        ))
+    }
+}
+
+/// The mail context of a request from `peer`.
+pub fn mail_context(
+    app: &App,
+    peer: ClientIp,
+    lang: Lang,
+    interaction: Option<String>,
+    browser: Option<String>,
+) -> MailContext {
+    let policy = &app.config.policy;
+    MailContext {
+        ip: peer.0,
+        lang,
+        interaction,
+        browser,
+        ttl_seconds: policy.verification_ttl_seconds,
+        limits: policy.mail_limits,
+        verify_url: format!("{}{}?token=", app.config.issuer, paths::VERIFY),
+        reset_url: format!("{}{}?token=", app.config.issuer, paths::RESET),
+    }
+}
+
+/// After a mail was queued: wake the worker; with the outbox transport,
+/// log the link so that a newcomer without a mail server can follow it.
+pub fn queued(app: &App, link: Option<&str>) {
+    app.mailer.queued();
+    if let Some(link) = link
+        && app.mailer.logs_links()
+    {
+        tracing::info!(%link, "mail written to the outbox; open this link to continue");
+    }
+}
+
+/// The message for a limit that was hit.
+pub fn limit_message(app: &App, lang: Lang, limit: Limit) -> String {
+    app.pages.text(
+        lang,
+        match limit {
+            Limit::Address => "limit_address",
+            Limit::Ip => "limit_ip",
+        },
+    )
+}
+
+/// A short status line above a message page.
+#[derive(Serialize, Clone)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+}
+
+impl Notice {
+    pub fn info(text: String) -> Option<Notice> {
+        Some(Notice { text, error: false })
+    }
+
+    pub fn error(text: String) -> Option<Notice> {
+        Some(Notice { text, error: true })
+    }
+}
+
+/// A one-button form (« Cliquez ici pour renvoyer le courriel »).
+#[derive(Serialize)]
+pub struct Button {
+    pub action: &'static str,
+    pub fields: Vec<(&'static str, String)>,
+    pub question: Option<String>,
+    pub label: String,
+}
+
+/// A message page (`form_message.html`).
+#[derive(Serialize, Default)]
+pub struct MessagePage {
+    pub title: String,
+    pub paragraphs: Vec<String>,
+    pub notice: Option<Notice>,
+    pub button: Option<Button>,
+    pub link_href: Option<String>,
+    pub link_label: String,
+}
+
+/// Renders a message page, with a CSRF token for its button.
+pub fn message(
+    app: &App,
+    jar: CookieJar,
+    lang: Lang,
+    status: StatusCode,
+    here: &str,
+    page: MessagePage,
+) -> Response {
+    #[derive(Serialize)]
+    struct WithCsrf {
+        csrf: String,
+        #[serde(flatten)]
+        page: MessagePage,
+    }
+    let (jar, csrf) = super::csrf::token(jar, app.config.https());
+    let body = app.pages.render(
+        status,
+        "form_message.html",
+        lang,
+        here,
+        WithCsrf { csrf, page },
+    );
+    axum::response::IntoResponse::into_response((jar, body))
+}
+
+/// The password hint of the policy: « Au moins 8 caractères, dont … ».
+pub fn password_hint(app: &App, lang: Lang) -> String {
+    use crate::config::CharClass;
+    let policy = &app.config.policy;
+    let t = |k| app.pages.text(lang, k);
+    let classes: Vec<String> = policy
+        .password_require
+        .iter()
+        .map(|c| {
+            t(match c {
+                CharClass::Lower => "password_hint_lower",
+                CharClass::Upper => "password_hint_upper",
+                CharClass::Digit => "password_hint_digit",
+                CharClass::Symbol => "password_hint_symbol",
+            })
+        })
+        .collect();
+    let mut hint =
+        t("password_hint_length").replace("{n}", &policy.password_min_length.to_string());
+    if !classes.is_empty() {
+        hint = format!("{hint}{}{}", t("password_hint_with"), classes.join(", "));
+    }
+    format!("{hint}. {}", t("password_hint_avoid"))
+}
+
+/// What the citizen typed (never the passwords).
+#[derive(Serialize, Default, Clone)]
+pub struct Values {
+    pub civilite: String,
+    pub family_name: String,
+    pub given_name: String,
+    pub email: String,
+}
+
+/// The messages of each field (empty when it is fine).
+#[derive(Serialize, Default)]
+pub struct FieldErrors {
+    pub civilite: Vec<String>,
+    pub family_name: Vec<String>,
+    pub given_name: Vec<String>,
+    pub email: Vec<String>,
+    pub password: Vec<String>,
+    pub password_confirm: Vec<String>,
+}
+
+/// One line of the error summary, linking to its field.
+#[derive(Serialize)]
+pub struct SummaryItem {
+    pub field: &'static str,
+    pub label: String,
+    pub message: String,
+}
+
+/// A form's state: values kept, messages per field and in the summary.
+#[derive(Serialize, Default)]
+pub struct FormState {
+    pub values: Values,
+    pub errors: FieldErrors,
+    pub problems: Vec<SummaryItem>,
+    pub password_hint: String,
+}
+
+impl FormState {
+    pub fn new(app: &App, lang: Lang, values: Values, problems: &[Problem]) -> FormState {
+        let mut state = FormState {
+            values,
+            password_hint: password_hint(app, lang),
+            ..FormState::default()
+        };
+        for p in problems {
+            let message = app
+                .pages
+                .text(lang, p.key)
+                .replace("{n}", &p.figure.unwrap_or_default().to_string());
+            let (slot, label) = match p.field {
+                Field::Civilite => (&mut state.errors.civilite, "civilite"),
+                Field::FamilyName => (&mut state.errors.family_name, "family_name"),
+                Field::GivenName => (&mut state.errors.given_name, "given_name"),
+                Field::Email => (&mut state.errors.email, "email"),
+                Field::Password => (&mut state.errors.password, "password"),
+                Field::Confirm => (&mut state.errors.password_confirm, "password_confirm"),
+            };
+            slot.push(message.clone());
+            state.problems.push(SummaryItem {
+                field: p.field.name(),
+                label: app.pages.text(lang, label),
+                message,
+            });
+        }
+        state
+    }
+}

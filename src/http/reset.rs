@@ -1,0 +1,401 @@
+//! « Mot de passe oublié ? » (DESIGN §1.3): the address form (the same
+//! answer for a known and an unknown address), the reset link's form (new
+//! password with the policy and its confirmation), then every session of
+//! the account ended and the citizen signed in here, resuming the pending
+//! authorization request if there was one.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum_extra::extract::CookieJar;
+use serde::Serialize;
+
+use super::error::Internal;
+use super::forms::{self, Button, FormState, MessagePage, Notice, Values, Visit};
+use super::verify::dead_link;
+use super::{csrf, flow, lang, paths, session};
+use crate::accounts::links;
+use crate::accounts::policy::Personal;
+use crate::accounts::signup::{Field, Problem, password_problems};
+use crate::accounts::users::Email;
+use crate::app::{App, AppState};
+use crate::i18n::Lang;
+use crate::oidc::flow::Progress;
+use crate::oidc::params::Params;
+use crate::store::users::User;
+use crate::store::{email_tokens::EmailToken, interactions};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::FORGOT, get(forgot_form).post(forgot_submit))
+        .route(paths::RESET, get(reset_form).post(reset_submit))
+}
+
+#[derive(Serialize)]
+struct ForgotPage {
+    action: &'static str,
+    csrf: String,
+    interaction: String,
+    error: Option<String>,
+    form: FormState,
+    login_href: String,
+}
+
+#[derive(Serialize)]
+struct ResetPage {
+    action: &'static str,
+    csrf: String,
+    token: String,
+    error: Option<String>,
+    form: FormState,
+}
+
+async fn forgot_form(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Internal> {
+    let params = Params::parse(q.unwrap_or_default().as_bytes());
+    Ok(
+        match forms::visit(&app, jar, &headers, &params, true).await? {
+            Ok(visit) => render_forgot(&app, visit, String::new(), &[], None, StatusCode::OK),
+            Err(expired) => expired,
+        },
+    )
+}
+
+async fn forgot_submit(
+    State(app): State<AppState>,
+    peer: forms::ClientIp,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Internal> {
+    let form = Params::parse(&body);
+    let visit = match forms::visit(&app, jar, &headers, &form, false).await? {
+        Ok(visit) => visit,
+        Err(expired) => return Ok(expired),
+    };
+    let typed = form.first("email").unwrap_or_default().trim().to_owned();
+    if !csrf::verify(&visit.jar, form.first(csrf::FIELD)) {
+        let error = app.pages.text(visit.lang, "csrf_failed");
+        return Ok(render_forgot(
+            &app,
+            visit,
+            typed,
+            &[],
+            Some(error),
+            StatusCode::BAD_REQUEST,
+        ));
+    }
+    let Some(email) = Email::parse(&typed) else {
+        let key = if typed.is_empty() {
+            "required_field"
+        } else {
+            "signup_email_invalid"
+        };
+        let problem = [Problem {
+            field: Field::Email,
+            key,
+            figure: None,
+        }];
+        return Ok(render_forgot(
+            &app,
+            visit,
+            typed,
+            &problem,
+            None,
+            StatusCode::OK,
+        ));
+    };
+    let ctx = forms::mail_context(&app, peer, visit.lang, visit.interaction(), None);
+    let (now, a) = (app.now(), app.clone());
+    let result = app
+        .store
+        .run(move |conn| links::forgot(conn, &a.mailer, email.as_str(), &ctx, now))
+        .await?;
+    match result {
+        Ok(link) => {
+            forms::queued(&app, link.as_deref());
+            Ok(forgot_sent(&app, visit, &typed))
+        }
+        Err(limit) => {
+            let error = forms::limit_message(&app, visit.lang, limit);
+            Ok(render_forgot(
+                &app,
+                visit,
+                typed,
+                &[],
+                Some(error),
+                StatusCode::TOO_MANY_REQUESTS,
+            ))
+        }
+    }
+}
+
+/// « Si un compte existe pour cette adresse… »: the same page for every
+/// address, with a button to send the mail again.
+fn forgot_sent(app: &App, visit: Visit, email: &str) -> Response {
+    let t = |k| app.pages.text(visit.lang, k);
+    let page = MessagePage {
+        title: t("forgot_sent_title"),
+        paragraphs: vec![t("forgot_sent_text")],
+        button: Some(Button {
+            action: paths::FORGOT,
+            fields: vec![
+                ("email", email.to_owned()),
+                ("interaction", visit.interaction().unwrap_or_default()),
+            ],
+            question: Some(t("check_email_question")),
+            label: t("forgot_resend"),
+        }),
+        link_href: Some(format!("{}{}", paths::LOGIN, visit.query())),
+        link_label: t("back_to_login"),
+        ..MessagePage::default()
+    };
+    forms::message(
+        app,
+        visit.jar,
+        visit.lang,
+        StatusCode::OK,
+        paths::FORGOT,
+        page,
+    )
+}
+
+fn render_forgot(
+    app: &App,
+    visit: Visit,
+    email: String,
+    problems: &[Problem],
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let (jar, csrf) = csrf::token(visit.jar.clone(), app.config.https());
+    let values = Values {
+        email,
+        ..Values::default()
+    };
+    let page = ForgotPage {
+        action: paths::FORGOT,
+        csrf,
+        interaction: visit.interaction().unwrap_or_default(),
+        error,
+        form: FormState::new(app, visit.lang, values, problems),
+        login_href: format!("{}{}", paths::LOGIN, visit.query()),
+    };
+    let here = format!("{}{}", paths::FORGOT, visit.query());
+    let body = app
+        .pages
+        .render(status, "forgot.html", visit.lang, &here, page);
+    (jar, body).into_response()
+}
+
+/// The link's target, or the dead-link page.
+async fn target(
+    app: &App,
+    jar: CookieJar,
+    headers: &HeaderMap,
+    token: &str,
+) -> Result<Result<(CookieJar, Lang, EmailToken, User), Response>, Internal> {
+    let (presented, now) = (token.to_owned(), app.now());
+    let found = app
+        .store
+        .run(move |conn| links::reset_target(conn, &presented, now))
+        .await?;
+    let user_lang = found.as_ref().ok().and_then(|(_, u)| u.locale.clone());
+    let (jar, lang) = lang::choose(jar, headers, None, user_lang.as_deref());
+    Ok(match found {
+        Ok((row, user)) => Ok((jar, lang, row, user)),
+        Err(state) => Err(dead_link(app, jar, lang, &state, token, None)),
+    })
+}
+
+async fn reset_form(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Internal> {
+    let params = Params::parse(q.unwrap_or_default().as_bytes());
+    let token = params.first("token").unwrap_or_default().to_owned();
+    Ok(match target(&app, jar, &headers, &token).await? {
+        Ok((jar, lang, _, user)) => {
+            render_reset(&app, jar, lang, &token, &user, &[], None, StatusCode::OK)
+        }
+        Err(dead) => dead,
+    })
+}
+
+async fn reset_submit(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Internal> {
+    let form = Params::parse(&body);
+    let token = form.first("token").unwrap_or_default().to_owned();
+    let (jar, lang, _, user) = match target(&app, jar, &headers, &token).await? {
+        Ok(found) => found,
+        Err(dead) => return Ok(dead),
+    };
+    if !csrf::verify(&jar, form.first(csrf::FIELD)) {
+        let error = Some(app.pages.text(lang, "csrf_failed"));
+        return Ok(render_reset(
+            &app,
+            jar,
+            lang,
+            &token,
+            &user,
+            &[],
+            error,
+            StatusCode::BAD_REQUEST,
+        ));
+    }
+    let password = form.first("password").unwrap_or_default().to_owned();
+    let confirm = form
+        .first("password_confirm")
+        .unwrap_or_default()
+        .to_owned();
+    let problems = check_new_password(&app, &user, &password, &confirm).await?;
+    if !problems.is_empty() {
+        return Ok(render_reset(
+            &app,
+            jar,
+            lang,
+            &token,
+            &user,
+            &problems,
+            None,
+            StatusCode::OK,
+        ));
+    }
+    let hash = app.hasher.hash(password).await.map_err(Internal)?;
+    let (presented, now) = (token.clone(), app.now());
+    let done = app
+        .store
+        .run(move |conn| links::reset_password(conn, &presented, &hash, now))
+        .await?;
+    match done {
+        Ok(row) => signed_in_again(&app, jar, lang, row).await,
+        Err(state) => Ok(dead_link(&app, jar, lang, &state, &token, None)),
+    }
+}
+
+/// The policy and the confirmation, off the executor.
+async fn check_new_password(
+    app: &App,
+    user: &User,
+    password: &str,
+    confirm: &str,
+) -> Result<Vec<Problem>, Internal> {
+    let policy = app.config.policy.clone();
+    let (user, password, confirm) = (user.clone(), password.to_owned(), confirm.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let mut problems = Vec::new();
+        if password.is_empty() {
+            problems.push(Problem {
+                field: Field::Password,
+                key: "required_field",
+                figure: None,
+            });
+        } else {
+            let names = [user.family_name.as_deref(), user.given_name.as_deref()];
+            let personal = Personal {
+                email: &user.email,
+                names: names.into_iter().flatten().collect(),
+            };
+            problems.extend(password_problems(&policy, &password, &personal));
+        }
+        if confirm != password {
+            let key = if confirm.is_empty() {
+                "required_field"
+            } else {
+                "password_mismatch"
+            };
+            problems.push(Problem {
+                field: Field::Confirm,
+                key,
+                figure: None,
+            });
+        }
+        problems
+    })
+    .await
+    .map_err(|e| Internal(e.to_string()))
+}
+
+/// After a reset: a new session here, then the pending request or the
+/// confirmation page.
+async fn signed_in_again(
+    app: &App,
+    jar: CookieJar,
+    lang: Lang,
+    row: EmailToken,
+) -> Result<Response, Internal> {
+    let pending = forms::resume(app, row.interaction.as_deref()).await?;
+    let (jar, session) = session::start(app, jar, row.sub, vec!["pwd".into()]).await?;
+    tracing::info!(sid = %session.sid, "password reset; citizen signed in");
+    let Some((id, req)) = pending else {
+        let t = |k| app.pages.text(lang, k);
+        let page = MessagePage {
+            title: t("reset_done_title"),
+            paragraphs: vec![t("reset_done_text")],
+            notice: Notice::info(t("reset_done_title")),
+            link_href: Some(paths::HOME.to_owned()),
+            link_label: t("go_to_account"),
+            ..MessagePage::default()
+        };
+        return Ok(forms::message(
+            app,
+            jar,
+            lang,
+            StatusCode::OK,
+            paths::RESET,
+            page,
+        ));
+    };
+    let (interaction, sid) = (id.clone(), session.sid.clone());
+    app.store
+        .run(move |conn| interactions::set_login(conn, &interaction, &sid))
+        .await?;
+    let progress = Progress {
+        signed_in: true,
+        consented: false,
+    };
+    let response = flow::proceed(app, lang, req, Some(id), Some(session), progress).await?;
+    Ok((jar, response).into_response())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_reset(
+    app: &App,
+    jar: CookieJar,
+    lang: Lang,
+    token: &str,
+    user: &User,
+    problems: &[Problem],
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let (jar, csrf) = csrf::token(jar, app.config.https());
+    let values = Values {
+        email: user.email.clone(),
+        ..Values::default()
+    };
+    let page = ResetPage {
+        action: paths::RESET,
+        csrf,
+        token: token.to_owned(),
+        error,
+        form: FormState::new(app, lang, values, problems),
+    };
+    let body = app
+        .pages
+        .render(status, "reset.html", lang, paths::RESET, page);
+    (jar, body).into_response()
+}
