@@ -246,7 +246,10 @@ async fn forgot_answers_the_same_for_known_and_unknown_addresses() {
     let mut answers = Vec::new();
     for email in ["known@example.test", "unknown@example.test"] {
         let (status, page) = forgot(&server, &b, email, None).await;
-        assert!(unescape(&page).contains("Si un compte existe pour cette adresse"), "{status} {page}");
+        assert!(
+            unescape(&page).contains("Si un compte existe pour cette adresse"),
+            "{status} {page}"
+        );
         answers.push((
             status,
             page.replace(email, "EMAIL")
