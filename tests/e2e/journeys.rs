@@ -1,7 +1,6 @@
-//! The citizen's journeys of issue 5, as the city's manual shows them.
-//! Journeys that need sign-up, mail and password reset (issue 3) or
-//! Sésame's sign-out (issue 4) are written and `#[ignore]`d until those
-//! are merged.
+//! The citizen's journeys, as the city's manual shows them: sign-up with
+//! the mail from Sésame's outbox, consent, Rapprochement, sign-out of both,
+//! password reset, refusing consent, the language choice.
 
 use std::time::{Duration, Instant};
 
@@ -231,7 +230,6 @@ async fn the_language_choice_switches_to_english_and_back() {
 /// then fixed) → the mail → its link → consent → Accepter → Rapprochement
 /// → new espace → « Mon compte » → Se déconnecter → signed out of both.
 #[tokio::test]
-#[ignore = "needs issue 3 (sign-up « Créer un compte », verification mail) and issue 4 (end_session_endpoint)"]
 async fn new_citizen_signs_up_verifies_the_mail_consents_and_signs_out_of_both() {
     run("sign_up_full_journey", |stack, mut b| async move {
         let email = "nouvelle@example.test";
@@ -256,9 +254,9 @@ async fn new_citizen_signs_up_verifies_the_mail_consents_and_signs_out_of_both()
         .await;
         b.expect_text("sign-up form with errors", "8 caractères")
             .await;
-        b.fill("sign-up form", "Mot de passe", "Camille-Nouvelle-2026")
+        b.fill("sign-up form", "Mot de passe", "Velo-Bleu-Marne-2026")
             .await;
-        b.fill("sign-up form", "Confirmation", "Camille-Nouvelle-2026")
+        b.fill("sign-up form", "Confirmation", "Velo-Bleu-Marne-2026")
             .await;
         b.click_button("sign-up: submit", "Créer un compte").await;
         b.expect_page("check your mail", "courriel").await;
@@ -292,7 +290,6 @@ async fn new_citizen_signs_up_verifies_the_mail_consents_and_signs_out_of_both()
 
 /// « Mot de passe oublié ? » → mail → new password → signed in with it.
 #[tokio::test]
-#[ignore = "needs issue 3 (password reset « Mot de passe oublié ? » by mail)"]
 async fn password_reset_leads_to_a_successful_sign_in() {
     run("password_reset", |stack, mut b| async move {
         let email = "oubli@example.test";
@@ -303,7 +300,8 @@ async fn password_reset_leads_to_a_successful_sign_in() {
         b.expect_page("forgot password form", "Mot de passe oublié")
             .await;
         b.fill("forgot password form", "Courriel", email).await;
-        b.click_button("forgot password: submit", "Envoyer").await;
+        b.click_button("forgot password: submit", "Recevoir un lien")
+            .await;
         b.expect_page("reset mail sent", "").await;
         let link = stack
             .link_in_newest_mail()
@@ -318,7 +316,8 @@ async fn password_reset_leads_to_a_successful_sign_in() {
         .await;
         b.fill("new password form", "Confirmation", "Nouveau-Secret-2026")
             .await;
-        b.click_button("new password: submit", "Enregistrer").await;
+        b.click_button("new password: submit", "Enregistrer le mot de passe")
+            .await;
         // Either signed in already (the pending request continues) or asked to sign in.
         if b.heading().await.contains(LOGIN) {
             b.expect_page("Sésame login after reset", LOGIN).await;

@@ -259,12 +259,15 @@ impl Stack {
             }
         }
         mails.sort();
-        let raw = std::fs::read_to_string(&mails.last()?.1).ok()?;
-        Some(
-            raw.replace("=\r\n", "")
-                .replace("=\n", "")
-                .replace("=3D", "="),
-        )
+        // Decoded as a mail client would: the subject's RFC 2047 words, the
+        // text part's transfer encoding.
+        let raw = std::fs::read(&mails.last()?.1).ok()?;
+        let message = mail_parser::MessageParser::default().parse(&raw)?;
+        Some(format!(
+            "Subject: {}\n\n{}",
+            message.subject().unwrap_or_default(),
+            message.body_text(0).unwrap_or_default()
+        ))
     }
 
     /// The first link to Sésame in the newest mail.
