@@ -236,7 +236,7 @@ pub fn resend_verification(
     ctx: &MailContext,
     now: i64,
 ) -> rusqlite::Result<Result<Option<String>, Limit>> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     if let Err(limit) = allow_mail(&tx, email, ctx, now)? {
         return Ok(Err(limit));
     }
@@ -260,7 +260,7 @@ pub fn forgot(
     ctx: &MailContext,
     now: i64,
 ) -> rusqlite::Result<Result<Option<String>, Limit>> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     if let Err(limit) = allow_mail(&tx, email, ctx, now)? {
         return Ok(Err(limit));
     }
@@ -293,7 +293,7 @@ pub fn renew(
     ctx: &MailContext,
     now: i64,
 ) -> rusqlite::Result<Renewed> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let row = match token_row(&tx, token)? {
         Some(row) => row,
         None => return Ok(Renewed::Unknown),
@@ -344,7 +344,7 @@ pub enum Verified {
 
 /// Opens an activation link: marks the address verified, once.
 pub fn verify(conn: &mut Connection, token: &str, now: i64) -> rusqlite::Result<Verified> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let outcome = match redeem(&tx, token, Purpose::Verify, now)? {
         LinkState::Valid(row) => {
             users::set_verified(&tx, &row.sub, now)?;
@@ -384,7 +384,7 @@ pub fn reset_password(
     password_hash: &str,
     now: i64,
 ) -> rusqlite::Result<Result<EmailToken, LinkState>> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let row = match redeem(&tx, token, Purpose::Reset, now)? {
         LinkState::Valid(row) => row,
         other => return Ok(Err(other)),

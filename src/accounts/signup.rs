@@ -190,7 +190,7 @@ pub fn register(
     ctx: &MailContext,
     now: i64,
 ) -> rusqlite::Result<Result<String, Limit>> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let email = citizen.email.as_str();
     if let Err(limit) = links::allow_mail(&tx, email, ctx, now)? {
         return Ok(Err(limit));

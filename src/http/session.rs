@@ -66,7 +66,7 @@ pub async fn start(
     let row = session.clone();
     app.store
         .run(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             if let Some(previous) = previous {
                 sessions::delete(&tx, &previous)?;
             }

@@ -4,7 +4,7 @@
 //! the database as it was, and a replayed code revokes what the first
 //! redemption produced (RFC 6749 §4.1.2, RFC 9700 §4.14).
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 
 use super::authorize::AuthRequest;
 use super::{OAuthError, pkce};
@@ -69,7 +69,7 @@ pub fn redeem_code(
     cfg: &TokenConfig,
 ) -> rusqlite::Result<Result<Issued, OAuthError>> {
     let digest = secrets::digest(&r.code);
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.savepoint()?;
     let Some(code) = store::find_code(&tx, &digest)? else {
         return Ok(Err(OAuthError::invalid_grant("the code is invalid")));
     };
@@ -196,7 +196,7 @@ pub fn refresh(
     cfg: &TokenConfig,
 ) -> rusqlite::Result<Result<Issued, OAuthError>> {
     let digest = secrets::digest(token);
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.savepoint()?;
     let invalid = || {
         Ok(Err(OAuthError::invalid_grant(
             "the refresh token is invalid or expired",

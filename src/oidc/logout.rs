@@ -16,7 +16,7 @@
 //!   grants stay valid. Every client that obtained tokens in the session and
 //!   has a `backchannel_logout_uri` gets a logout token through the queue.
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use super::params::Params;
@@ -122,7 +122,7 @@ pub fn end_session(
     has_backchannel: &dyn Fn(&str) -> bool,
     now: i64,
 ) -> rusqlite::Result<Option<Ended>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.savepoint()?;
     let Some((sid, sub)) = sessions::take(&tx, cookie_digest)? else {
         return Ok(None);
     };

@@ -7,7 +7,7 @@
 //! of the family and every access token it produced (§2.1 "SHOULD").
 //! Revoking an access token revokes that token only.
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 
 use super::OAuthError;
 use super::tokens::Presented;
@@ -25,7 +25,7 @@ pub fn revoke(
     client: &Client,
     now: i64,
 ) -> rusqlite::Result<Result<(), OAuthError>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.savepoint()?;
     match token {
         Presented::Unknown => return Ok(Ok(())),
         Presented::Access(claims) => {

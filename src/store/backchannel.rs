@@ -40,7 +40,7 @@ pub fn lease_due(
     lease_until: i64,
     limit: usize,
 ) -> rusqlite::Result<Vec<Delivery>> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = conn.savepoint()?;
     let due: Vec<Delivery> = {
         let mut stmt = tx.prepare_cached(
             "UPDATE backchannel_logouts SET attempts = attempts + 1, next_attempt_at = ?2 \
