@@ -135,12 +135,19 @@ async fn exchange(
                 .await?
         }
     }?;
-    Ok(tokens::mint(
+    let jti = issued.access.jti.clone();
+    let answer = tokens::mint(
         &app.keys,
         &app.config.issuer,
         &app.config.tokens,
         &client,
         issued,
         now,
-    )?)
+    )?;
+    // Recorded after the answer is built but queued before it is sent, so
+    // the token's first use already finds it (the database runs jobs in order).
+    let digest = crate::secrets::digest(&answer.access_token);
+    app.store
+        .detach(move |conn| crate::store::grants::set_access_token_digest(conn, &jti, &digest));
+    Ok(answer)
 }

@@ -17,6 +17,7 @@ use super::paths;
 use crate::app::{App, AppState};
 use crate::oidc::scopes::{ClaimsRequest, user_claims};
 use crate::oidc::{params::Params, tokens};
+use crate::secrets;
 use crate::store::{grants, users};
 
 pub fn router() -> Router<AppState> {
@@ -113,27 +114,52 @@ async fn userinfo(
     }
 }
 
+type Found = (
+    grants::AccessToken,
+    Option<String>,
+    crate::store::users::User,
+);
+
+/// The citizen of an active token (none for a client's own token).
+fn with_user(
+    conn: &rusqlite::Connection,
+    active: Option<(grants::AccessToken, Option<String>)>,
+) -> rusqlite::Result<Option<Found>> {
+    let Some((token, claims)) = active else {
+        return Ok(None);
+    };
+    let Some(sub) = token.sub.as_deref() else {
+        return Ok(None);
+    };
+    Ok(users::by_sub(conn, sub)?.map(|user| (token, claims, user)))
+}
+
 /// The claims an active citizen token may see; `None` when the token is
 /// not active (bad signature, expired, revoked, or a client's own token).
 async fn claims(app: &App, token: &str) -> Result<Option<Map<String, Value>>, Internal> {
     let now = app.now();
-    let Some(checked) = tokens::check_access_token(&app.keys, &app.config.issuer, token, now)
-    else {
-        return Ok(None);
-    };
-    let jti = checked.jti.clone();
-    let found = app
+    // Fast path: a token recorded as issued (by its digest) needs no
+    // signature check; anything else is verified, then looked up by `jti`.
+    let digest = secrets::digest(token);
+    let mut found = app
         .store
         .run(move |conn| {
-            let Some((token, claims)) = grants::active_access_token(conn, &jti, now)? else {
-                return Ok(None);
-            };
-            let Some(sub) = token.sub.as_deref() else {
-                return Ok(None);
-            };
-            Ok(users::by_sub(conn, sub)?.map(|user| (token, claims, user)))
+            with_user(
+                conn,
+                grants::active_access_token_by_digest(conn, &digest, now)?,
+            )
         })
         .await?;
+    if found.is_none() {
+        let Some(checked) = tokens::check_access_token(&app.keys, &app.config.issuer, token, now)
+        else {
+            return Ok(None);
+        };
+        found = app
+            .store
+            .run(move |conn| with_user(conn, grants::active_access_token(conn, &checked.jti, now)?))
+            .await?;
+    }
     let Some((token, claims_request, user)) = found else {
         return Ok(None);
     };

@@ -189,12 +189,30 @@ pub fn active_access_token(
     jti: &str,
     now: i64,
 ) -> rusqlite::Result<Option<(AccessToken, Option<String>)>> {
-    conn.prepare_cached(
+    active_where(conn, "t.jti", jti, now)
+}
+
+/// The same, found by the SHA-256 of the whole token as it was issued.
+pub fn active_access_token_by_digest(
+    conn: &Connection,
+    digest: &str,
+    now: i64,
+) -> rusqlite::Result<Option<(AccessToken, Option<String>)>> {
+    active_where(conn, "t.digest", digest, now)
+}
+
+fn active_where(
+    conn: &Connection,
+    column: &'static str,
+    key: &str,
+    now: i64,
+) -> rusqlite::Result<Option<(AccessToken, Option<String>)>> {
+    conn.prepare_cached(&format!(
         "SELECT t.jti, t.grant_id, t.client_id, t.sub, t.scopes, t.expires_at, g.claims \
          FROM access_tokens t LEFT JOIN grants g ON g.id = t.grant_id \
-         WHERE t.jti = ?1 AND t.revoked_at IS NULL AND t.expires_at > ?2 AND g.revoked_at IS NULL",
-    )?
-    .query_row(params![jti, now], |row| {
+         WHERE {column} = ?1 AND t.revoked_at IS NULL AND t.expires_at > ?2 AND g.revoked_at IS NULL"
+    ))?
+    .query_row(params![key, now], |row| {
         Ok((
             AccessToken {
                 jti: row.get(0)?,
@@ -208,6 +226,13 @@ pub fn active_access_token(
         ))
     })
     .optional()
+}
+
+/// Records the digest of the token signed for `jti`.
+pub fn set_access_token_digest(conn: &Connection, jti: &str, digest: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE access_tokens SET digest = ?2 WHERE jti = ?1")?
+        .execute(params![jti, digest])?;
+    Ok(())
 }
 
 /// The client an access token was issued to, whatever its state.

@@ -31,6 +31,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_logout",
         include_str!("../../migrations/0003_logout.sql"),
     ),
+    (
+        "0004_access_token_digest",
+        include_str!("../../migrations/0004_access_token_digest.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +95,28 @@ impl Store {
             })
             .map_err(|_| StoreError::Worker)?;
         Ok(Store { jobs })
+    }
+
+    /// Queues `f` on the database thread without waiting for it. Jobs run in
+    /// the order they were queued, so any request queued after this one sees
+    /// its writes; a failure is only logged.
+    pub fn detach<F>(&self, f: F)
+    where
+        F: FnOnce(&mut Connection) -> rusqlite::Result<()> + Send + 'static,
+    {
+        let job: Job = Box::new(move |conn| {
+            let result = f(conn);
+            if let Err(e) = &result {
+                tracing::warn!(error = %e, "database: a detached job failed");
+            }
+            Done {
+                ok: result.is_ok(),
+                answer: Box::new(|_| {}),
+            }
+        });
+        if self.jobs.send(job).is_err() {
+            tracing::warn!("database thread stopped: a detached job was dropped");
+        }
     }
 
     /// Runs `f` on the database thread, atomically, and waits for its

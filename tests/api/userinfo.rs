@@ -135,3 +135,38 @@ async fn an_expired_access_token_is_refused() {
         .unwrap();
     assert_eq!(response.status(), 401);
 }
+
+#[tokio::test]
+async fn tokens_are_recognised_by_digest_or_by_signature_and_never_altered() {
+    let server = TestServer::start().await;
+    let (_, tokens) = signed_in(&server, "digest@example.test").await;
+    let at = tokens["access_token"].as_str().unwrap().to_owned();
+    let status = |token: String| {
+        let url = server.url("/userinfo");
+        async move {
+            rp_http()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(status(at.clone()).await, 200, "recorded digest");
+    // A token issued before digests were recorded is verified by signature.
+    server
+        .app
+        .store
+        .run(|c| c.execute("UPDATE access_tokens SET digest = NULL", []))
+        .await
+        .unwrap();
+    assert_eq!(status(at.clone()).await, 200, "signature path");
+    // Any change to the token is refused, whatever part is changed.
+    let mut tampered = at.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    assert_eq!(status(tampered).await, 401);
+    let (head, rest) = at.split_once('.').unwrap();
+    assert_eq!(status(format!("{head}x.{rest}")).await, 401);
+}
