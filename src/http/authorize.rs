@@ -66,6 +66,6 @@ async fn authorize(
         }
         Err(AuthorizeError::Redirect(to, e)) => return Ok(flow::respond(app, lang, &to, Err(&e))),
     };
-    let session = session::current(app, &jar).await?;
-    flow::proceed(app, lang, req, None, session, Progress::default()).await
+    let signed = flow::Signed::Cookie(session::Lookup::of(app, &jar));
+    flow::proceed_with(app, lang, req, None, signed, Progress::default()).await
 }

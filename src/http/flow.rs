@@ -37,6 +37,32 @@ pub async fn proceed(
     session: Option<Session>,
     progress: Progress,
 ) -> Result<Response, Internal> {
+    proceed_with(
+        app,
+        lang,
+        req,
+        interaction,
+        Signed::Known(session),
+        progress,
+    )
+    .await
+}
+
+/// The browser's session: already known, or to look up in the same
+/// database job as the decision (one round trip on the authorize path).
+pub enum Signed {
+    Known(Option<Session>),
+    Cookie(Option<super::session::Lookup>),
+}
+
+pub async fn proceed_with(
+    app: &App,
+    lang: Lang,
+    req: AuthRequest,
+    interaction: Option<String>,
+    signed: Signed,
+    progress: Progress,
+) -> Result<Response, Internal> {
     let Some(client) = app.clients().get(&req.client_id).cloned() else {
         return Ok(client_gone(app, lang));
     };
@@ -49,6 +75,11 @@ pub async fn proceed(
     let outcome = app
         .store
         .run(move |conn| {
+            let session = match signed {
+                Signed::Known(session) => session,
+                Signed::Cookie(Some(lookup)) => lookup.run(conn)?,
+                Signed::Cookie(None) => None,
+            };
             let consented = match &session {
                 Some(s) => consents::granted(conn, &s.sub, &client.id)?,
                 None => None,

@@ -13,26 +13,44 @@ pub const COOKIE: &str = "sesame_session";
 
 /// The live session of this browser, if any.
 pub async fn current(app: &App, jar: &CookieJar) -> Result<Option<Session>, StoreError> {
-    let Some(value) = jar.get(COOKIE).map(|c| c.value().to_owned()) else {
+    let Some(lookup) = Lookup::of(app, jar) else {
         return Ok(None);
     };
-    if value.len() != 43 {
-        return Ok(None);
-    }
-    let digest = secrets::digest(&value);
-    let now = app.now();
-    let idle = app.config.sessions.idle_ttl;
-    app.store
-        .run(move |conn| {
-            let found = sessions::live(conn, &digest, now)?;
-            if let Some(s) = &found
-                && needs_touch(s.idle_expires_at, now, idle)
-            {
-                sessions::touch(conn, &digest, now + idle)?;
-            }
-            Ok(found)
+    app.store.run(move |conn| lookup.run(conn)).await
+}
+
+/// A session to find by its cookie, inside a database job (so a handler can
+/// look it up in the same job as its own work).
+pub struct Lookup {
+    digest: String,
+    now: i64,
+    idle: i64,
+}
+
+impl Lookup {
+    /// `None` when the browser sent no well-formed session cookie.
+    pub fn of(app: &App, jar: &CookieJar) -> Option<Lookup> {
+        let value = jar
+            .get(COOKIE)
+            .map(|c| c.value().to_owned())
+            .filter(|v| v.len() == 43)?;
+        Some(Lookup {
+            digest: secrets::digest(&value),
+            now: app.now(),
+            idle: app.config.sessions.idle_ttl,
         })
-        .await
+    }
+
+    /// The live session, its idle deadline pushed forward when due.
+    pub fn run(&self, conn: &rusqlite::Connection) -> rusqlite::Result<Option<Session>> {
+        let found = sessions::live(conn, &self.digest, self.now)?;
+        if let Some(s) = &found
+            && needs_touch(s.idle_expires_at, self.now, self.idle)
+        {
+            sessions::touch(conn, &self.digest, self.now + self.idle)?;
+        }
+        Ok(found)
+    }
 }
 
 /// Sliding idle expiry, written only when the deadline would move by a

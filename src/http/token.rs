@@ -5,17 +5,20 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use super::error::{JsonError, no_store};
 use super::paths;
 use crate::app::{App, AppState};
+use crate::config::Client;
 use crate::config::GrantType;
-use crate::oidc::grants::{self, CodeRedemption};
+use crate::oidc::grants::{self, CodeRedemption, Issued};
 use crate::oidc::params::Params;
 use crate::oidc::{ErrorCode, OAuthError, client_auth, tokens};
+use crate::secrets;
+use crate::store::grants as store_grants;
 
 pub fn router() -> Router<AppState> {
     Router::new().route(paths::TOKEN, post(token))
@@ -23,14 +26,7 @@ pub fn router() -> Router<AppState> {
 
 async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match exchange(&app, &headers, &body).await {
-        Ok(answer) => {
-            let mut headers = no_store();
-            headers.insert(
-                header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                HeaderValue::from_static("*"),
-            );
-            (headers, Json(answer)).into_response()
-        }
+        Ok(answer) => (no_store(), Json(answer)).into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -73,7 +69,7 @@ pub fn authenticated_client(
 }
 
 async fn exchange(
-    app: &App,
+    app: &AppState,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<tokens::TokenResponse, JsonError> {
@@ -109,45 +105,82 @@ async fn exchange(
                 redirect_uri: owned("redirect_uri")?,
                 code_verifier: owned("code_verifier")?,
             };
-            let client = client.clone();
+            let (client, app) = (client.clone(), app.clone());
             app.store
-                .run(move |conn| grants::redeem_code(conn, &redemption, &client, now, &cfg))
+                .clone()
+                .run(move |conn| {
+                    let issued = grants::redeem_code(conn, &redemption, &client, now, &cfg)?;
+                    signed(conn, &app, &client, issued, now)
+                })
                 .await?
         }
         GrantType::RefreshToken => {
             let token = owned("refresh_token")?
                 .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
             let scope = owned("scope")?;
-            let client = client.clone();
+            let (client, app) = (client.clone(), app.clone());
             app.store
+                .clone()
                 .run(move |conn| {
-                    grants::refresh(conn, &token, &client, scope.as_deref(), now, &cfg)
+                    let issued =
+                        grants::refresh(conn, &token, &client, scope.as_deref(), now, &cfg)?;
+                    signed(conn, &app, &client, issued, now)
                 })
                 .await?
         }
         GrantType::ClientCredentials => {
             let scope = owned("scope")?;
-            let client = client.clone();
+            let (client, app) = (client.clone(), app.clone());
             app.store
+                .clone()
                 .run(move |conn| {
-                    grants::client_credentials(conn, &client, scope.as_deref(), now, &cfg)
+                    let issued =
+                        grants::client_credentials(conn, &client, scope.as_deref(), now, &cfg)?;
+                    signed(conn, &app, &client, issued, now)
                 })
                 .await?
         }
     }?;
-    let jti = issued.access.jti.clone();
-    let answer = tokens::mint(
+    let (issued, access_token) = issued;
+    Ok(tokens::mint(
         &app.keys,
         &app.config.issuer,
         &app.config.tokens,
         &client,
         issued,
+        access_token,
         now,
-    )?;
-    // Recorded after the answer is built but queued before it is sent, so
-    // the token's first use already finds it (the database runs jobs in order).
-    let digest = crate::secrets::digest(&answer.access_token);
-    app.store
-        .detach(move |conn| crate::store::grants::set_access_token_digest(conn, &jti, &digest));
-    Ok(answer)
+    )?)
+}
+
+/// Signs the access token inside the job that issued it and records its
+/// digest in the same transaction, so userinfo can recognise it by one
+/// lookup from its very first use.
+fn signed(
+    conn: &rusqlite::Connection,
+    app: &App,
+    client: &Client,
+    issued: Result<Issued, OAuthError>,
+    now: i64,
+) -> rusqlite::Result<Result<(Issued, String), OAuthError>> {
+    let issued = match issued {
+        Ok(issued) => issued,
+        Err(e) => return Ok(Err(e)),
+    };
+    let token = match tokens::sign_access(
+        &app.keys,
+        &app.config.issuer,
+        &app.config.tokens,
+        client,
+        &issued,
+        now,
+    ) {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::error!(error = %e, "signing an access token failed");
+            return Ok(Err(OAuthError::server_error()));
+        }
+    };
+    store_grants::set_access_token_digest(conn, &issued.access.jti, &secrets::digest(&token))?;
+    Ok(Ok((issued, token)))
 }

@@ -326,19 +326,18 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
 }
 
-/// Signs what a grant produced: the access token and, for a citizen's
-/// grant that includes `openid`, the ID token.
-pub fn mint(
+/// Signs the access token a grant produced (RFC 9068).
+pub fn sign_access(
     keys: &KeyRing,
     issuer: &str,
     cfg: &crate::config::TokenConfig,
     client: &crate::config::Client,
-    issued: super::grants::Issued,
+    issued: &super::grants::Issued,
     now: i64,
-) -> Result<TokenResponse, KeyError> {
+) -> Result<String, KeyError> {
     let grant = &issued.grant;
     let access = &issued.access;
-    let access_token = sign_access_token(
+    sign_access_token(
         keys,
         cfg.access_token_alg,
         issuer,
@@ -352,7 +351,23 @@ pub fn mint(
             iat: now,
             exp: access.expires_at,
         },
-    )?;
+    )
+}
+
+/// The token response for what a grant produced, with its access token
+/// already signed ([`sign_access`]): adds the ID token for a citizen's grant
+/// that includes `openid`.
+pub fn mint(
+    keys: &KeyRing,
+    issuer: &str,
+    cfg: &crate::config::TokenConfig,
+    client: &crate::config::Client,
+    issued: super::grants::Issued,
+    access_token: String,
+    now: i64,
+) -> Result<TokenResponse, KeyError> {
+    let grant = &issued.grant;
+    let access = &issued.access;
     let scopes: Vec<&str> = access.scopes.split(' ').collect();
     let id_token = match &issued.user {
         Some(user) if scopes.contains(&"openid") => {
