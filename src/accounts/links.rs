@@ -377,13 +377,14 @@ pub fn reset_target(
 
 /// Completes a reset: uses the link, stores the new hash, marks the
 /// address verified (the mailbox was proven) and ends every session of
-/// the account. Returns the link's row.
+/// the account. Returns the link's row and the ended sessions' sids (what
+/// they produced is the caller's to revoke and announce).
 pub fn reset_password(
     conn: &mut Connection,
     token: &str,
     password_hash: &str,
     now: i64,
-) -> rusqlite::Result<Result<EmailToken, LinkState>> {
+) -> rusqlite::Result<Result<(EmailToken, Vec<String>), LinkState>> {
     let tx = conn.savepoint()?;
     let row = match redeem(&tx, token, Purpose::Reset, now)? {
         LinkState::Valid(row) => row,
@@ -394,7 +395,7 @@ pub fn reset_password(
     let ended = sessions::delete_others(&tx, &row.sub, None)?;
     tx.commit()?;
     tracing::info!(sessions_ended = ended.len(), "password reset");
-    Ok(Ok(row))
+    Ok(Ok((row, ended)))
 }
 
 /// Periodic clean-up: unverified accounts older than the setting (so the

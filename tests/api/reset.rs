@@ -136,7 +136,18 @@ async fn reset_ends_every_session_and_signs_in_with_the_new_password() {
         "old password refused"
     );
     assert_eq!(login(&server, "lost@example.test", NEW_PASSWORD).await, 303);
-    assert!(tokens["access_token"].is_string());
+    let old_token = tokens["access_token"].as_str().unwrap();
+    let userinfo = rp_http()
+        .get(server.url("/userinfo"))
+        .bearer_auth(old_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        userinfo.status(),
+        401,
+        "the ended session's access token is revoked"
+    );
     // Single use.
     let again = b.get(&link).send().await.unwrap();
     assert_eq!(again.status(), 400);

@@ -251,10 +251,12 @@ fn reset_ends_every_session_and_verifies_the_address() {
     assert_eq!(limited, Err(Limit::Address));
     let token = token_of(&ok.unwrap().unwrap()).to_owned();
     assert!(reset_target(&conn, &token, T0 + 10).unwrap().is_ok());
-    let row = reset_password(&mut conn, &token, "new-hash", T0 + 10)
+    let (row, mut ended) = reset_password(&mut conn, &token, "new-hash", T0 + 10)
         .unwrap()
         .unwrap();
     assert_eq!(row.sub, u.sub);
+    ended.sort();
+    assert_eq!(ended, ["s1", "s2"]);
     let after = users::by_sub(&conn, &u.sub).unwrap().unwrap();
     assert_eq!(after.password_hash, "new-hash");
     assert!(after.email_verified);
