@@ -146,27 +146,27 @@ impl Store {
 }
 
 /// Runs a batch in one transaction, each job in its own savepoint, then
-/// answers every job. The control statements are prepared once.
+/// answers every job.
 fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
-    if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "database: cannot begin a transaction");
         // Dropping the jobs drops their reply channels: each caller gets an error.
         return;
     }
     let mut answers = Vec::with_capacity(batch.len());
     for job in batch {
-        if control(conn, "SAVEPOINT job").is_err() {
+        if conn.execute_batch("SAVEPOINT job").is_err() {
             continue;
         }
         // A panic in one job must not take the database away from the others.
         let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn)));
         let keep = matches!(&done, Ok(d) if d.ok);
-        let ended = if keep {
-            control(conn, "RELEASE job")
+        let end = if keep {
+            "RELEASE job"
         } else {
-            control(conn, "ROLLBACK TO job").and_then(|()| control(conn, "RELEASE job"))
+            "ROLLBACK TO job; RELEASE job"
         };
-        if let Err(e) = ended {
+        if let Err(e) = conn.execute_batch(end) {
             tracing::error!(error = %e, "database: cannot end a savepoint");
         }
         match done {
@@ -174,7 +174,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
             Err(_) => tracing::error!("a database job panicked"),
         }
     }
-    let committed = match control(conn, "COMMIT") {
+    let committed = match conn.execute_batch("COMMIT") {
         Ok(()) => true,
         Err(e) => {
             tracing::error!(error = %e, "database: commit failed");
@@ -185,12 +185,6 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
     for answer in answers {
         answer(committed);
     }
-}
-
-/// A transaction-control statement, from the statement cache.
-fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([])?;
-    Ok(())
 }
 
 /// Opens one connection with the settings every connection needs.
