@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use josekit::jwk::Jwk;
-use josekit::jws::{ES256, JwsHeader, JwsSigner, JwsVerifier, RS256};
+use josekit::jws::{ES256, JwsVerifier, RS256};
 
 use crate::config::SigningAlg;
 
@@ -40,11 +40,15 @@ struct KeyFile {
 
 struct ActiveKey {
     kid: String,
-    signer: Box<dyn JwsSigner>,
-    /// ES256 keys also sign through OpenSSL's ECDSA directly: josekit sets
+    /// The key prepared once for OpenSSL's low-level calls: josekit sets
     /// up an EVP context per signature, which in OpenSSL 3 costs about as
-    /// much as the P-256 signature itself (access tokens are hot).
-    ec: Option<openssl::ec::EcKey<openssl::pkey::Private>>,
+    /// much as a P-256 signature (access tokens and ID tokens are hot).
+    prepared: Prepared,
+}
+
+enum Prepared {
+    Ec(openssl::ec::EcKey<openssl::pkey::Private>),
+    Rsa(openssl::rsa::Rsa<openssl::pkey::Private>),
 }
 
 /// The loaded keys, prepared once: signers, verifiers by `kid`, and the
@@ -88,21 +92,13 @@ impl KeyRing {
         for file in &files {
             let pem = std::fs::read(&file.path).map_err(|e| KeyError::Io(file.path.clone(), e))?;
             let bad = |e: josekit::JoseError| KeyError::Bad(file.path.clone(), e.to_string());
-            let (mut public, signer): (Jwk, Box<dyn JwsSigner>) = match file.alg {
-                SigningAlg::Rs256 => {
-                    let pair = RS256.key_pair_from_pem(&pem).map_err(bad)?;
-                    (
-                        josekit::jwk::KeyPair::to_jwk_public_key(&pair),
-                        Box::new(RS256.signer_from_pem(&pem).map_err(bad)?),
-                    )
-                }
-                SigningAlg::Es256 => {
-                    let pair = ES256.key_pair_from_pem(&pem).map_err(bad)?;
-                    (
-                        josekit::jwk::KeyPair::to_jwk_public_key(&pair),
-                        Box::new(ES256.signer_from_pem(&pem).map_err(bad)?),
-                    )
-                }
+            let mut public: Jwk = match file.alg {
+                SigningAlg::Rs256 => josekit::jwk::KeyPair::to_jwk_public_key(
+                    &RS256.key_pair_from_pem(&pem).map_err(bad)?,
+                ),
+                SigningAlg::Es256 => josekit::jwk::KeyPair::to_jwk_public_key(
+                    &ES256.key_pair_from_pem(&pem).map_err(bad)?,
+                ),
             };
             let kid = thumbprint(&public);
             public.set_key_id(&kid);
@@ -114,14 +110,17 @@ impl KeyRing {
             };
             verifiers.insert(kid.clone(), verifier);
             published.push(serde_json::Value::Object(public.as_ref().clone()));
-            let ec = match file.alg {
-                SigningAlg::Es256 => Some(
-                    openssl::ec::EcKey::private_key_from_pem(&pem)
-                        .map_err(|e| KeyError::Bad(file.path.clone(), e.to_string()))?,
+            let unreadable =
+                |e: openssl::error::ErrorStack| KeyError::Bad(file.path.clone(), e.to_string());
+            let prepared = match file.alg {
+                SigningAlg::Es256 => Prepared::Ec(
+                    openssl::ec::EcKey::private_key_from_pem(&pem).map_err(unreadable)?,
                 ),
-                SigningAlg::Rs256 => None,
+                SigningAlg::Rs256 => Prepared::Rsa(
+                    openssl::rsa::Rsa::private_key_from_pem(&pem).map_err(unreadable)?,
+                ),
             };
-            active.insert(file.alg.as_str(), ActiveKey { kid, signer, ec });
+            active.insert(file.alg.as_str(), ActiveKey { kid, prepared });
         }
         // Active keys first: some clients try keys in order.
         published.reverse();
@@ -154,14 +153,7 @@ impl KeyRing {
     /// Signs `payload` (JSON claims) as a compact JWS with the active key.
     pub fn sign(&self, alg: SigningAlg, typ: &str, payload: &[u8]) -> Result<String, KeyError> {
         let key = self.active(alg);
-        if let Some(ec) = &key.ec {
-            return sign_es256(ec, &key.kid, typ, payload);
-        }
-        let mut header = JwsHeader::new();
-        header.set_token_type(typ);
-        header.set_key_id(&key.kid);
-        josekit::jws::serialize_compact(payload, &header, key.signer.as_ref())
-            .map_err(|e| KeyError::Generate(e.to_string()))
+        compact(&key.prepared, &key.kid, typ, payload)
     }
 
     /// Verifies a compact JWS signed by one of our keys; returns the payload
@@ -181,26 +173,46 @@ impl KeyRing {
     }
 }
 
-/// A compact ES256 JWS (RFC 7515, RFC 7518 §3.4: the signature is R || S,
-/// 32 bytes each). `kid` and `typ` are ours, never input, so they need no
-/// JSON escaping.
-fn sign_es256(
-    key: &openssl::ec::EcKey<openssl::pkey::Private>,
-    kid: &str,
-    typ: &str,
-    payload: &[u8],
-) -> Result<String, KeyError> {
-    let header = format!(r#"{{"typ":"{typ}","alg":"ES256","kid":"{kid}"}}"#);
+/// A compact JWS (RFC 7515) signed with a prepared key: ES256's signature
+/// is R || S, 32 bytes each (RFC 7518 §3.4); RS256's is RSASSA-PKCS1-v1_5
+/// over SHA-256 (§3.3). `kid` and `typ` are ours, never input, so they need
+/// no JSON escaping.
+fn compact(key: &Prepared, kid: &str, typ: &str, payload: &[u8]) -> Result<String, KeyError> {
+    let alg = match key {
+        Prepared::Ec(_) => "ES256",
+        Prepared::Rsa(_) => "RS256",
+    };
+    let header = format!(r#"{{"typ":"{typ}","alg":"{alg}","kid":"{kid}"}}"#);
     let mut jws = URL_SAFE_NO_PAD.encode(header);
     jws.push('.');
     URL_SAFE_NO_PAD.encode_string(payload, &mut jws);
+    let digest = crate::secrets::sha256(jws.as_bytes());
     let failed = |e: openssl::error::ErrorStack| KeyError::Generate(e.to_string());
-    let signature = openssl::ecdsa::EcdsaSig::sign(&crate::secrets::sha256(jws.as_bytes()), key)
-        .map_err(failed)?;
-    let mut raw = signature.r().to_vec_padded(32).map_err(failed)?;
-    raw.extend(signature.s().to_vec_padded(32).map_err(failed)?);
+    let signature = match key {
+        Prepared::Ec(ec) => {
+            let signature = openssl::ecdsa::EcdsaSig::sign(&digest, ec).map_err(failed)?;
+            let mut raw = signature.r().to_vec_padded(32).map_err(failed)?;
+            raw.extend(signature.s().to_vec_padded(32).map_err(failed)?);
+            raw
+        }
+        Prepared::Rsa(rsa) => {
+            // EMSA-PKCS1-v1_5 (RFC 8017 §9.2): the DigestInfo of SHA-256, padded.
+            const SHA256_DIGEST_INFO: [u8; 19] = [
+                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x01, 0x05, 0x00, 0x04, 0x20,
+            ];
+            let mut info = SHA256_DIGEST_INFO.to_vec();
+            info.extend_from_slice(&digest);
+            let mut raw = vec![0u8; rsa.size() as usize];
+            let len = rsa
+                .private_encrypt(&info, &mut raw, openssl::rsa::Padding::PKCS1)
+                .map_err(failed)?;
+            raw.truncate(len);
+            raw
+        }
+    };
     jws.push('.');
-    URL_SAFE_NO_PAD.encode_string(raw, &mut jws);
+    URL_SAFE_NO_PAD.encode_string(signature, &mut jws);
     Ok(jws)
 }
 
@@ -374,28 +386,33 @@ mod tests {
 }
 
 #[cfg(test)]
-mod es256_tests {
+mod signing_tests {
     use super::*;
 
-    /// Our own ES256 signatures verify with josekit (an independent
-    /// implementation) and carry the header fields RFC 9068 needs.
+    /// Our own signatures (prepared OpenSSL keys) verify with josekit, an
+    /// independent implementation, and carry the header fields RFC 9068
+    /// and OIDC need. Many rounds, so that R or S with leading zero bytes
+    /// come up.
     #[test]
-    fn es256_signatures_verify_independently() {
+    fn signatures_verify_independently() {
         let dir = tempfile::tempdir().unwrap();
         let ring = KeyRing::load_or_create(dir.path(), 0).unwrap();
-        for _ in 0..50 {
-            let jws = ring
-                .sign(SigningAlg::Es256, "at+jwt", b"{\"sub\":\"x\"}")
-                .unwrap();
-            let (payload, typ) = ring.verify(&jws).expect("verifies");
-            assert_eq!(payload, b"{\"sub\":\"x\"}");
-            assert_eq!(typ.as_deref(), Some("at+jwt"));
-            let header = josekit::jwt::decode_header(&jws).unwrap();
-            assert_eq!(header.claim("alg").and_then(|v| v.as_str()), Some("ES256"));
-            assert_eq!(
-                header.claim("kid").and_then(|v| v.as_str()),
-                Some(ring.active_kid(SigningAlg::Es256))
-            );
+        for alg in [SigningAlg::Es256, SigningAlg::Rs256] {
+            for _ in 0..40 {
+                let jws = ring.sign(alg, "at+jwt", b"{\"sub\":\"x\"}").unwrap();
+                let (payload, typ) = ring.verify(&jws).expect("verifies");
+                assert_eq!(payload, b"{\"sub\":\"x\"}");
+                assert_eq!(typ.as_deref(), Some("at+jwt"));
+                let header = josekit::jwt::decode_header(&jws).unwrap();
+                assert_eq!(
+                    header.claim("alg").and_then(|v| v.as_str()),
+                    Some(alg.as_str())
+                );
+                assert_eq!(
+                    header.claim("kid").and_then(|v| v.as_str()),
+                    Some(ring.active_kid(alg))
+                );
+            }
         }
     }
 }
