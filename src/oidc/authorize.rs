@@ -246,35 +246,21 @@ fn scopes(scope: Option<&str>, client: &Client) -> Result<Vec<String>, OAuthErro
 }
 
 fn code_challenge(params: &Params, client: &Client) -> Result<Option<String>, OAuthError> {
-    let challenge = params.get("code_challenge")?;
-    match params.get("code_challenge_method")? {
-        None | Some("S256") => {}
-        Some("plain") => {
-            return Err(OAuthError::invalid_request(
-                "code_challenge_method plain is not allowed; use S256",
-            ));
+    let invalid = |m: &'static str| Err(OAuthError::invalid_request(m));
+    // RFC 7636 §4.3: no method means `plain`, which RFC 9700 §2.1.1 rules out.
+    match (
+        params.get("code_challenge")?,
+        params.get("code_challenge_method")?,
+    ) {
+        (_, Some("plain")) => invalid("code_challenge_method plain is not allowed; use S256"),
+        (_, Some(m)) if m != "S256" => invalid("code_challenge_method must be S256"),
+        (None, _) if client.is_public() => {
+            invalid("PKCE is required: send code_challenge with S256")
         }
-        Some(_) => {
-            return Err(OAuthError::invalid_request(
-                "code_challenge_method must be S256",
-            ));
-        }
-    }
-    match challenge {
-        None if client.is_public() => Err(OAuthError::invalid_request(
-            "PKCE is required: send code_challenge with S256",
-        )),
-        None => Ok(None),
-        Some(c) if params.get("code_challenge_method")? != Some("S256") => {
-            let _ = c;
-            Err(OAuthError::invalid_request(
-                "code_challenge_method=S256 is required with code_challenge",
-            ))
-        }
-        Some(c) if pkce::is_valid_challenge(c) => Ok(Some(c.to_owned())),
-        Some(_) => Err(OAuthError::invalid_request(
-            "code_challenge is not a base64url SHA-256 value",
-        )),
+        (None, _) => Ok(None),
+        (Some(_), None) => invalid("code_challenge_method=S256 is required with code_challenge"),
+        (Some(c), Some(_)) if pkce::is_valid_challenge(c) => Ok(Some(c.to_owned())),
+        (Some(_), Some(_)) => invalid("code_challenge is not a base64url SHA-256 value"),
     }
 }
 
