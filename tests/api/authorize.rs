@@ -281,36 +281,8 @@ async fn refusing_consent_returns_access_denied() {
     server.add_user("refuse@example.test", true).await;
     let b = browser();
     let to_login = location(&b.get(auth_url(&server, "")).send().await.unwrap());
-    let html = b
-        .get(server.url(&to_login))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = [
-        ("csrf", hidden(&html, "csrf")),
-        ("interaction", hidden(&html, "interaction")),
-        ("email", "refuse@example.test".into()),
-        ("password", PASSWORD.into()),
-    ];
-    let to_consent = location(
-        &b.post(server.url("/login"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap(),
-    );
-    let html = unescape(
-        &b.get(server.url(&to_consent))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let to_consent = submit_login(&server, &b, &to_login, "refuse@example.test").await;
+    let html = unescape(&text_of(&b, server.url(&to_consent)).await);
     assert!(
         html.contains("Consentement pour le site Espace Citoyens"),
         "{html}"
@@ -342,27 +314,7 @@ async fn implicit_consent_clients_skip_the_page() {
     let url = auth_url(&server, "").replace("rp-basic", "city-es256");
     let b = browser();
     let to_login = location(&b.get(&url).send().await.unwrap());
-    let html = b
-        .get(server.url(&to_login))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = [
-        ("csrf", hidden(&html, "csrf")),
-        ("interaction", hidden(&html, "interaction")),
-        ("email", "agent@example.test".into()),
-        ("password", PASSWORD.into()),
-    ];
-    let back = location(
-        &b.post(server.url("/login"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap(),
-    );
+    let back = submit_login(&server, &b, &to_login, "agent@example.test").await;
     assert!(
         back.starts_with(REDIRECT),
         "straight back to the client after login: {back}"

@@ -204,14 +204,7 @@ async fn no_logout_token_for_services_that_were_not_used_in_the_session() {
     let (base, inbox) = relying_parties().await;
     declare_backchannel(&server, &base);
     let (browser, _) = signed_in(&server, "only-basic@example.test").await;
-    let html = browser
-        .get(server.url("/logout"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&browser, server.url("/logout")).await;
     browser
         .post(server.url("/logout"))
         .form(&[

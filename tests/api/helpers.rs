@@ -315,3 +315,33 @@ pub async fn signed_in(server: &TestServer, email: &str) -> (reqwest::Client, se
     assert_eq!(status, 200, "{tokens}");
     (browser, tokens)
 }
+
+/// GETs `url` in `browser` and returns the page's text.
+pub async fn text_of(browser: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+    browser.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// Opens the login page at `path` (it carries the interaction), signs in as
+/// `email` with [`PASSWORD`], and returns where the browser is sent next.
+pub async fn submit_login(
+    server: &TestServer,
+    browser: &reqwest::Client,
+    path: &str,
+    email: &str,
+) -> String {
+    let html = text_of(browser, server.url(path)).await;
+    let form = [
+        ("csrf", hidden(&html, "csrf")),
+        ("interaction", hidden(&html, "interaction")),
+        ("email", email.to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    location(
+        &browser
+            .post(server.url("/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap(),
+    )
+}

@@ -98,7 +98,7 @@ async fn renewal_is_rate_limited() {
         .run(|conn| conn.execute("UPDATE email_tokens SET expires_at = 0", []))
         .await
         .unwrap();
-    let html = b.get(&link).send().await.unwrap().text().await.unwrap();
+    let html = text_of(&b, &link).await;
     let refused = press(&server, &b, &html, "/link/renew").await;
     let text = unescape(&refused.text().await.unwrap());
     assert!(
@@ -119,14 +119,7 @@ async fn a_used_link_fails() {
     let again = other.get(&link).send().await.unwrap();
     let text = unescape(&again.text().await.unwrap());
     assert!(text.contains("déjà vérifiée"), "{text}");
-    let home = other
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = text_of(&other, server.url("/")).await;
     assert!(
         home.contains("Vous n'êtes pas connecté(e).")
             || unescape(&home).contains("Vous n'êtes pas connecté(e)."),

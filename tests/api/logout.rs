@@ -140,14 +140,7 @@ async fn without_a_hint_the_citizen_confirms_first() {
 async fn choosing_to_stay_keeps_the_session() {
     let server = TestServer::start().await;
     let (browser, signed) = signed_in_rp(&server, "stay@example.test").await;
-    let html = browser
-        .get(server.url("/logout"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&browser, server.url("/logout")).await;
     let stay = browser
         .post(server.url("/logout"))
         .form(&[
@@ -275,14 +268,7 @@ async fn offline_refresh_tokens_survive_logout() {
 async fn post_requests_ui_locales_and_no_session() {
     let server = TestServer::start().await;
     let (browser, signed) = signed_in_rp(&server, "post-bye@example.test").await;
-    let page = browser
-        .get(server.url("/logout?ui_locales=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&browser, server.url("/logout?ui_locales=en")).await;
     assert!(page.contains("Do you want to sign out") && page.contains("<html lang=\"en\">"));
 
     let metadata = ProviderMetadataWithLogout::discover_async(

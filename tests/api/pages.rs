@@ -78,14 +78,7 @@ async fn login_answers_the_same_for_unknown_email_and_wrong_password() {
         ("known@example.test", "Wrong-Password-1"),
         ("unknown@example.test", PASSWORD),
     ] {
-        let html = b
-            .get(server.url("/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = text_of(&b, server.url("/login")).await;
         let form = [
             ("csrf", hidden(&html, "csrf")),
             ("interaction", String::new()),
@@ -121,14 +114,7 @@ async fn login_without_csrf_is_refused_and_sessions_use_safe_cookies() {
     let server = TestServer::start().await;
     server.add_user("csrf@example.test", true).await;
     let b = browser();
-    let html = b
-        .get(server.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&b, server.url("/login")).await;
     let forged = [
         ("csrf", "x".repeat(43)),
         ("email", "csrf@example.test".into()),
@@ -174,14 +160,7 @@ async fn login_without_csrf_is_refused_and_sessions_use_safe_cookies() {
         "{cookie}"
     );
     assert!(!cookie.contains("Secure"), "http issuer: no Secure flag");
-    let home = b
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = text_of(&b, server.url("/")).await;
     assert!(home.contains("csrf@example.test"), "signed in");
 }
 
@@ -190,14 +169,7 @@ async fn unverified_accounts_cannot_sign_in() {
     let server = TestServer::start().await;
     server.add_user("new@example.test", false).await;
     let b = browser();
-    let html = b
-        .get(server.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&b, server.url("/login")).await;
     let form = [
         ("csrf", hidden(&html, "csrf")),
         ("email", "new@example.test".into()),
@@ -222,32 +194,11 @@ async fn unverified_accounts_cannot_sign_in() {
 async fn language_choice_switches_and_is_remembered() {
     let server = TestServer::start().await;
     let b = browser();
-    let en = b
-        .get(server.url("/login?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let en = text_of(&b, server.url("/login?lang=en")).await;
     assert!(en.contains("<html lang=\"en\">") && en.contains("Forgot your password?"));
-    let again = b
-        .get(server.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = text_of(&b, server.url("/login")).await;
     assert!(again.contains("<html lang=\"en\">"), "remembered");
-    let fr = b
-        .get(server.url("/login?lang=fr"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let fr = text_of(&b, server.url("/login?lang=fr")).await;
     assert!(fr.contains("<html lang=\"fr\">"));
     let accept = browser()
         .get(server.url("/login"))

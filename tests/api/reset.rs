@@ -79,14 +79,7 @@ async fn choose(
 
 async fn login(server: &TestServer, email: &str, password: &str) -> reqwest::StatusCode {
     let b = browser();
-    let html = b
-        .get(server.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&b, server.url("/login")).await;
     let form = [
         ("csrf", hidden(&html, "csrf")),
         ("email", email.to_owned()),
@@ -106,7 +99,7 @@ async fn reset_ends_every_session_and_signs_in_with_the_new_password() {
     let (other_device, tokens) = signed_in(&server, "lost@example.test").await;
     let home = |b: reqwest::Client| {
         let url = server.url("/");
-        async move { b.get(url).send().await.unwrap().text().await.unwrap() }
+        async move { text_of(&b, url).await }
     };
     assert!(
         home(other_device.clone())

@@ -88,14 +88,7 @@ pub async fn finish(
         if !location.starts_with('/') {
             return location;
         }
-        let html = browser
-            .get(server.url(&location))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = text_of(&browser, server.url(&location)).await;
         let (action, mut form) = if location.starts_with("/login") {
             (
                 "/login",
@@ -199,14 +192,7 @@ async fn journey_from_relying_party_through_signup_and_mail_to_tokens() {
     // The relying party sends the citizen to the login page…
     let b = browser();
     let login = location(&b.get(url.as_str()).send().await.unwrap());
-    let login_html = b
-        .get(server.url(&login))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login_html = text_of(&b, server.url(&login)).await;
     let id = query(&server.url(&login))["interaction"].clone();
     // … which links to « Créer un compte » for the same request.
     let signup_href = format!("href=\"&#x2f;signup?interaction={id}\"");
@@ -330,14 +316,7 @@ async fn without_pending_request_the_link_says_the_account_is_active() {
         html.contains("Compte activé") && html.contains("votre compte est actif"),
         "{html}"
     );
-    let home = b
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = text_of(&b, server.url("/")).await;
     assert!(
         home.contains("solo@example.test"),
         "signed in in the browser that signed up"
