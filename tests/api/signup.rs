@@ -88,7 +88,7 @@ pub async fn finish(
         if !location.starts_with('/') {
             return location;
         }
-        let html = text_of(&browser, server.url(&location)).await;
+        let html = text_of(browser, server.url(&location)).await;
         let (action, mut form) = if location.starts_with("/login") {
             (
                 "/login",
