@@ -39,7 +39,7 @@ async fn run(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Introspectio
         .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
     params.get("token_type_hint")?;
     let now = app.now();
-    let presented = tokens::classify(&app.keys, &app.config.issuer, token, now);
+    let presented = tokens::classify(&app.config.issuer, token, now);
     if matches!(presented, Presented::Unknown) {
         return Ok(Introspection::inactive());
     }

@@ -12,13 +12,11 @@ use axum::routing::post;
 use super::error::{JsonError, no_store};
 use super::paths;
 use crate::app::{App, AppState};
-use crate::config::Client;
 use crate::config::GrantType;
-use crate::oidc::grants::{self, CodeRedemption, Issued};
+use crate::oidc::grants::{self, CodeRedemption};
 use crate::oidc::params::Params;
 use crate::oidc::{ErrorCode, OAuthError, client_auth, tokens};
-use crate::secrets;
-use crate::store::grants as store_grants;
+use crate::store::grants::{AccessToken, Grant};
 
 pub fn router() -> Router<AppState> {
     Router::new().route(paths::TOKEN, post(token))
@@ -97,6 +95,21 @@ async fn exchange(
     }
     let (now, cfg) = (app.now(), app.config.tokens.clone());
     let owned = |name: &str| params.get(name).map(|v| v.map(str::to_owned));
+    let job_app = app.clone();
+    let sign = move |grant: &Grant, access: &AccessToken| {
+        let app = &job_app;
+        tokens::sign_access(
+            &app.keys,
+            &app.config.issuer,
+            &app.config.tokens,
+            grant,
+            access,
+            now,
+        )
+        .map_err(|e| tracing::error!(error = %e, "signing an access token failed"))
+        .ok()
+    };
+    let job_client = client.clone();
     let issued = match grant {
         GrantType::AuthorizationCode => {
             let redemption = CodeRedemption {
@@ -105,12 +118,9 @@ async fn exchange(
                 redirect_uri: owned("redirect_uri")?,
                 code_verifier: owned("code_verifier")?,
             };
-            let (client, app) = (client.clone(), app.clone());
             app.store
-                .clone()
                 .run(move |conn| {
-                    let issued = grants::redeem_code(conn, &redemption, &client, now, &cfg)?;
-                    signed(conn, &app, &client, issued, now)
+                    grants::redeem_code(conn, &redemption, &job_client, now, &cfg, &sign)
                 })
                 .await?
         }
@@ -118,69 +128,29 @@ async fn exchange(
             let token = owned("refresh_token")?
                 .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
             let scope = owned("scope")?;
-            let (client, app) = (client.clone(), app.clone());
             app.store
-                .clone()
                 .run(move |conn| {
-                    let issued =
-                        grants::refresh(conn, &token, &client, scope.as_deref(), now, &cfg)?;
-                    signed(conn, &app, &client, issued, now)
+                    let scope = scope.as_deref();
+                    grants::refresh(conn, &token, &job_client, scope, now, &cfg, &sign)
                 })
                 .await?
         }
         GrantType::ClientCredentials => {
             let scope = owned("scope")?;
-            let (client, app) = (client.clone(), app.clone());
             app.store
-                .clone()
                 .run(move |conn| {
-                    let issued =
-                        grants::client_credentials(conn, &client, scope.as_deref(), now, &cfg)?;
-                    signed(conn, &app, &client, issued, now)
+                    let scope = scope.as_deref();
+                    grants::client_credentials(conn, &job_client, scope, now, &cfg, &sign)
                 })
                 .await?
         }
     }?;
-    let (issued, access_token) = issued;
     Ok(tokens::mint(
         &app.keys,
         &app.config.issuer,
         &app.config.tokens,
         &client,
         issued,
-        access_token,
         now,
     )?)
-}
-
-/// Signs the access token inside the job that issued it and records its
-/// digest in the same transaction, so userinfo can recognise it by one
-/// lookup from its very first use.
-fn signed(
-    conn: &rusqlite::Connection,
-    app: &App,
-    client: &Client,
-    issued: Result<Issued, OAuthError>,
-    now: i64,
-) -> rusqlite::Result<Result<(Issued, String), OAuthError>> {
-    let issued = match issued {
-        Ok(issued) => issued,
-        Err(e) => return Ok(Err(e)),
-    };
-    let token = match tokens::sign_access(
-        &app.keys,
-        &app.config.issuer,
-        &app.config.tokens,
-        client,
-        &issued,
-        now,
-    ) {
-        Ok(token) => token,
-        Err(e) => {
-            tracing::error!(error = %e, "signing an access token failed");
-            return Ok(Err(OAuthError::server_error()));
-        }
-    };
-    store_grants::set_access_token_digest(conn, &issued.access.jti, &secrets::digest(&token))?;
-    Ok(Ok((issued, token)))
 }

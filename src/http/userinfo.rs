@@ -17,7 +17,6 @@ use super::paths;
 use crate::app::{App, AppState};
 use crate::oidc::scopes::{ClaimsRequest, user_claims};
 use crate::oidc::{params::Params, tokens};
-use crate::secrets;
 use crate::store::{grants, users};
 
 pub fn router() -> Router<AppState> {
@@ -138,28 +137,16 @@ fn with_user(
 /// not active (bad signature, expired, revoked, or a client's own token).
 async fn claims(app: &App, token: &str) -> Result<Option<Map<String, Value>>, Internal> {
     let now = app.now();
-    // Fast path: a token recorded as issued (by its digest) needs no
-    // signature check; anything else is verified, then looked up by `jti`.
-    let digest = secrets::digest(token);
-    let mut found = app
+    let Some(presented) = tokens::presented_access(&app.config.issuer, token, now) else {
+        return Ok(None);
+    };
+    let found = app
         .store
         .run(move |conn| {
-            with_user(
-                conn,
-                grants::active_access_token_by_digest(conn, &digest, now)?,
-            )
+            let (jti, digest) = (&presented.claims.jti, &presented.digest);
+            with_user(conn, grants::active_access_token(conn, jti, digest, now)?)
         })
         .await?;
-    if found.is_none() {
-        let Some(checked) = tokens::check_access_token(&app.keys, &app.config.issuer, token, now)
-        else {
-            return Ok(None);
-        };
-        found = app
-            .store
-            .run(move |conn| with_user(conn, grants::active_access_token(conn, &checked.jti, now)?))
-            .await?;
-    }
     let Some((token, claims_request, user)) = found else {
         return Ok(None);
     };

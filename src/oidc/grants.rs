@@ -42,11 +42,19 @@ pub fn issue_code(
     Ok(code)
 }
 
-/// What the token endpoint sends back, before signing.
+/// Turns the record of a new access token into the token handed out: the
+/// RFC 9068 JWT in service (`None` if signing failed), any string in tests.
+/// The grant records the SHA-256 of what it returns, by which the token is
+/// recognised when presented.
+pub type Signer<'a> = &'a dyn Fn(&Grant, &AccessToken) -> Option<String>;
+
+/// What the token endpoint sends back, but the ID token.
 #[derive(Debug)]
 pub struct Issued {
     pub grant: Grant,
     pub access: AccessToken,
+    /// The access token as handed out.
+    pub access_token: String,
     pub refresh_token: Option<String>,
     pub nonce: Option<String>,
     pub user: Option<User>,
@@ -67,6 +75,7 @@ pub fn redeem_code(
     client: &Client,
     now: i64,
     cfg: &TokenConfig,
+    sign: Signer<'_>,
 ) -> rusqlite::Result<Result<Issued, OAuthError>> {
     let digest = secrets::digest(&r.code);
     let tx = conn.savepoint()?;
@@ -95,7 +104,7 @@ pub fn redeem_code(
     let scopes: Vec<&str> = code.scopes.split(' ').collect();
     let with_refresh = client.allows(GrantType::RefreshToken) && scopes.contains(&"offline_access");
     let grant = Grant {
-        id: secrets::random_b64(16),
+        id: secrets::ordered_id(),
         sub: Some(code.sub.clone()),
         client_id: client.id.clone(),
         scopes: code.scopes.clone(),
@@ -111,7 +120,11 @@ pub fn redeem_code(
         return Ok(Err(OAuthError::invalid_grant("the code was already used")));
     }
     store::insert_grant(&tx, &grant)?;
-    let access = new_access_token(&tx, &grant, now, cfg)?;
+    let Some((access, access_token)) =
+        new_access_token(&tx, &grant, Some(&grant.id), now, cfg, sign)?
+    else {
+        return Ok(Err(OAuthError::server_error()));
+    };
     let refresh_token = if with_refresh {
         Some(new_refresh_token(&tx, &grant.id, now, cfg)?)
     } else {
@@ -121,6 +134,7 @@ pub fn redeem_code(
     Ok(Ok(Issued {
         grant,
         access,
+        access_token,
         refresh_token,
         nonce: code.nonce,
         user: Some(user),
@@ -149,23 +163,29 @@ fn check_code(code: &Code, r: &CodeRedemption, now: i64) -> Result<(), OAuthErro
     }
 }
 
-/// Records a new access token of `grant`.
-pub fn new_access_token(
+/// Signs and records a new access token of `grant` (`grant_id` none for a
+/// client's own token); `None` if signing failed.
+fn new_access_token(
     conn: &Connection,
     grant: &Grant,
+    grant_id: Option<&str>,
     now: i64,
     cfg: &TokenConfig,
-) -> rusqlite::Result<AccessToken> {
+    sign: Signer<'_>,
+) -> rusqlite::Result<Option<(AccessToken, String)>> {
     let access = AccessToken {
-        jti: secrets::random_b64(16),
-        grant_id: Some(grant.id.clone()),
+        jti: secrets::ordered_id(),
+        grant_id: grant_id.map(str::to_owned),
         client_id: grant.client_id.clone(),
         sub: grant.sub.clone(),
         scopes: grant.scopes.clone(),
         expires_at: now + cfg.access_token_ttl,
     };
-    store::insert_access_token(conn, &access)?;
-    Ok(access)
+    let Some(token) = sign(grant, &access) else {
+        return Ok(None);
+    };
+    store::insert_access_token(conn, &access, &secrets::digest(&token))?;
+    Ok(Some((access, token)))
 }
 
 fn new_refresh_token(
@@ -194,6 +214,7 @@ pub fn refresh(
     scope: Option<&str>,
     now: i64,
     cfg: &TokenConfig,
+    sign: Signer<'_>,
 ) -> rusqlite::Result<Result<Issued, OAuthError>> {
     let digest = secrets::digest(token);
     let tx = conn.savepoint()?;
@@ -255,12 +276,17 @@ pub fn refresh(
         scopes,
         ..grant.clone()
     };
-    let access = new_access_token(&tx, &narrowed, now, cfg)?;
+    let Some((access, access_token)) =
+        new_access_token(&tx, &narrowed, Some(&grant.id), now, cfg, sign)?
+    else {
+        return Ok(Err(OAuthError::server_error()));
+    };
     let refresh_token = Some(new_refresh_token(&tx, &grant.id, now, cfg)?);
     tx.commit()?;
     Ok(Ok(Issued {
         grant: narrowed,
         access,
+        access_token,
         refresh_token,
         nonce: None,
         user: Some(user),
@@ -276,6 +302,7 @@ pub fn client_credentials(
     scope: Option<&str>,
     now: i64,
     cfg: &TokenConfig,
+    sign: Signer<'_>,
 ) -> rusqlite::Result<Result<Issued, OAuthError>> {
     let mut scopes: Vec<&str> = Vec::new();
     for s in scope
@@ -296,7 +323,7 @@ pub fn client_credentials(
         }
     }
     let grant = Grant {
-        id: secrets::random_b64(16),
+        id: secrets::ordered_id(),
         sub: None,
         client_id: client.id.clone(),
         scopes: scopes.join(" "),
@@ -309,18 +336,13 @@ pub fn client_credentials(
         revoked_at: None,
     };
     // No grant row: nothing but the token itself can be revoked.
-    let access = AccessToken {
-        jti: secrets::random_b64(16),
-        grant_id: None,
-        client_id: client.id.clone(),
-        sub: None,
-        scopes: grant.scopes.clone(),
-        expires_at: now + cfg.access_token_ttl,
+    let Some((access, access_token)) = new_access_token(conn, &grant, None, now, cfg, sign)? else {
+        return Ok(Err(OAuthError::server_error()));
     };
-    store::insert_access_token(conn, &access)?;
     Ok(Ok(Issued {
         grant,
         access,
+        access_token,
         refresh_token: None,
         nonce: None,
         user: None,

@@ -6,6 +6,11 @@ use crate::config::{Clients, Config};
 use crate::oidc::authorize::{Prompt, ResponseMode, ReturnTo};
 use crate::store::users::User;
 
+/// Stands in for the JWT signer: any string will do as the token handed out.
+fn sign(_: &Grant, access: &AccessToken) -> Option<String> {
+    Some(format!("token-{}", access.jti))
+}
+
 fn setup() -> (Connection, Client, TokenConfig, AuthRequest, Session) {
     let conn = crate::store::memory();
     users::insert(
@@ -62,11 +67,26 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 fn a_code_expires_after_60_seconds() {
     let (mut conn, client, cfg, req, session) = setup();
     let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
-    let late = redeem_code(&mut conn, &redemption(&code, VERIFIER), &client, 1060, &cfg).unwrap();
+    let late = redeem_code(
+        &mut conn,
+        &redemption(&code, VERIFIER),
+        &client,
+        1060,
+        &cfg,
+        &sign,
+    )
+    .unwrap();
     assert_eq!(late.unwrap_err().code, crate::oidc::ErrorCode::InvalidGrant);
-    let in_time = redeem_code(&mut conn, &redemption(&code, VERIFIER), &client, 1059, &cfg)
-        .unwrap()
-        .unwrap();
+    let in_time = redeem_code(
+        &mut conn,
+        &redemption(&code, VERIFIER),
+        &client,
+        1059,
+        &cfg,
+        &sign,
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(in_time.nonce.as_deref(), Some("n"));
     assert_eq!(in_time.grant.auth_time, Some(900));
     assert!(
@@ -79,23 +99,48 @@ fn a_code_expires_after_60_seconds() {
 fn a_replayed_code_revokes_the_first_tokens() {
     let (mut conn, client, cfg, req, session) = setup();
     let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
-    let first = redeem_code(&mut conn, &redemption(&code, VERIFIER), &client, 1001, &cfg)
-        .unwrap()
-        .unwrap();
+    let first = redeem_code(
+        &mut conn,
+        &redemption(&code, VERIFIER),
+        &client,
+        1001,
+        &cfg,
+        &sign,
+    )
+    .unwrap()
+    .unwrap();
     assert!(
-        store::active_access_token(&conn, &first.access.jti, 1002)
-            .unwrap()
-            .is_some()
+        store::active_access_token(
+            &conn,
+            &first.access.jti,
+            &secrets::digest(&first.access_token),
+            1002
+        )
+        .unwrap()
+        .is_some()
     );
-    let again = redeem_code(&mut conn, &redemption(&code, VERIFIER), &client, 1002, &cfg).unwrap();
+    let again = redeem_code(
+        &mut conn,
+        &redemption(&code, VERIFIER),
+        &client,
+        1002,
+        &cfg,
+        &sign,
+    )
+    .unwrap();
     assert_eq!(
         again.unwrap_err().code,
         crate::oidc::ErrorCode::InvalidGrant
     );
     assert!(
-        store::active_access_token(&conn, &first.access.jti, 1003)
-            .unwrap()
-            .is_none()
+        store::active_access_token(
+            &conn,
+            &first.access.jti,
+            &secrets::digest(&first.access_token),
+            1003
+        )
+        .unwrap()
+        .is_none()
     );
     let refresh = first.refresh_token.unwrap();
     let refused = refresh_grant(&mut conn, &refresh, &client, 1004, &cfg);
@@ -116,13 +161,21 @@ fn a_wrong_verifier_leaves_the_code_usable() {
         &client,
         1001,
         &cfg,
+        &sign,
     )
     .unwrap();
     assert!(wrong.is_err());
     assert!(
-        redeem_code(&mut conn, &redemption(&code, VERIFIER), &client, 1002, &cfg)
-            .unwrap()
-            .is_ok()
+        redeem_code(
+            &mut conn,
+            &redemption(&code, VERIFIER),
+            &client,
+            1002,
+            &cfg,
+            &sign
+        )
+        .unwrap()
+        .is_ok()
     );
 }
 
@@ -133,16 +186,23 @@ fn refresh_grant(
     now: i64,
     cfg: &TokenConfig,
 ) -> Result<Issued, OAuthError> {
-    refresh(conn, token, client, None, now, cfg).unwrap()
+    refresh(conn, token, client, None, now, cfg, &sign).unwrap()
 }
 
 #[test]
 fn refresh_rotates_and_a_reused_token_kills_the_family() {
     let (mut conn, client, cfg, req, session) = setup();
     let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
-    let first = redeem_code(&mut conn, &redemption(&code, VERIFIER), &client, 1001, &cfg)
-        .unwrap()
-        .unwrap();
+    let first = redeem_code(
+        &mut conn,
+        &redemption(&code, VERIFIER),
+        &client,
+        1001,
+        &cfg,
+        &sign,
+    )
+    .unwrap()
+    .unwrap();
     let r1 = first.refresh_token.unwrap();
     let second = refresh_grant(&mut conn, &r1, &client, 2000, &cfg).unwrap();
     let r2 = second.refresh_token.clone().unwrap();
@@ -156,9 +216,14 @@ fn refresh_rotates_and_a_reused_token_kills_the_family() {
         "and the newer one is revoked with it"
     );
     assert!(
-        store::active_access_token(&conn, &second.access.jti, 2003)
-            .unwrap()
-            .is_none()
+        store::active_access_token(
+            &conn,
+            &second.access.jti,
+            &secrets::digest(&second.access_token),
+            2003
+        )
+        .unwrap()
+        .is_none()
     );
 }
 
@@ -166,9 +231,16 @@ fn refresh_rotates_and_a_reused_token_kills_the_family() {
 fn refresh_tokens_expire_when_idle() {
     let (mut conn, client, cfg, req, session) = setup();
     let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
-    let first = redeem_code(&mut conn, &redemption(&code, VERIFIER), &client, 1001, &cfg)
-        .unwrap()
-        .unwrap();
+    let first = redeem_code(
+        &mut conn,
+        &redemption(&code, VERIFIER),
+        &client,
+        1001,
+        &cfg,
+        &sign,
+    )
+    .unwrap()
+    .unwrap();
     let token = first.refresh_token.unwrap();
     assert!(
         refresh_grant(

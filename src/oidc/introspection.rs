@@ -77,8 +77,11 @@ pub fn introspect(
 ) -> rusqlite::Result<Introspection> {
     match token {
         Presented::Unknown => Ok(Introspection::inactive()),
-        Presented::Access(claims) => {
-            let Some((row, _)) = store::active_access_token(conn, &claims.jti, now)? else {
+        Presented::Access(access) => {
+            let claims = &access.claims;
+            let Some((row, _)) =
+                store::active_access_token(conn, &claims.jti, &access.digest, now)?
+            else {
                 return Ok(Introspection::inactive());
             };
             if row.client_id != client.id {

@@ -28,14 +28,15 @@ pub fn revoke(
     let tx = conn.savepoint()?;
     match token {
         Presented::Unknown => return Ok(Ok(())),
-        Presented::Access(claims) => {
-            let Some(owner) = store::access_token_client(&tx, &claims.jti)? else {
+        Presented::Access(access) => {
+            let jti = &access.claims.jti;
+            let Some(owner) = store::access_token_client(&tx, jti, &access.digest)? else {
                 return Ok(Ok(()));
             };
             if owner != client.id {
                 return Ok(Err(not_yours()));
             }
-            store::revoke_access_token(&tx, &claims.jti, now)?;
+            store::revoke_access_token(&tx, jti, now)?;
         }
         Presented::Refresh(digest) => {
             let Some(stored) = store::find_refresh_token(&tx, digest)? else {

@@ -107,7 +107,7 @@ pub fn at_hash(access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
-/// The claims of an access token Sésame issued, once checked.
+/// The claims an access token carries.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AccessClaims {
     pub iss: String,
@@ -121,20 +121,31 @@ pub struct AccessClaims {
     pub aud: Value,
 }
 
-/// Checks an access token's signature, type, issuer and expiry. Whether it
-/// was revoked is the store's question (`jti`).
-pub fn check_access_token(
-    keys: &KeyRing,
-    issuer: &str,
-    token: &str,
-    now: i64,
-) -> Option<AccessClaims> {
-    let (payload, typ) = keys.verify(token)?;
-    if typ.as_deref() != Some("at+jwt") {
+/// An access token as presented to userinfo, introspection or revocation:
+/// its claims, read without checking the signature, and its SHA-256. It is
+/// honoured only once the store finds the row recorded under its `jti` with
+/// this digest, i.e. for exactly the string Sésame issued (a hash lookup
+/// instead of an ECDSA verification per request).
+#[derive(Debug, Clone)]
+pub struct PresentedAccess {
+    pub claims: AccessClaims,
+    pub digest: String,
+}
+
+/// Reads an access token of this issuer, unexpired at `now`; `None` for
+/// anything that cannot be one.
+pub fn presented_access(issuer: &str, token: &str, now: i64) -> Option<PresentedAccess> {
+    let mut parts = token.split('.');
+    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
         return None;
     }
-    let claims: AccessClaims = serde_json::from_slice(&payload).ok()?;
-    (claims.iss == issuer && claims.exp > now).then_some(claims)
+    let claims: AccessClaims =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    (claims.iss == issuer && claims.exp > now).then(|| PresentedAccess {
+        claims,
+        digest: crate::secrets::digest(token),
+    })
 }
 
 /// The `sub` of an ID token Sésame issued (for `id_token_hint`; an expired
@@ -193,19 +204,18 @@ pub fn id_token_hint(keys: &KeyRing, issuer: &str, token: &str) -> Option<IdToke
 /// access tokens are JWTs we signed, refresh tokens 43-character randoms.
 #[derive(Debug, Clone)]
 pub enum Presented {
-    /// A valid (signed by us, unexpired) access token; revocation is the
-    /// store's question.
-    Access(AccessClaims),
+    /// What may be an unexpired access token of ours: the store decides.
+    Access(Box<PresentedAccess>),
     /// The digest of what may be a refresh token.
     Refresh(String),
     /// Not a token Sésame could have issued, or an expired access token.
     Unknown,
 }
 
-pub fn classify(keys: &KeyRing, issuer: &str, token: &str, now: i64) -> Presented {
+pub fn classify(issuer: &str, token: &str, now: i64) -> Presented {
     if token.contains('.') {
-        match check_access_token(keys, issuer, token, now) {
-            Some(claims) => Presented::Access(claims),
+        match presented_access(issuer, token, now) {
+            Some(access) => Presented::Access(Box::new(access)),
             None => Presented::Unknown,
         }
     } else if token.len() == 43 {
@@ -229,7 +239,7 @@ mod tests {
     }
 
     #[test]
-    fn access_tokens_check_type_issuer_and_expiry() {
+    fn access_tokens_are_read_by_issuer_and_expiry() {
         let dir = tempfile::tempdir().unwrap();
         let keys = KeyRing::load_or_create(dir.path(), 0).unwrap();
         let spec = AccessTokenSpec {
@@ -243,18 +253,15 @@ mod tests {
             exp: 100,
         };
         let token = sign_access_token(&keys, SigningAlg::Es256, "https://id", &spec).unwrap();
-        assert_eq!(
-            check_access_token(&keys, "https://id", &token, 99)
-                .unwrap()
-                .jti,
-            "j"
-        );
+        let presented = presented_access("https://id", &token, 99).unwrap();
+        assert_eq!(presented.claims.jti, "j");
+        assert_eq!(presented.digest, crate::secrets::digest(&token));
         assert!(
-            check_access_token(&keys, "https://id", &token, 100).is_none(),
+            presented_access("https://id", &token, 100).is_none(),
             "expired"
         );
         assert!(
-            check_access_token(&keys, "https://other", &token, 50).is_none(),
+            presented_access("https://other", &token, 50).is_none(),
             "issuer"
         );
         let id_token = sign_id_token(
@@ -276,9 +283,12 @@ mod tests {
         )
         .unwrap();
         assert!(
-            check_access_token(&keys, "https://id", &id_token, 1).is_none(),
+            presented_access("https://id", &id_token, 1).is_none(),
             "an ID token is no access token"
         );
+        for junk in ["a.b.c", "..", "a.e30.c.d", "a.!!!.c", ""] {
+            assert!(presented_access("https://id", junk, 1).is_none(), "{junk}");
+        }
         assert_eq!(
             id_token_subject(&keys, "https://id", &id_token).as_deref(),
             Some("s")
@@ -289,23 +299,23 @@ mod tests {
         assert!(id_token_hint(&keys, "https://other", &id_token).is_none());
         assert!(id_token_hint(&keys, "https://id", &token).is_none());
         assert!(matches!(
-            classify(&keys, "https://id", &token, 99),
-            Presented::Access(c) if c.jti == "j"
+            classify("https://id", &token, 99),
+            Presented::Access(a) if a.claims.jti == "j"
         ));
         assert!(matches!(
-            classify(&keys, "https://id", &token, 100),
+            classify("https://id", &token, 100),
             Presented::Unknown
         ));
         assert!(matches!(
-            classify(&keys, "https://id", &id_token, 1),
+            classify("https://id", &id_token, 1),
             Presented::Unknown
         ));
         assert!(matches!(
-            classify(&keys, "https://id", &crate::secrets::token(), 1),
+            classify("https://id", &crate::secrets::token(), 1),
             Presented::Refresh(_)
         ));
         assert!(matches!(
-            classify(&keys, "https://id", "short", 1),
+            classify("https://id", "short", 1),
             Presented::Unknown
         ));
     }
@@ -331,20 +341,18 @@ pub fn sign_access(
     keys: &KeyRing,
     issuer: &str,
     cfg: &crate::config::TokenConfig,
-    client: &crate::config::Client,
-    issued: &super::grants::Issued,
+    grant: &crate::store::grants::Grant,
+    access: &crate::store::grants::AccessToken,
     now: i64,
 ) -> Result<String, KeyError> {
-    let grant = &issued.grant;
-    let access = &issued.access;
     sign_access_token(
         keys,
         cfg.access_token_alg,
         issuer,
         &AccessTokenSpec {
             jti: &access.jti,
-            sub: grant.sub.as_deref().unwrap_or(&client.id),
-            client_id: &client.id,
+            sub: grant.sub.as_deref().unwrap_or(&grant.client_id),
+            client_id: &grant.client_id,
             scope: &access.scopes,
             auth_time: grant.auth_time,
             sid: grant.sid.as_deref(),
@@ -354,8 +362,8 @@ pub fn sign_access(
     )
 }
 
-/// The token response for what a grant produced, with its access token
-/// already signed ([`sign_access`]): adds the ID token for a citizen's grant
+/// The token response for what a grant produced, its access token signed
+/// ([`sign_access`]) and recorded: adds the ID token for a citizen's grant
 /// that includes `openid`.
 pub fn mint(
     keys: &KeyRing,
@@ -363,9 +371,9 @@ pub fn mint(
     cfg: &crate::config::TokenConfig,
     client: &crate::config::Client,
     issued: super::grants::Issued,
-    access_token: String,
     now: i64,
 ) -> Result<TokenResponse, KeyError> {
+    let access_token = issued.access_token;
     let grant = &issued.grant;
     let access = &issued.access;
     let scopes: Vec<&str> = access.scopes.split(' ').collect();

@@ -174,45 +174,44 @@ pub struct AccessToken {
     pub expires_at: i64,
 }
 
-pub fn insert_access_token(conn: &Connection, t: &AccessToken) -> rusqlite::Result<()> {
+/// Records an issued access token with the SHA-256 of the token itself.
+pub fn insert_access_token(
+    conn: &Connection,
+    t: &AccessToken,
+    digest: &str,
+) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO access_tokens (jti, grant_id, client_id, sub, scopes, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO access_tokens (jti, digest, grant_id, client_id, sub, scopes, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![t.jti, t.grant_id, t.client_id, t.sub, t.scopes, t.expires_at])?;
+    .execute(params![
+        t.jti,
+        digest,
+        t.grant_id,
+        t.client_id,
+        t.sub,
+        t.scopes,
+        t.expires_at
+    ])?;
     Ok(())
 }
 
-/// An active access token: recorded, unexpired, not revoked, and its grant
-/// (if any) not revoked. Returns the token with its grant's claims request.
+/// An active access token: the one recorded under `jti` with this digest
+/// (so exactly the token issued), unexpired, not revoked, and its grant (if
+/// any) not revoked. Returns the token with its grant's claims request.
 pub fn active_access_token(
     conn: &Connection,
     jti: &str,
-    now: i64,
-) -> rusqlite::Result<Option<(AccessToken, Option<String>)>> {
-    active_where(conn, "t.jti", jti, now)
-}
-
-/// The same, found by the SHA-256 of the whole token as it was issued.
-pub fn active_access_token_by_digest(
-    conn: &Connection,
     digest: &str,
     now: i64,
 ) -> rusqlite::Result<Option<(AccessToken, Option<String>)>> {
-    active_where(conn, "t.digest", digest, now)
-}
-
-fn active_where(
-    conn: &Connection,
-    column: &'static str,
-    key: &str,
-    now: i64,
-) -> rusqlite::Result<Option<(AccessToken, Option<String>)>> {
-    conn.prepare_cached(&format!(
+    conn.prepare_cached(
         "SELECT t.jti, t.grant_id, t.client_id, t.sub, t.scopes, t.expires_at, g.claims \
          FROM access_tokens t LEFT JOIN grants g ON g.id = t.grant_id \
-         WHERE {column} = ?1 AND t.revoked_at IS NULL AND t.expires_at > ?2 AND g.revoked_at IS NULL"
-    ))?
-    .query_row(params![key, now], |row| {
+         WHERE t.jti = ?1 AND t.digest = ?2 AND t.revoked_at IS NULL AND t.expires_at > ?3 \
+         AND g.revoked_at IS NULL",
+    )?
+    .query_row(params![jti, digest, now], |row| {
         Ok((
             AccessToken {
                 jti: row.get(0)?,
@@ -228,17 +227,14 @@ fn active_where(
     .optional()
 }
 
-/// Records the digest of the token signed for `jti`.
-pub fn set_access_token_digest(conn: &Connection, jti: &str, digest: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE access_tokens SET digest = ?2 WHERE jti = ?1")?
-        .execute(params![jti, digest])?;
-    Ok(())
-}
-
 /// The client an access token was issued to, whatever its state.
-pub fn access_token_client(conn: &Connection, jti: &str) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached("SELECT client_id FROM access_tokens WHERE jti = ?1")?
-        .query_row([jti], |row| row.get(0))
+pub fn access_token_client(
+    conn: &Connection,
+    jti: &str,
+    digest: &str,
+) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT client_id FROM access_tokens WHERE jti = ?1 AND digest = ?2")?
+        .query_row([jti, digest], |row| row.get(0))
         .optional()
 }
 

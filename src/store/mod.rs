@@ -35,6 +35,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_access_token_digest",
         include_str!("../../migrations/0004_access_token_digest.sql"),
     ),
+    (
+        "0005_ordered_access_tokens",
+        include_str!("../../migrations/0005_ordered_access_tokens.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -270,6 +274,30 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(rows, 10, "only the successful jobs' rows remain");
+    }
+
+    #[test]
+    fn access_tokens_move_to_the_ordered_table_with_their_digest() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        // A database from before 0005.
+        for (_, sql) in &MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        conn.execute_batch(
+            "INSERT INTO access_tokens (jti, client_id, scopes, expires_at, digest) \
+             VALUES ('a', 'c', 'openid', 10, 'd1'), ('b', 'c', 'openid', 10, NULL)",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(String, String)> = conn
+            .prepare("SELECT jti, digest FROM access_tokens")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, vec![("a".to_owned(), "d1".to_owned())]);
     }
 
     #[tokio::test]
