@@ -196,6 +196,15 @@ pub fn insert_access_token(
     Ok(())
 }
 
+// Subqueries, not a LEFT JOIN: with the join SQLite marks the statement as
+// depending on a parameter's value, and rusqlite's statement cache (which
+// clears the bindings) then makes it recompile on every use.
+const ACTIVE_ACCESS_TOKEN: &str = "SELECT t.jti, t.grant_id, t.client_id, t.sub, t.scopes, t.expires_at, \
+     (SELECT claims FROM grants WHERE id = t.grant_id) \
+     FROM access_tokens t \
+     WHERE t.jti = ?1 AND t.digest = ?2 AND t.revoked_at IS NULL AND t.expires_at > ?3 \
+     AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.id = t.grant_id AND g.revoked_at IS NOT NULL)";
+
 /// An active access token: the one recorded under `jti` with this digest
 /// (so exactly the token issued), unexpired, not revoked, and its grant (if
 /// any) not revoked. Returns the token with its grant's claims request.
@@ -205,26 +214,21 @@ pub fn active_access_token(
     digest: &str,
     now: i64,
 ) -> rusqlite::Result<Option<(AccessToken, Option<String>)>> {
-    conn.prepare_cached(
-        "SELECT t.jti, t.grant_id, t.client_id, t.sub, t.scopes, t.expires_at, g.claims \
-         FROM access_tokens t LEFT JOIN grants g ON g.id = t.grant_id \
-         WHERE t.jti = ?1 AND t.digest = ?2 AND t.revoked_at IS NULL AND t.expires_at > ?3 \
-         AND g.revoked_at IS NULL",
-    )?
-    .query_row(params![jti, digest, now], |row| {
-        Ok((
-            AccessToken {
-                jti: row.get(0)?,
-                grant_id: row.get(1)?,
-                client_id: row.get(2)?,
-                sub: row.get(3)?,
-                scopes: row.get(4)?,
-                expires_at: row.get(5)?,
-            },
-            row.get(6)?,
-        ))
-    })
-    .optional()
+    conn.prepare_cached(ACTIVE_ACCESS_TOKEN)?
+        .query_row(params![jti, digest, now], |row| {
+            Ok((
+                AccessToken {
+                    jti: row.get(0)?,
+                    grant_id: row.get(1)?,
+                    client_id: row.get(2)?,
+                    sub: row.get(3)?,
+                    scopes: row.get(4)?,
+                    expires_at: row.get(5)?,
+                },
+                row.get(6)?,
+            ))
+        })
+        .optional()
 }
 
 /// The client an access token was issued to, whatever its state.
@@ -332,4 +336,19 @@ pub fn rotate_refresh_token(conn: &Connection, digest: &str, now: i64) -> rusqli
         )?
         .execute(params![digest, now])?
         == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_lookup_is_compiled_once() {
+        let conn = crate::store::memory();
+        for i in 0..3 {
+            active_access_token(&conn, &format!("j{i}"), "d", i).unwrap();
+        }
+        let stmt = conn.prepare_cached(ACTIVE_ACCESS_TOKEN).unwrap();
+        assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+    }
 }
