@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 /// Migrations, applied in order at start; `user_version` records the last one.
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -40,6 +40,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0005_ordered_access_tokens",
         include_str!("../../migrations/0005_ordered_access_tokens.sql"),
+    ),
+    (
+        "0006_clustered_codes_and_grants",
+        include_str!("../../migrations/0006_clustered_codes_and_grants.sql"),
     ),
 ];
 
@@ -277,11 +281,36 @@ pub fn open_for_cli(dir: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Applies the migrations not applied yet, each in a transaction. Foreign
+/// keys are off meanwhile (the pragma is ignored inside a transaction), so
+/// that a migration can rebuild a table without its `DROP` cascading; each
+/// migration must leave every reference valid before it commits.
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let applied: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    for (index, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(applied.max(0) as usize) {
+    if applied >= MIGRATIONS.len() as i64 {
+        return Ok(());
+    }
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let result = apply(conn, applied);
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    result
+}
+
+fn apply(conn: &mut Connection, applied: i64) -> rusqlite::Result<()> {
+    for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(applied.max(0) as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        let broken: Option<String> = tx
+            .query_row("PRAGMA foreign_key_check", [], |row| row.get(0))
+            .optional()?;
+        if let Some(table) = broken {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                Some(format!(
+                    "migration {name} left a broken reference in {table}"
+                )),
+            ));
+        }
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
         tx.commit()?;
     }
@@ -360,6 +389,40 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(rows, vec![("a".to_owned(), "d1".to_owned())]);
+    }
+
+    #[test]
+    fn codes_and_grants_are_rebuilt_without_losing_their_tokens() {
+        // A database from before 0006, with a grant and what hangs on it.
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (_, sql) in &MIGRATIONS[..5] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 5).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (sub, email, password_hash, created_at, updated_at) VALUES ('u', 'u@x', 'h', 0, 0);
+             INSERT INTO grants (id, sub, client_id, scopes, created_at) VALUES ('g', 'u', 'c', 'openid', 0);
+             INSERT INTO refresh_tokens (digest, grant_id, created_at, expires_at) VALUES ('r', 'g', 0, 9);
+             INSERT INTO access_tokens (jti, digest, grant_id, client_id, scopes, expires_at) VALUES ('a', 'd', 'g', 'c', 'openid', 9);
+             INSERT INTO auth_codes (digest, client_id, sub, redirect_uri, scopes, sid, auth_time, amr, expires_at)
+                 VALUES ('k', 'c', 'u', 'https://rp/cb', 'openid', 's', 0, 'pwd', 9);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let count = |table: &str| -> i64 {
+            conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        for table in ["grants", "refresh_tokens", "access_tokens", "auth_codes"] {
+            assert_eq!(count(table), 1, "{table}");
+        }
+        // The references still hold: removing the citizen removes it all.
+        conn.execute("DELETE FROM users WHERE sub = 'u'", [])
+            .unwrap();
+        for table in ["grants", "refresh_tokens", "access_tokens", "auth_codes"] {
+            assert_eq!(count(table), 0, "{table}");
+        }
     }
 
     #[tokio::test]
