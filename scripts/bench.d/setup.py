@@ -2,7 +2,7 @@
 an access token and refresh tokens for the load scenarios."""
 import base64, json, re, sys, urllib.parse, urllib.request, http.cookiejar
 
-base, secret, out, n_refresh = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+base, secret, out, n_refresh, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 jar = http.cookiejar.CookieJar()
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -53,5 +53,7 @@ tokens = redeem(authorize("openid email profile offline_access"))
 open(f"{out}/access_token", "w").write(tokens["access_token"])
 cookie = next(c for c in jar if c.name == "sesame_session")
 open(f"{out}/cookie", "w").write(f"sesame_session={cookie.value}")
-refresh = [redeem(authorize("openid email profile offline_access"))["refresh_token"] for _ in range(n_refresh)]
-open(f"{out}/refresh_tokens", "w").write("\n".join(refresh) + "\n")
+# A pool per round: a round rotates its tokens, so the next needs fresh ones.
+for r in range(1, rounds + 1):
+    refresh = [redeem(authorize("openid email profile offline_access"))["refresh_token"] for _ in range(n_refresh)]
+    open(f"{out}/refresh_tokens.{r}", "w").write("\n".join(refresh) + "\n")
