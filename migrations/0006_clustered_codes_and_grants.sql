@@ -1,11 +1,16 @@
 -- Codes and grants as WITHOUT ROWID tables: each row lives in its primary-key
 -- b-tree instead of a rowid table plus a primary-key index, so an insert
 -- writes one page fewer and a lookup descends one b-tree instead of two.
--- Grant ids are time-ordered from now on (appended to the rightmost page).
+-- Grant ids are time-ordered from now on, and so are codes' keys: a code is
+-- its key followed by 256 random bits, stored as the key and the SHA-256 of
+-- the whole code; new rows are appended to the rightmost page instead of a
+-- random one. Codes live 60 seconds: those in flight during the upgrade
+-- (keyed by digest alone) are not kept, and their clients start again.
 -- Run with foreign keys off (see `migrate`), as SQLite's table-rebuild
 -- procedure requires: dropping `grants` must not cascade to its tokens.
 CREATE TABLE auth_codes_0006 (
-    digest         TEXT PRIMARY KEY,
+    id             TEXT PRIMARY KEY,
+    digest         TEXT NOT NULL,
     client_id      TEXT NOT NULL,
     sub            TEXT NOT NULL REFERENCES users(sub) ON DELETE CASCADE,
     redirect_uri   TEXT NOT NULL,
@@ -20,8 +25,6 @@ CREATE TABLE auth_codes_0006 (
     used_at        INTEGER,
     grant_id       TEXT
 ) WITHOUT ROWID;
-INSERT INTO auth_codes_0006 SELECT digest, client_id, sub, redirect_uri, scopes, claims, nonce,
-    code_challenge, sid, auth_time, amr, expires_at, used_at, grant_id FROM auth_codes;
 DROP TABLE auth_codes;
 ALTER TABLE auth_codes_0006 RENAME TO auth_codes;
 CREATE INDEX auth_codes_sid ON auth_codes(sid);

@@ -17,3 +17,4 @@ pub mod mail;
 pub mod oidc;
 pub mod secrets;
 pub mod store;
+pub mod tuning;

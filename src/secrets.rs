@@ -39,6 +39,24 @@ pub fn ordered_id() -> String {
     format!("{micros:013x}{}", random_b64(12))
 }
 
+/// Length of an [`ordered_id`].
+const ORDERED_ID_LEN: usize = 13 + 16;
+
+/// A secret token whose first part is an [`ordered_id`] (its key where it
+/// is stored, so new rows are appended) and the rest 256 random bits; only
+/// the SHA-256 of the whole token is stored beside the key.
+/// Returns the key and the whole token.
+pub fn keyed_token() -> (String, String) {
+    let key = ordered_id();
+    let whole = format!("{key}{}", token());
+    (key, whole)
+}
+
+/// The key of a [`keyed_token`]; `None` for anything of another shape.
+pub fn token_key(token: &str) -> Option<&str> {
+    (token.len() == ORDERED_ID_LEN + 43 && token.is_ascii()).then(|| &token[..ORDERED_ID_LEN])
+}
+
 pub fn sha256(input: &[u8]) -> [u8; 32] {
     Sha256::digest(input).into()
 }
@@ -88,7 +106,15 @@ mod tests {
     fn ordered_ids_sort_by_creation_and_stay_unique() {
         let ids: Vec<String> = (0..1000).map(|_| ordered_id()).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "strictly increasing");
-        assert!(ids.iter().all(|id| id.len() == 13 + 16));
+        assert!(ids.iter().all(|id| id.len() == ORDERED_ID_LEN));
+    }
+
+    #[test]
+    fn keyed_tokens_carry_their_key() {
+        let (key, t) = keyed_token();
+        assert_eq!(token_key(&t), Some(key.as_str()));
+        assert_eq!(token_key(&t[1..]), None);
+        assert_eq!(token_key(&"é".repeat(36)), None);
     }
 
     #[test]

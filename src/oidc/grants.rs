@@ -22,7 +22,7 @@ pub fn issue_code(
     now: i64,
     ttl: i64,
 ) -> rusqlite::Result<String> {
-    let code = secrets::token();
+    let (key, code) = secrets::keyed_token();
     let row = Code {
         client_id: req.client_id.clone(),
         sub: session.sub.clone(),
@@ -38,7 +38,7 @@ pub fn issue_code(
         used_at: None,
         grant_id: None,
     };
-    store::insert_code(conn, &secrets::digest(&code), &row)?;
+    store::insert_code(conn, &key, &secrets::digest(&code), &row)?;
     Ok(code)
 }
 
@@ -77,9 +77,11 @@ pub fn redeem_code(
     cfg: &TokenConfig,
     sign: Signer<'_>,
 ) -> rusqlite::Result<Result<Issued, OAuthError>> {
-    let digest = secrets::digest(&r.code);
+    let Some(key) = secrets::token_key(&r.code) else {
+        return Ok(Err(OAuthError::invalid_grant("the code is invalid")));
+    };
     let tx = conn.savepoint()?;
-    let Some(code) = store::find_code(&tx, &digest)? else {
+    let Some(code) = store::find_code(&tx, key, &secrets::digest(&r.code))? else {
         return Ok(Err(OAuthError::invalid_grant("the code is invalid")));
     };
     if code.client_id != client.id {
@@ -116,7 +118,7 @@ pub fn redeem_code(
         expires_at: with_refresh.then_some(now + cfg.refresh_absolute_ttl),
         revoked_at: None,
     };
-    if !store::mark_code_used(&tx, &digest, &grant.id, now)? {
+    if !store::mark_code_used(&tx, key, &grant.id, now)? {
         return Ok(Err(OAuthError::invalid_grant("the code was already used")));
     }
     store::insert_grant(&tx, &grant)?;

@@ -84,7 +84,7 @@ fn setup() -> (Connection, Clients) {
 
 /// Redeems a fresh code of session `sid1` for `client` with `scopes`.
 fn tokens(conn: &mut Connection, client: &Client, scopes: &str, now: i64) -> Issued {
-    let code = secrets::token();
+    let (key, code) = secrets::keyed_token();
     let row = Code {
         client_id: client.id.clone(),
         sub: "alice".into(),
@@ -100,7 +100,7 @@ fn tokens(conn: &mut Connection, client: &Client, scopes: &str, now: i64) -> Iss
         used_at: None,
         grant_id: None,
     };
-    store::insert_code(conn, &secrets::digest(&code), &row).unwrap();
+    store::insert_code(conn, &key, &secrets::digest(&code), &row).unwrap();
     let redemption = CodeRedemption {
         code,
         redirect_uri: Some(client.redirect_uris[0].clone()),

@@ -21,13 +21,16 @@ pub struct Code {
     pub grant_id: Option<String>,
 }
 
-pub fn insert_code(conn: &Connection, digest: &str, c: &Code) -> rusqlite::Result<()> {
+/// Stores a code under its key (`secrets::token_key`) with the SHA-256 of
+/// the whole code.
+pub fn insert_code(conn: &Connection, key: &str, digest: &str, c: &Code) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO auth_codes (digest, client_id, sub, redirect_uri, scopes, claims, nonce, \
+        "INSERT INTO auth_codes (id, digest, client_id, sub, redirect_uri, scopes, claims, nonce, \
          code_challenge, sid, auth_time, amr, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
+        key,
         digest,
         c.client_id,
         c.sub,
@@ -44,12 +47,14 @@ pub fn insert_code(conn: &Connection, digest: &str, c: &Code) -> rusqlite::Resul
     Ok(())
 }
 
-pub fn find_code(conn: &Connection, digest: &str) -> rusqlite::Result<Option<Code>> {
+/// The code stored under `key` whose digest is `digest`: exactly the code
+/// issued.
+pub fn find_code(conn: &Connection, key: &str, digest: &str) -> rusqlite::Result<Option<Code>> {
     conn.prepare_cached(
         "SELECT client_id, sub, redirect_uri, scopes, claims, nonce, code_challenge, sid, \
-         auth_time, amr, expires_at, used_at, grant_id FROM auth_codes WHERE digest = ?1",
+         auth_time, amr, expires_at, used_at, grant_id FROM auth_codes WHERE id = ?1 AND digest = ?2",
     )?
-    .query_row([digest], |row| {
+    .query_row([key, digest], |row| {
         Ok(Code {
             client_id: row.get(0)?,
             sub: row.get(1)?,
@@ -72,13 +77,15 @@ pub fn find_code(conn: &Connection, digest: &str) -> rusqlite::Result<Option<Cod
 /// Marks a code used by `grant_id`; false when it was used meanwhile.
 pub fn mark_code_used(
     conn: &Connection,
-    digest: &str,
+    key: &str,
     grant_id: &str,
     now: i64,
 ) -> rusqlite::Result<bool> {
     Ok(conn
-        .prepare_cached("UPDATE auth_codes SET used_at = ?2, grant_id = ?3 WHERE digest = ?1 AND used_at IS NULL")?
-        .execute(params![digest, now, grant_id])?
+        .prepare_cached(
+            "UPDATE auth_codes SET used_at = ?2, grant_id = ?3 WHERE id = ?1 AND used_at IS NULL",
+        )?
+        .execute(params![key, now, grant_id])?
         == 1)
 }
 
