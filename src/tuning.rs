@@ -7,7 +7,7 @@
 //! ID-token signature is most of what a code flow costs. OpenSSL reads its
 //! choice from `OPENSSL_ia32cap` when libcrypto is loaded, before `main`, so
 //! `serve` sets it and executes itself again, once. An `OPENSSL_ia32cap`
-//! the operator set is left alone (setting it to `:` keeps OpenSSL's own
+//! the operator set is left alone (setting it to `:~0` keeps OpenSSL's own
 //! choice).
 
 /// OpenSSL's capability mask that hides BMI2 (bit 8) and ADX (bit 19) of
@@ -39,6 +39,19 @@ fn this_cpu() -> Cpu {
         bmi2_adx: std::arch::is_x86_feature_detected!("bmi2")
             && std::arch::is_x86_feature_detected!("adx"),
         avx512ifma: std::arch::is_x86_feature_detected!("avx512ifma"),
+    }
+}
+
+/// The `OPENSSL_ia32cap` `serve` runs with on this machine when the
+/// operator set none.
+pub fn openssl_caps_here() -> Option<&'static str> {
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    {
+        openssl_caps(this_cpu(), false)
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    {
+        None
     }
 }
 

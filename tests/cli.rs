@@ -152,3 +152,49 @@ fn the_password_never_comes_from_the_command_line() {
     );
     assert!(!out.status.success());
 }
+
+/// `serve` runs OpenSSL with the capability mask this CPU calls for, or
+/// with the one the operator set.
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_runs_openssl_with_the_right_capability_mask() {
+    use std::io::{BufRead, BufReader};
+    let running_with = |operator: Option<&str>| -> Option<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sesame"));
+        command
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--issuer",
+                "http://127.0.0.1:1",
+            ])
+            .current_dir(dir.path())
+            .env("RUST_LOG", "info")
+            .env_remove("OPENSSL_ia32cap")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(caps) = operator {
+            command.env("OPENSSL_ia32cap", caps);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        assert!(
+            lines.any(|l| l.unwrap().contains("is listening")),
+            "serve started"
+        );
+        let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        environ
+            .split(|&b| b == 0)
+            .filter_map(|v| std::str::from_utf8(v).ok())
+            .find_map(|v| v.strip_prefix("OPENSSL_ia32cap=").map(str::to_owned))
+    };
+    assert_eq!(
+        running_with(None).as_deref(),
+        sesame::tuning::openssl_caps_here()
+    );
+    assert_eq!(running_with(Some(":~0")).as_deref(), Some(":~0"));
+}
