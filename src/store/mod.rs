@@ -188,8 +188,9 @@ impl Store {
 }
 
 /// Runs a batch in one transaction, each job in its own savepoint, then
-/// answers every job. Returns whether the batch was committed.
+/// answers every job. Returns whether the batch committed any change.
 fn run_batch(conn: &mut Connection, batch: Vec<Job>) -> bool {
+    let changes = conn.total_changes();
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "database: cannot begin a transaction");
         // Dropping the jobs drops their reply channels: each caller gets an error.
@@ -227,7 +228,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) -> bool {
     for answer in answers {
         answer(committed);
     }
-    committed
+    committed && conn.total_changes() != changes
 }
 
 /// Puts the calling thread under `SCHED_BATCH`: woken by a queued job, it
