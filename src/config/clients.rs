@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -132,7 +133,8 @@ impl Client {
 /// The relying parties, by id.
 #[derive(Debug, Clone, Default)]
 pub struct Clients {
-    by_id: HashMap<String, Client>,
+    /// Shared, so a request holds its client without copying it.
+    by_id: HashMap<String, Arc<Client>>,
     order: Vec<String>,
 }
 
@@ -142,11 +144,18 @@ pub const DEMO_CLIENT_SECRET: &str = "demo-secret-portail-citoyen-change-me";
 
 impl Clients {
     pub fn get(&self, id: &str) -> Option<&Client> {
-        self.by_id.get(id)
+        self.by_id.get(id).map(Arc::as_ref)
+    }
+
+    /// The client `id`, shared.
+    pub fn shared(&self, id: &str) -> Option<Arc<Client>> {
+        self.by_id.get(id).cloned()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Client> {
-        self.order.iter().filter_map(|id| self.by_id.get(id))
+        self.order
+            .iter()
+            .filter_map(|id| self.by_id.get(id).map(Arc::as_ref))
     }
 
     pub fn len(&self) -> usize {
@@ -176,7 +185,7 @@ impl Clients {
                 ));
             }
             clients.order.push(client.id.clone());
-            clients.by_id.insert(client.id.clone(), client);
+            clients.by_id.insert(client.id.clone(), Arc::new(client));
         }
         Ok(clients)
     }

@@ -12,11 +12,12 @@ use axum::routing::post;
 use super::error::{JsonError, no_store};
 use super::paths;
 use crate::app::{App, AppState};
-use crate::config::GrantType;
+use crate::config::{Client, GrantType};
 use crate::oidc::grants::{self, CodeRedemption};
 use crate::oidc::params::Params;
 use crate::oidc::{ErrorCode, OAuthError, client_auth, tokens};
 use crate::store::grants::{AccessToken, Grant};
+use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
     Router::new().route(paths::TOKEN, post(token))
@@ -59,11 +60,13 @@ pub fn authenticated_client(
     app: &App,
     headers: &HeaderMap,
     params: &Params,
-) -> Result<crate::config::Client, OAuthError> {
+) -> Result<Arc<Client>, OAuthError> {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    Ok(client_auth::authenticate(&app.clients(), authorization, params)?.clone())
+    let clients = app.clients();
+    let id = &client_auth::authenticate(&clients, authorization, params)?.id;
+    clients.shared(id).ok_or_else(OAuthError::server_error)
 }
 
 async fn exchange(
@@ -109,7 +112,7 @@ async fn exchange(
         .map_err(|e| tracing::error!(error = %e, "signing an access token failed"))
         .ok()
     };
-    let job_client = client.clone();
+    let job_client = Arc::clone(&client);
     let issued = match grant {
         GrantType::AuthorizationCode => {
             let redemption = CodeRedemption {

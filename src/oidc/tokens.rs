@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::config::SigningAlg;
@@ -28,29 +28,45 @@ pub struct AccessTokenSpec<'a> {
     pub exp: i64,
 }
 
+/// An access token's claims as serialised (RFC 9068 §2.2), written
+/// straight from borrowed fields.
+#[derive(Serialize)]
+struct AccessTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    client_id: &'a str,
+    scope: &'a str,
+    jti: &'a str,
+    iat: i64,
+    exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
+}
+
 pub fn sign_access_token(
     keys: &KeyRing,
     alg: SigningAlg,
     issuer: &str,
     t: &AccessTokenSpec<'_>,
 ) -> Result<String, KeyError> {
-    let mut claims = json!({
-        "iss": issuer,
-        "sub": t.sub,
-        "aud": access_token_audience(issuer),
-        "client_id": t.client_id,
-        "scope": t.scope,
-        "jti": t.jti,
-        "iat": t.iat,
-        "exp": t.exp,
-    });
-    if let Some(auth_time) = t.auth_time {
-        claims["auth_time"] = json!(auth_time);
-    }
-    if let Some(sid) = t.sid {
-        claims["sid"] = json!(sid);
-    }
-    keys.sign(alg, "at+jwt", claims.to_string().as_bytes())
+    let audience = access_token_audience(issuer);
+    let claims = AccessTokenClaims {
+        iss: issuer,
+        sub: t.sub,
+        aud: &audience,
+        client_id: t.client_id,
+        scope: t.scope,
+        jti: t.jti,
+        iat: t.iat,
+        exp: t.exp,
+        auth_time: t.auth_time,
+        sid: t.sid,
+    };
+    let payload = serde_json::to_vec(&claims).map_err(|e| KeyError::Generate(e.to_string()))?;
+    keys.sign(alg, "at+jwt", &payload)
 }
 
 /// The contents of an ID token.
