@@ -30,6 +30,8 @@ pub enum KeyError {
     Bad(PathBuf, String),
     #[error("cannot create key: {0}")]
     Generate(String),
+    #[error("cannot sign: {0}")]
+    Sign(String),
 }
 
 struct KeyFile {
@@ -187,7 +189,7 @@ fn compact(key: &Prepared, kid: &str, typ: &str, payload: &[u8]) -> Result<Strin
     jws.push('.');
     URL_SAFE_NO_PAD.encode_string(payload, &mut jws);
     let digest = crate::secrets::sha256(jws.as_bytes());
-    let failed = |e: openssl::error::ErrorStack| KeyError::Generate(e.to_string());
+    let failed = |e: openssl::error::ErrorStack| KeyError::Sign(e.to_string());
     let signature = match key {
         Prepared::Ec(ec) => {
             let signature = openssl::ecdsa::EcdsaSig::sign(&digest, ec).map_err(failed)?;

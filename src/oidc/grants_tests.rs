@@ -6,11 +6,6 @@ use crate::config::{Clients, Config};
 use crate::oidc::authorize::{Prompt, ResponseMode, ReturnTo};
 use crate::store::users::User;
 
-/// Stands in for the JWT signer: any string will do as the token handed out.
-fn sign(_: &Grant, access: &AccessToken) -> Option<String> {
-    Some(format!("token-{}", access.jti))
-}
-
 fn setup() -> (Connection, Client, TokenConfig, AuthRequest, Session) {
     let conn = crate::store::memory();
     users::insert(
@@ -53,12 +48,29 @@ fn setup() -> (Connection, Client, TokenConfig, AuthRequest, Session) {
     (conn, client, Config::defaults().tokens, req, session)
 }
 
-fn redemption(code: &str, verifier: &str) -> CodeRedemption {
-    CodeRedemption {
+/// Redeems `code` with `verifier` for `client` at `now`.
+fn redeem(
+    conn: &mut Connection,
+    code: &str,
+    verifier: &str,
+    client: &Client,
+    cfg: &TokenConfig,
+    now: i64,
+) -> Result<Issued, OAuthError> {
+    let r = CodeRedemption {
         code: code.into(),
         redirect_uri: Some("http://127.0.0.1:8081/callback".into()),
         code_verifier: Some(verifier.into()),
-    }
+    };
+    redeem_code(conn, &r, client, now, cfg, &unsigned).unwrap()
+}
+
+/// Whether the access token `issued` carries is active at `now`.
+fn access_active(conn: &Connection, issued: &Issued, now: i64) -> bool {
+    let digest = secrets::digest(&issued.access_token);
+    store::active_access_token(conn, &issued.access.jti, &digest, now)
+        .unwrap()
+        .is_some()
 }
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -67,26 +79,9 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 fn a_code_expires_after_60_seconds() {
     let (mut conn, client, cfg, req, session) = setup();
     let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
-    let late = redeem_code(
-        &mut conn,
-        &redemption(&code, VERIFIER),
-        &client,
-        1060,
-        &cfg,
-        &sign,
-    )
-    .unwrap();
+    let late = redeem(&mut conn, &code, VERIFIER, &client, &cfg, 1060);
     assert_eq!(late.unwrap_err().code, crate::oidc::ErrorCode::InvalidGrant);
-    let in_time = redeem_code(
-        &mut conn,
-        &redemption(&code, VERIFIER),
-        &client,
-        1059,
-        &cfg,
-        &sign,
-    )
-    .unwrap()
-    .unwrap();
+    let in_time = redeem(&mut conn, &code, VERIFIER, &client, &cfg, 1059).unwrap();
     assert_eq!(in_time.nonce.as_deref(), Some("n"));
     assert_eq!(in_time.grant.auth_time, Some(900));
     assert!(
@@ -99,49 +94,14 @@ fn a_code_expires_after_60_seconds() {
 fn a_replayed_code_revokes_the_first_tokens() {
     let (mut conn, client, cfg, req, session) = setup();
     let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
-    let first = redeem_code(
-        &mut conn,
-        &redemption(&code, VERIFIER),
-        &client,
-        1001,
-        &cfg,
-        &sign,
-    )
-    .unwrap()
-    .unwrap();
-    assert!(
-        store::active_access_token(
-            &conn,
-            &first.access.jti,
-            &secrets::digest(&first.access_token),
-            1002
-        )
-        .unwrap()
-        .is_some()
-    );
-    let again = redeem_code(
-        &mut conn,
-        &redemption(&code, VERIFIER),
-        &client,
-        1002,
-        &cfg,
-        &sign,
-    )
-    .unwrap();
+    let first = redeem(&mut conn, &code, VERIFIER, &client, &cfg, 1001).unwrap();
+    assert!(access_active(&conn, &first, 1002));
+    let again = redeem(&mut conn, &code, VERIFIER, &client, &cfg, 1002);
     assert_eq!(
         again.unwrap_err().code,
         crate::oidc::ErrorCode::InvalidGrant
     );
-    assert!(
-        store::active_access_token(
-            &conn,
-            &first.access.jti,
-            &secrets::digest(&first.access_token),
-            1003
-        )
-        .unwrap()
-        .is_none()
-    );
+    assert!(!access_active(&conn, &first, 1003));
     let refresh = first.refresh_token.unwrap();
     let refused = refresh_grant(&mut conn, &refresh, &client, 1004, &cfg);
     assert_eq!(
@@ -155,28 +115,16 @@ fn a_replayed_code_revokes_the_first_tokens() {
 fn a_wrong_verifier_leaves_the_code_usable() {
     let (mut conn, client, cfg, req, session) = setup();
     let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
-    let wrong = redeem_code(
+    let wrong = redeem(
         &mut conn,
-        &redemption(&code, &VERIFIER.replace('d', "D")),
+        &code,
+        &VERIFIER.replace('d', "D"),
         &client,
-        1001,
         &cfg,
-        &sign,
-    )
-    .unwrap();
-    assert!(wrong.is_err());
-    assert!(
-        redeem_code(
-            &mut conn,
-            &redemption(&code, VERIFIER),
-            &client,
-            1002,
-            &cfg,
-            &sign
-        )
-        .unwrap()
-        .is_ok()
+        1001,
     );
+    assert!(wrong.is_err());
+    assert!(redeem(&mut conn, &code, VERIFIER, &client, &cfg, 1002).is_ok());
 }
 
 fn refresh_grant(
@@ -186,23 +134,14 @@ fn refresh_grant(
     now: i64,
     cfg: &TokenConfig,
 ) -> Result<Issued, OAuthError> {
-    refresh(conn, token, client, None, now, cfg, &sign).unwrap()
+    refresh(conn, token, client, None, now, cfg, &unsigned).unwrap()
 }
 
 #[test]
 fn refresh_rotates_and_a_reused_token_kills_the_family() {
     let (mut conn, client, cfg, req, session) = setup();
     let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
-    let first = redeem_code(
-        &mut conn,
-        &redemption(&code, VERIFIER),
-        &client,
-        1001,
-        &cfg,
-        &sign,
-    )
-    .unwrap()
-    .unwrap();
+    let first = redeem(&mut conn, &code, VERIFIER, &client, &cfg, 1001).unwrap();
     let r1 = first.refresh_token.unwrap();
     let second = refresh_grant(&mut conn, &r1, &client, 2000, &cfg).unwrap();
     let r2 = second.refresh_token.clone().unwrap();
@@ -231,16 +170,7 @@ fn refresh_rotates_and_a_reused_token_kills_the_family() {
 fn refresh_tokens_expire_when_idle() {
     let (mut conn, client, cfg, req, session) = setup();
     let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
-    let first = redeem_code(
-        &mut conn,
-        &redemption(&code, VERIFIER),
-        &client,
-        1001,
-        &cfg,
-        &sign,
-    )
-    .unwrap()
-    .unwrap();
+    let first = redeem(&mut conn, &code, VERIFIER, &client, &cfg, 1001).unwrap();
     let token = first.refresh_token.unwrap();
     assert!(
         refresh_grant(

@@ -65,7 +65,7 @@ pub fn sign_access_token(
         auth_time: t.auth_time,
         sid: t.sid,
     };
-    let payload = serde_json::to_vec(&claims).map_err(|e| KeyError::Generate(e.to_string()))?;
+    let payload = serde_json::to_vec(&claims).map_err(|e| KeyError::Sign(e.to_string()))?;
     keys.sign(alg, "at+jwt", &payload)
 }
 

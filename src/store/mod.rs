@@ -117,23 +117,7 @@ impl Store {
             .name("sesame-db".into())
             .spawn(move || {
                 batch_scheduling();
-                while let Ok(first) = queue.recv() {
-                    let mut batch = vec![first];
-                    while batch.len() < MAX_BATCH {
-                        match queue.try_recv() {
-                            Ok(job) => batch.push(job),
-                            Err(_) => break,
-                        }
-                    }
-                    if run_batch(&mut conn, batch) {
-                        // Full means a checkpoint is due already.
-                        let _ = nudge.try_send(());
-                    }
-                    if wal_frames.load(Ordering::Relaxed) > wal_restart_frames {
-                        restart_wal(&conn);
-                        wal_frames.store(0, Ordering::Relaxed);
-                    }
-                }
+                run_jobs(&mut conn, &queue, &nudge, &wal_frames, wal_restart_frames);
             })
             .map_err(|_| StoreError::Worker)?;
         Ok(Store { jobs })
@@ -184,6 +168,35 @@ impl Store {
         });
         self.jobs.send(job).map_err(|_| StoreError::Worker)?;
         answer.await.map_err(|_| StoreError::Worker)?
+    }
+}
+
+/// The database thread: runs the queued jobs in batches until every
+/// `Store` is gone, nudges the checkpointer after changes, and finishes a
+/// checkpoint itself when the WAL it reports has grown too long.
+fn run_jobs(
+    conn: &mut Connection,
+    queue: &mpsc::Receiver<Job>,
+    nudge: &mpsc::SyncSender<()>,
+    wal_frames: &AtomicI64,
+    wal_restart_frames: i64,
+) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if run_batch(conn, batch) {
+            // A full channel means a nudge is pending already.
+            let _ = nudge.try_send(());
+        }
+        if wal_frames.load(Ordering::Relaxed) > wal_restart_frames {
+            restart_wal(conn);
+            wal_frames.store(0, Ordering::Relaxed);
+        }
     }
 }
 
@@ -243,7 +256,7 @@ fn batch_scheduling() {
     // call only; pid 0 is the calling thread.
     let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &raw const param) };
     if rc != 0 {
-        tracing::debug!("database thread: SCHED_BATCH refused; default scheduling");
+        tracing::debug!("SCHED_BATCH refused; default scheduling");
     }
 }
 
@@ -273,12 +286,8 @@ fn checkpointer(
     interval: Duration,
 ) {
     while nudged.recv().is_ok() {
-        // Passive: never blocks the database thread.
-        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-            row.get::<_, i64>(1)
-        }) {
-            Ok(frames) => wal_frames.store(frames, Ordering::Relaxed),
-            Err(e) => tracing::warn!(error = %e, "database: checkpoint failed"),
+        if let Some(frames) = passive_checkpoint(conn) {
+            wal_frames.store(frames, Ordering::Relaxed);
         }
         std::thread::sleep(interval);
     }
@@ -289,9 +298,15 @@ fn checkpointer(
 /// itself, between two batches, does catch up (the checkpointer copied
 /// nearly everything already), so its next transaction starts the WAL over.
 fn restart_wal(conn: &Connection) {
-    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-        tracing::warn!(error = %e, "database: checkpoint failed");
-    }
+    passive_checkpoint(conn);
+}
+
+/// Copies what it can of the WAL into the database without waiting for any
+/// lock; returns the WAL's length in frames (`None` if it failed, logged).
+fn passive_checkpoint(conn: &Connection) -> Option<i64> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
+        .map_err(|e| tracing::warn!(error = %e, "database: checkpoint failed"))
+        .ok()
 }
 
 /// Opens one connection with the settings every connection needs.
