@@ -180,7 +180,7 @@ impl Clients {
             if clients.by_id.contains_key(&client.id) {
                 return Err(ConfigError::new(
                     path,
-                    format!("client[{index}].id"),
+                    format!("client \"{}\".id", client.id),
                     format!("`{}` is declared twice", client.id),
                 ));
             }
@@ -222,15 +222,20 @@ backchannel_logout_uri = "http://127.0.0.1:8081/backchannel-logout"
 }
 
 fn check(raw: RawClient, index: usize, path: &Path) -> Result<Client, ConfigError> {
-    let err = |key: &str, problem: String| {
-        ConfigError::new(path, format!("client[{index}].{key}"), problem)
-    };
     let id_ok = !raw.id.is_empty()
         && raw.id.len() <= 128
         && raw
             .id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    // Errors name the client by its id, or by its rank (from 1) when the id
+    // itself is what is wrong.
+    let name = if id_ok {
+        format!("client \"{}\"", raw.id)
+    } else {
+        format!("client #{}", index + 1)
+    };
+    let err = |key: &str, problem: String| ConfigError::new(path, format!("{name}.{key}"), problem);
     if !id_ok {
         return Err(err(
             "id",
@@ -403,19 +408,20 @@ mod tests {
     #[test]
     fn each_mistake_names_its_key() {
         for (text, key, words) in [
-            (confidential("bogus = 1"), "line 5", "bogus"),
-            ("[[client]]\nid = \"c\"\nsecret = \"plain\"\nredirect_uris = [\"https://a/cb\"]".to_owned(), "client[0].secret", "sha256"),
-            (confidential("").replace("https://rp.example/cb", "/cb"), "client[0].redirect_uris", "absolute"),
-            (confidential("").replace("https://rp.example/cb", "https://rp.example/cb#x"), "client[0].redirect_uris", "fragment"),
+            (confidential("bogus = 1"), "client.bogus (line 5)", "bogus"),
+            ("[[client]]\nid = \"c\"\nsecret = \"plain\"\nredirect_uris = [\"https://a/cb\"]".to_owned(), "client \"c\".secret", "sha256"),
+            (confidential("").replace("https://rp.example/cb", "/cb"), "client \"c\".redirect_uris", "absolute"),
+            (confidential("").replace("https://rp.example/cb", "https://rp.example/cb#x"), "client \"c\".redirect_uris", "fragment"),
             (
                 "[[client]]\nid = \"p\"\nauth_method = \"none\"\nredirect_uris = [\"https://a/cb\"]\ngrant_types = [\"client_credentials\"]".into(),
-                "client[0].grant_types",
+                "client \"p\".grant_types",
                 "public",
             ),
-            (format!("{}{}", confidential(""), confidential("")), "client[1].id", "twice"),
-            (confidential("scopes = [\"openid\", \"everything\"]"), "client[0].scopes", "everything"),
-            (confidential("auth_method = \"none\""), "client[0].secret", "public"),
-            ("[[client]]\nid = \"c\"\nredirect_uris = [\"https://a/cb\"]\nauth_method = \"client_secret_post\"".into(), "client[0].secret", "required"),
+            (format!("{}{}", confidential(""), confidential("")), "client \"c\".id", "twice"),
+            (format!("{}[[client]]\nid = \"bad id\"\n", confidential("")), "client #2.id", "bad id"),
+            (confidential("scopes = [\"openid\", \"everything\"]"), "client \"c\".scopes", "everything"),
+            (confidential("auth_method = \"none\""), "client \"c\".secret", "public"),
+            ("[[client]]\nid = \"c\"\nredirect_uris = [\"https://a/cb\"]\nauth_method = \"client_secret_post\"".into(), "client \"c\".secret", "required"),
         ] {
             let err = parse(&text).unwrap_err();
             assert_eq!(err.key, key, "{text}\n→ {err}");

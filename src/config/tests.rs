@@ -1,0 +1,92 @@
+//! Tests of the `sesame.toml` loader: round trip of the `init` file and the
+//! file / key named by every mistake.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn init_file_round_trips_with_paths_relative_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "sesame.toml",
+        &init_file("https://id.example.org/", "0.0.0.0:443"),
+    );
+    let config = Config::load(&path).unwrap();
+    assert_eq!(config.issuer, "https://id.example.org");
+    assert_eq!(config.data_dir, dir.path().join("data"));
+    assert_eq!(config.clients_file, Some(dir.path().join("clients.toml")));
+    assert!(config.https());
+}
+
+#[test]
+fn unknown_key_names_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "sesame.toml",
+        "issuer = \"http://a\"\n[policy]\npasword_min_length = 3\n",
+    );
+    let err = Config::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("sesame.toml") && err.contains("pasword_min_length") && err.contains("line 3"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_values_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    for (text, key) in [
+        ("issuer = \"ftp://x\"", "issuer"),
+        ("listen = \"nowhere\"", "listen"),
+        ("[mail]\ntransport = \"pigeon\"", "mail.transport"),
+        ("[mail]\nfrom = \"not an address\"", "mail.from"),
+        (
+            "[policy]\npassword_require = [\"emoji\"]",
+            "policy.password_require",
+        ),
+        (
+            "[policy]\nverification_ttl_seconds = 0",
+            "policy.verification_ttl_seconds",
+        ),
+        (
+            "[policy]\npassword_min_score = 5",
+            "policy.password_min_score",
+        ),
+        (
+            "[policy]\nunverified_account_ttl_days = 0",
+            "policy.unverified_account_ttl_days",
+        ),
+        (
+            "[policy]\nmail_max_per_ip_per_hour = -1",
+            "policy.mail_max_per_ip_per_hour",
+        ),
+    ] {
+        let path = write(dir.path(), "s.toml", text);
+        let err = Config::load(&path).unwrap_err();
+        assert_eq!(err.key, key, "{text}: {err}");
+    }
+}
+
+#[test]
+fn type_error_names_the_key_and_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "sesame.toml",
+        "issuer = \"http://a\"\n\n[policy]\npassword_min_length = \"eight\"\n",
+    );
+    let err = Config::load(&path).unwrap_err();
+    assert_eq!(err.key, "policy.password_min_length (line 4)", "{err}");
+    let path = write(dir.path(), "s.toml", "listen = 8080\n");
+    let err = Config::load(&path).unwrap_err();
+    assert_eq!(err.key, "listen (line 1)", "{err}");
+}
