@@ -21,7 +21,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/form_post.html"),
     ),
     ("logout.html", include_str!("../../templates/logout.html")),
-    // — comptes (issue 3); `_form.html` holds macros only.
+    // — comptes; `_form.html` holds macros only.
     ("_form.html", include_str!("../../templates/_form.html")),
     ("signup.html", include_str!("../../templates/signup.html")),
     ("forgot.html", include_str!("../../templates/forgot.html")),

@@ -14,7 +14,7 @@ pub const STYLESHEET: &str = "/static/sesame.css";
 pub const REVOKE: &str = "/revoke";
 pub const INTROSPECT: &str = "/introspect";
 pub const LOGOUT: &str = "/logout";
-// — comptes (issue 3)
+// — comptes
 pub const SIGNUP_RESEND: &str = "/signup/resend";
 pub const VERIFY: &str = "/verify";
 pub const LINK_RENEW: &str = "/link/renew";

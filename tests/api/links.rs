@@ -1,4 +1,4 @@
-//! The activation link's rules (issue 3): expired → renewal page → new
+//! The activation link's rules: expired → renewal page → new
 //! link works; a used link fails; an earlier link fails after a resend;
 //! unverified accounts cannot sign in and are offered a new link; no
 //! account enumeration at sign-up; the abuse limits; old unverified

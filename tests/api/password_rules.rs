@@ -1,4 +1,4 @@
-//! Each rule of the sign-up form (issue 3), one test per rule: the
+//! Each rule of the sign-up form, one test per rule: the
 //! message next to the field, `aria-invalid` and `aria-describedby`, the
 //! error summary, the values kept (never the passwords), no account made.
 

@@ -1,4 +1,4 @@
-//! « Mot de passe oublié ? » (issue 3): the mail and its link, the new
+//! « Mot de passe oublié ? »: the mail and its link, the new
 //! password under the policy, every session of the account ended, signed
 //! in again (resuming a pending request), single use, expiry, and the same
 //! answer for known and unknown addresses.

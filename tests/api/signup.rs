@@ -1,4 +1,4 @@
-//! « Créer un compte » (issue 3): the whole journey from a relying party
+//! « Créer un compte »: the whole journey from a relying party
 //! through sign-up, the mail received over SMTP and its link, back to the
 //! relying party with tokens (same browser, another browser, no pending
 //! request), the page's markup, and the helpers the other account tests

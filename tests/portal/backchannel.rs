@@ -1,6 +1,6 @@
 //! The portal's back-channel logout receiver (Back-Channel Logout 1.0
 //! §2.6), fed logout tokens signed with Sésame's own keys, and the same
-//! delivered by Sésame itself once it sends them (issue 4).
+//! delivered by Sésame itself once it sends them.
 
 use serde_json::{Value, json};
 use sesame::config::SigningAlg;
@@ -164,7 +164,7 @@ async fn a_logout_token_with_sid_ends_only_that_session() {
     assert!(!signed_in(&servers, &second).await, "that session ended");
 }
 
-/// Sésame's own back-channel logout (issue 4) reaches the portal.
+/// Sésame's own back-channel logout reaches the portal.
 #[tokio::test]
 async fn sesame_logout_reaches_the_portal_by_the_back_channel() {
     let servers = Servers::start().await;

@@ -287,7 +287,7 @@ async fn the_access_token_is_renewed_with_the_refresh_token() {
 
 /// « Se déconnecter » ends the portal session, then goes to Sésame's
 /// `end_session_endpoint` with `id_token_hint` and
-/// `post_logout_redirect_uri` when discovery has one (issue 4), or back home.
+/// `post_logout_redirect_uri` when discovery has one, or back home.
 #[tokio::test]
 async fn signing_out_ends_the_portal_session_and_uses_end_session_when_offered() {
     let servers = Servers::start().await;
