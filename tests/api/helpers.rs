@@ -6,15 +6,15 @@
 
 use std::sync::Arc;
 
-use reqwest::redirect::Policy;
 use sesame::app::AppState;
-use sesame::config::Config;
+
+pub use crate::common::instance::PASSWORD;
+pub use crate::common::web::{browser, hidden, location, rp_http, text_of, unescape};
 
 pub const BASIC_SECRET: &str = "basic-secret-0123456789abcdef0123456789";
 pub const POST_SECRET: &str = "post-secret-0123456789abcdef0123456789ab";
 pub const CC_SECRET: &str = "service-secret-0123456789abcdef012345678";
 pub const REDIRECT: &str = "http://127.0.0.1:9/cb";
-pub const PASSWORD: &str = "Correct-Horse-42";
 
 pub fn clients_toml() -> String {
     let digest = sesame::secrets::sha256_prefixed;
@@ -87,21 +87,12 @@ impl TestServer {
     /// Starts with `extra` appended to sesame.toml.
     pub async fn start_with(extra: &str) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let base = format!("http://{addr}");
-        std::fs::write(dir.path().join("clients.toml"), clients_toml()).unwrap();
-        std::fs::write(
-            dir.path().join("sesame.toml"),
-            format!(
-                "issuer = \"{base}\"\nlisten = \"{addr}\"\nclients_file = \"clients.toml\"\n{extra}"
-            ),
-        )
-        .unwrap();
-        let config = Config::load(&dir.path().join("sesame.toml")).unwrap();
-        let (router, app) = sesame::app::router(config).unwrap();
-        tokio::spawn(sesame::app::serve(listener, router, app.clone()));
-        TestServer { base, app, dir }
+        let running = crate::common::server::start(dir.path(), &clients_toml(), extra).await;
+        TestServer {
+            base: running.base,
+            app: running.app,
+            dir,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -110,12 +101,7 @@ impl TestServer {
 
     /// Creates a citizen directly in the store (test set-up).
     pub async fn add_user(&self, email: &str, verified: bool) -> String {
-        let hash = sesame::accounts::password::hash_blocking(PASSWORD).unwrap();
-        let mut user = sesame::accounts::users::new_user(
-            &sesame::accounts::users::Email::parse(email).unwrap(),
-            hash,
-            sesame::app::now(),
-        );
+        let mut user = crate::common::server::citizen(email, sesame::app::now());
         user.email_verified = verified;
         user.given_name = Some("Nathalie".into());
         user.family_name = Some("Test".into());
@@ -128,60 +114,8 @@ impl TestServer {
         user.locality = Some("Champigny-sur-Marne".into());
         user.country = Some("FR".into());
         user.roles = vec!["citizen".into()];
-        let sub = user.sub.clone();
-        self.app
-            .store
-            .run(move |conn| sesame::store::users::insert(conn, &user))
-            .await
-            .unwrap();
-        sub
+        crate::common::server::insert(&self.app, user).await
     }
-}
-
-/// A browser: cookies kept, redirects not followed.
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// An HTTP client for relying parties (no cookies, no redirects).
-pub fn rp_http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-pub fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .unwrap_or_else(|| panic!("no Location in a {} answer", response.status()))
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// A page's text with the HTML escapes minijinja uses undone.
-pub fn unescape(html: &str) -> String {
-    html.replace("&#x2f;", "/")
-        .replace("&amp;", "&")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-}
-
-/// The value of a hidden input in a page.
-pub fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no hidden {name} in:\n{html}"))
-        + marker.len();
-    let end = html[start..].find('"').unwrap() + start;
-    unescape(&html[start..end])
 }
 
 /// Resolves a Location against the server.
@@ -314,11 +248,6 @@ pub async fn signed_in(server: &TestServer, email: &str) -> (reqwest::Client, se
     let (status, tokens) = redeem(server, &query(&callback)["code"]).await;
     assert_eq!(status, 200, "{tokens}");
     (browser, tokens)
-}
-
-/// GETs `url` in `browser` and returns the page's text.
-pub async fn text_of(browser: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
-    browser.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 /// Opens the login page at `path` (it carries the interaction), signs in as

@@ -1,4 +1,4 @@
-//! Mail delivery (issue 3): the SMTP server down does not stop a sign-up —
+//! Mail delivery: the SMTP server down does not stop a sign-up —
 //! the mail waits in the durable queue and goes out when the server is
 //! back; the outbox transport writes `.eml` files; mails follow the
 //! citizen's language.
@@ -22,9 +22,7 @@ async fn queue(server: &TestServer) -> Vec<(String, i64, Option<String>)> {
 #[tokio::test]
 async fn smtp_down_the_signup_succeeds_and_the_mail_goes_out_when_it_is_back() {
     // A port with nothing listening (yet).
-    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = free.local_addr().unwrap();
-    drop(free);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], crate::common::instance::free_port()));
     let server = TestServer::start_with(&format!(
         "[mail]\ntransport = \"smtp\"\nsmtp_url = \"smtp://{addr}\"\n"
     ))

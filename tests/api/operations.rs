@@ -39,29 +39,22 @@ async fn reloading_clients_applies_a_good_file_and_keeps_the_old_on_a_bad_one() 
 #[tokio::test]
 async fn an_https_issuer_makes_cookies_secure() {
     let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::fs::write(dir.path().join("clients.toml"), clients_toml()).unwrap();
-    std::fs::write(
-        dir.path().join("sesame.toml"),
-        format!("issuer = \"https://id.example.org\"\nlisten = \"{addr}\"\nclients_file = \"clients.toml\"\n"),
+    let running = crate::common::server::start_as(
+        dir.path(),
+        Some("https://id.example.org"),
+        &clients_toml(),
+        "",
     )
-    .unwrap();
-    let config = sesame::config::Config::load(&dir.path().join("sesame.toml")).unwrap();
-    let (router, app) = sesame::app::router(config).unwrap();
-    tokio::spawn(sesame::app::serve(listener, router, app));
-    let response = browser()
-        .get(format!("http://{addr}/login"))
-        .send()
-        .await
-        .unwrap();
+    .await;
+    let base = running.base;
+    let response = browser().get(format!("{base}/login")).send().await.unwrap();
     let cookie = response.headers()["set-cookie"]
         .to_str()
         .unwrap()
         .to_owned();
     assert!(cookie.contains("Secure"), "{cookie}");
     let doc: serde_json::Value = browser()
-        .get(format!("http://{addr}/.well-known/openid-configuration"))
+        .get(format!("{base}/.well-known/openid-configuration"))
         .send()
         .await
         .unwrap()

@@ -9,6 +9,13 @@
 //! `tests/e2e` (axe-core): `scripts/test` installs them. Without them the
 //! tests fail and say how to install; they never pass silently.
 
+// A test stops at the line that failed (Cargo.toml denies these outside tests;
+// helpers here are not `#[test]` functions, so clippy.toml does not cover them).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
 mod browser;
 mod processes;
 

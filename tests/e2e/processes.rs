@@ -10,8 +10,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub use crate::common::instance::PASSWORD;
+use crate::common::instance::{free_port, portal_clients_toml, write_instance};
+
 pub const PORTAL_SECRET: &str = "e2e-portal-secret-0123456789abcdef012345";
-pub const PASSWORD: &str = "Correct-Horse-42";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -86,13 +88,6 @@ pub fn portal_binary() -> PathBuf {
     binary
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// A child process, killed (by its own id only) on drop. Chromium itself
 /// is ended by closing the WebDriver session first (`browser::run`).
 struct Guarded(Child);
@@ -156,14 +151,13 @@ impl Stack {
         let (sesame_port, portal_port, driver_port) = (free_port(), free_port(), free_port());
         let sesame = format!("http://127.0.0.1:{sesame_port}");
         let portal = format!("http://127.0.0.1:{portal_port}");
-        let config = dir.path().join("sesame.toml");
-        std::fs::write(dir.path().join("clients.toml"), clients_toml(&portal))
-            .expect("clients.toml");
-        std::fs::write(
-            &config,
-            format!("issuer = \"{sesame}\"\nlisten = \"127.0.0.1:{sesame_port}\"\nclients_file = \"clients.toml\"\n"),
-        )
-        .expect("sesame.toml");
+        let config = write_instance(
+            dir.path(),
+            &sesame,
+            &format!("127.0.0.1:{sesame_port}"),
+            &portal_clients_toml(&portal, PORTAL_SECRET),
+            "",
+        );
 
         let mut children = Vec::new();
         let log = artifacts.join("sesame.log");
@@ -279,23 +273,4 @@ impl Stack {
             .map_or(mail.len(), |e| start + e);
         Some(mail[start..end].replace("&amp;", "&"))
     }
-}
-
-pub fn clients_toml(portal: &str) -> String {
-    format!(
-        r#"[[client]]
-id = "portail-citoyen"
-name = "Espace Citoyens"
-secret = "{secret}"
-auth_method = "client_secret_basic"
-redirect_uris = ["{portal}/callback"]
-post_logout_redirect_uris = ["{portal}/"]
-scopes = ["openid", "email", "profile", "address", "phone", "roles", "offline_access"]
-grant_types = ["authorization_code", "refresh_token"]
-consent = "required"
-privacy_policy_url = "{portal}/confidentialite"
-backchannel_logout_uri = "{portal}/backchannel-logout"
-"#,
-        secret = sesame::secrets::sha256_prefixed(PORTAL_SECRET),
-    )
 }

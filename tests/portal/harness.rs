@@ -3,14 +3,13 @@
 
 #![allow(dead_code)]
 
-use reqwest::redirect::Policy;
 use sesame::app::AppState;
-use sesame::config::Config;
 
+pub use crate::common::instance::PASSWORD;
+pub use crate::common::web::{browser, hidden, location, unescape as text};
 use crate::portal;
 
 pub const CLIENT_SECRET: &str = "portal-secret-0123456789abcdef0123456789";
-pub const PASSWORD: &str = "Correct-Horse-42";
 
 pub struct Servers {
     pub sesame: String,
@@ -23,22 +22,11 @@ pub struct Servers {
 impl Servers {
     pub async fn start() -> Servers {
         let dir = tempfile::tempdir().unwrap();
-        let sesame_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let portal_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sesame = format!("http://{}", sesame_listener.local_addr().unwrap());
         let portal = format!("http://{}", portal_listener.local_addr().unwrap());
-        std::fs::write(dir.path().join("clients.toml"), clients_toml(&portal)).unwrap();
-        std::fs::write(
-            dir.path().join("sesame.toml"),
-            format!(
-                "issuer = \"{sesame}\"\nlisten = \"{}\"\nclients_file = \"clients.toml\"\n",
-                sesame_listener.local_addr().unwrap()
-            ),
-        )
-        .unwrap();
-        let config = Config::load(&dir.path().join("sesame.toml")).unwrap();
-        let (router, app) = sesame::app::router(config).unwrap();
-        tokio::spawn(sesame::app::serve(sesame_listener, router, app.clone()));
+        let clients = crate::common::instance::portal_clients_toml(&portal, CLIENT_SECRET);
+        let crate::common::server::Running { base: sesame, app } =
+            crate::common::server::start(dir.path(), &clients, "").await;
 
         let state = portal::build(portal::Config {
             issuer: sesame.clone(),
@@ -66,87 +54,15 @@ impl Servers {
 
     /// A citizen in Sésame (email verified), as `sesame user add` makes.
     pub async fn add_citizen(&self, email: &str) -> String {
-        let hash = sesame::accounts::password::hash_blocking(PASSWORD).unwrap();
-        let mut user = sesame::accounts::users::new_user(
-            &sesame::accounts::users::Email::parse(email).unwrap(),
-            hash,
-            0,
-        );
+        let mut user = crate::common::server::citizen(email, 0);
         user.email_verified = true;
         user.given_name = Some("Nathalie".into());
         user.family_name = Some("Test".into());
         user.gender = Some("female".into());
         user.phone_number = Some("+33145252623".into());
         user.roles = vec!["citizen".into(), "parent".into()];
-        let sub = user.sub.clone();
-        self.app
-            .store
-            .run(move |conn| sesame::store::users::insert(conn, &user))
-            .await
-            .unwrap();
-        sub
+        crate::common::server::insert(&self.app, user).await
     }
-}
-
-/// The portal client as an administrator would declare it.
-pub fn clients_toml(portal: &str) -> String {
-    format!(
-        r#"
-[[client]]
-id = "portail-citoyen"
-name = "Espace Citoyens"
-secret = "{secret}"
-auth_method = "client_secret_basic"
-redirect_uris = ["{portal}/callback"]
-post_logout_redirect_uris = ["{portal}/"]
-scopes = ["openid", "email", "profile", "address", "phone", "roles", "offline_access"]
-grant_types = ["authorization_code", "refresh_token"]
-consent = "required"
-privacy_policy_url = "{portal}/confidentialite"
-backchannel_logout_uri = "{portal}/backchannel-logout"
-"#,
-        secret = sesame::secrets::sha256_prefixed(CLIENT_SECRET),
-    )
-}
-
-/// A browser: cookies kept, redirects not followed.
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-pub fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .unwrap_or_else(|| panic!("no Location in a {} answer", response.status()))
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// The value of a hidden input.
-pub fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no hidden {name} in:\n{html}"))
-        + marker.len();
-    let end = html[start..].find('"').unwrap() + start;
-    html[start..end]
-        .replace("&#x2f;", "/")
-        .replace("&amp;", "&")
-}
-
-/// A page's text with minijinja's escapes undone.
-pub fn text(html: &str) -> String {
-    html.replace("&#x27;", "'")
-        .replace("&#x2f;", "/")
-        .replace("&amp;", "&")
-        .replace("&quot;", "\"")
 }
 
 /// How a walk through Sésame should answer its consent page.

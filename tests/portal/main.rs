@@ -10,8 +10,15 @@
 //! the example and from this test). No `cargo build` of the example, no
 //! child process: reliable and fast.
 
+// A test stops at the line that failed (Cargo.toml denies these outside tests;
+// helpers here are not `#[test]` functions, so clippy.toml does not cover them).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../../examples/citizen_portal/portal/mod.rs"]
 mod portal;
+
+#[path = "../common/mod.rs"]
+mod common;
 
 mod backchannel;
 mod harness;
