@@ -12,7 +12,7 @@ use crate::config::{Clients, Config, ConfigError};
 use crate::http::pages::Pages;
 use crate::keys::{KeyError, KeyRing};
 use crate::mail::Mailer;
-use crate::store::{Store, StoreError};
+use crate::store::{self, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -21,7 +21,7 @@ pub enum StartError {
     #[error("{0}")]
     Keys(#[from] KeyError),
     #[error("{0}")]
-    Store(#[from] StoreError),
+    Store(#[from] store::Error),
     #[error("data folder {0}: {1}")]
     DataDir(String, std::io::Error),
     #[error("templates: {0}")]

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 
 use crate::app::{App, AppState};
 use crate::oidc::logout::{self, DeliveryOutcome, LogoutTokenSpec};
-use crate::store::StoreError;
+use crate::store;
 use crate::store::backchannel::{self as queue, Delivery};
 
 /// Deliveries attempted together at most.
@@ -75,7 +75,7 @@ pub fn spawn(app: AppState) {
 }
 
 /// Attempts every due delivery; returns when the next one is due.
-async fn deliver_due(app: &AppState) -> Result<Option<i64>, StoreError> {
+async fn deliver_due(app: &AppState) -> Result<Option<i64>, store::Error> {
     let now = app.now();
     let due = app
         .store
@@ -95,7 +95,7 @@ async fn deliver_due(app: &AppState) -> Result<Option<i64>, StoreError> {
             settle(app, delivery, result).await?;
         }
     }
-    app.store.run(|conn| queue::next_due(conn)).await
+    app.store.run(queue::next_due).await
 }
 
 /// What became of one attempt.
@@ -144,7 +144,7 @@ async fn attempt(app: &App, d: &Delivery) -> Attempt {
     Attempt::Answered(logout::outcome(status), status)
 }
 
-async fn settle(app: &App, d: Delivery, result: Attempt) -> Result<(), StoreError> {
+async fn settle(app: &App, d: Delivery, result: Attempt) -> Result<(), store::Error> {
     let now = app.now();
     let (client, attempt) = (d.client_id.as_str(), d.attempts);
     let retry = match result {

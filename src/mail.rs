@@ -20,7 +20,7 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::config::{MailConfig, MailTransport};
 use crate::i18n::{Catalogues, Lang};
-use crate::store::{Store, StoreError, mail_queue};
+use crate::store::{self, Store, mail_queue};
 
 /// The mail templates, embedded at build time.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -263,7 +263,7 @@ pub fn backoff(attempts: i64) -> i64 {
 
 /// Delivers every mail due at `now`; returns how many went out. Failures
 /// are counted, logged with their reason and rescheduled.
-pub async fn deliver_due(store: &Store, mailer: &Mailer, now: i64) -> Result<usize, StoreError> {
+pub async fn deliver_due(store: &Store, mailer: &Mailer, now: i64) -> Result<usize, store::Error> {
     let _pass = mailer.pass.lock().await;
     let dropped = store
         .run(move |conn| mail_queue::purge(conn, now - GIVE_UP_AFTER_SECONDS))

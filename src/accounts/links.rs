@@ -5,7 +5,7 @@
 //! Also the abuse limits on the mails a visitor can ask for, and what
 //! each request sends: verification, « compte existant », reset.
 
-use rusqlite::Connection;
+use crate::store::Tx;
 
 use crate::config::MailLimits;
 use crate::i18n::Lang;
@@ -88,13 +88,13 @@ impl LinkState {
 /// Makes a new link for `sub`, replacing its open links of that purpose;
 /// returns the token (only its digest is stored).
 pub fn issue(
-    conn: &Connection,
+    tx: &Tx<'_>,
     sub: &str,
     purpose: Purpose,
     ctx: &MailContext,
     now: i64,
-) -> rusqlite::Result<String> {
-    email_tokens::replace_open(conn, sub, purpose.as_str(), now)?;
+) -> crate::store::Result<String> {
+    email_tokens::replace_open(tx, sub, purpose.as_str(), now)?;
     let token = secrets::token();
     let row = EmailToken {
         sub: sub.to_owned(),
@@ -106,21 +106,21 @@ pub fn issue(
         used_at: None,
         replaced_at: None,
     };
-    email_tokens::insert(conn, &secrets::digest(&token), &row)?;
+    email_tokens::insert(tx, &secrets::digest(&token), &row)?;
     Ok(token)
 }
 
 /// What `token` is, for `purpose`, at `now` (nothing is changed).
 pub fn inspect(
-    conn: &Connection,
+    tx: &Tx<'_>,
     token: &str,
     purpose: Purpose,
     now: i64,
-) -> rusqlite::Result<LinkState> {
+) -> crate::store::Result<LinkState> {
     if token.len() != 43 {
         return Ok(LinkState::Unknown);
     }
-    let Some(row) = email_tokens::get(conn, &secrets::digest(token))? else {
+    let Some(row) = email_tokens::get(tx, &secrets::digest(token))? else {
         return Ok(LinkState::Unknown);
     };
     if Purpose::parse(&row.purpose) != Some(purpose) {
@@ -139,14 +139,14 @@ pub fn inspect(
 
 /// Uses `token` once: `Valid` only for the one call that marked it used.
 pub fn redeem(
-    conn: &Connection,
+    tx: &Tx<'_>,
     token: &str,
     purpose: Purpose,
     now: i64,
-) -> rusqlite::Result<LinkState> {
-    let state = inspect(conn, token, purpose, now)?;
+) -> crate::store::Result<LinkState> {
+    let state = inspect(tx, token, purpose, now)?;
     if let LinkState::Valid(row) = &state
-        && !email_tokens::mark_used(conn, &secrets::digest(token), now)?
+        && !email_tokens::mark_used(tx, &secrets::digest(token), now)?
     {
         return Ok(LinkState::Used(row.clone()));
     }
@@ -156,28 +156,28 @@ pub fn redeem(
 /// Checks the abuse limits for a mail to `address` and, when allowed,
 /// counts the request.
 pub fn allow_mail(
-    conn: &Connection,
+    tx: &Tx<'_>,
     address: &str,
     ctx: &MailContext,
     now: i64,
-) -> rusqlite::Result<Result<(), Limit>> {
+) -> crate::store::Result<Result<(), Limit>> {
     let limits = ctx.limits;
     if limits.max_per_ip_per_hour > 0
-        && mail_requests::for_ip(conn, &ctx.ip, now - 3600)? >= limits.max_per_ip_per_hour
+        && mail_requests::for_ip(tx, &ctx.ip, now - 3600)? >= limits.max_per_ip_per_hour
     {
         return Ok(Err(Limit::Ip));
     }
     if limits.min_interval_seconds > 0
-        && mail_requests::for_address(conn, address, now - limits.min_interval_seconds)? > 0
+        && mail_requests::for_address(tx, address, now - limits.min_interval_seconds)? > 0
     {
         return Ok(Err(Limit::Address));
     }
     if limits.max_per_address_per_hour > 0
-        && mail_requests::for_address(conn, address, now - 3600)? >= limits.max_per_address_per_hour
+        && mail_requests::for_address(tx, address, now - 3600)? >= limits.max_per_address_per_hour
     {
         return Ok(Err(Limit::Address));
     }
-    mail_requests::record(conn, address, &ctx.ip, now)?;
+    mail_requests::record(tx, address, &ctx.ip, now)?;
     Ok(Ok(()))
 }
 
@@ -185,18 +185,18 @@ pub fn allow_mail(
 /// account, the link and the mail are kept or lost together). Returns the
 /// link.
 pub fn send(
-    conn: &Connection,
+    tx: &Tx<'_>,
     mailer: &Mailer,
     user: &users::User,
     kind: mail::Kind,
     ctx: &MailContext,
     now: i64,
-) -> rusqlite::Result<String> {
+) -> crate::store::Result<String> {
     let purpose = match kind {
         mail::Kind::Verify => Purpose::Verify,
         mail::Kind::Exists | mail::Kind::Reset => Purpose::Reset,
     };
-    let token = issue(conn, &user.sub, purpose, ctx, now)?;
+    let token = issue(tx, &user.sub, purpose, ctx, now)?;
     let prefix = match purpose {
         Purpose::Verify => &ctx.verify_url,
         Purpose::Reset => &ctx.reset_url,
@@ -215,9 +215,9 @@ pub fn send(
             link: &link,
             ttl_seconds: ctx.ttl_seconds,
         })
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+        .map_err(|e| crate::store::Error::Internal(format!("mail: {e}")))?;
     mail_queue::push(
-        conn,
+        tx,
         &composed.sender,
         &composed.recipient,
         &composed.message,
@@ -230,13 +230,13 @@ pub fn send(
 /// unverified account, the « compte existant » mail for a verified one,
 /// nothing for an unknown address — the same answer for all three.
 pub fn resend_verification(
-    conn: &mut Connection,
+    tx: &Tx<'_>,
     mailer: &Mailer,
     email: &str,
     ctx: &MailContext,
     now: i64,
-) -> rusqlite::Result<Result<Option<String>, Limit>> {
-    let tx = conn.savepoint()?;
+) -> crate::store::Result<Result<Option<String>, Limit>> {
+    let tx = tx.savepoint()?;
     if let Err(limit) = allow_mail(&tx, email, ctx, now)? {
         return Ok(Err(limit));
     }
@@ -254,13 +254,13 @@ pub fn resend_verification(
 /// « Mot de passe oublié ? »: a reset link to a known address, nothing to
 /// an unknown one.
 pub fn forgot(
-    conn: &mut Connection,
+    tx: &Tx<'_>,
     mailer: &Mailer,
     email: &str,
     ctx: &MailContext,
     now: i64,
-) -> rusqlite::Result<Result<Option<String>, Limit>> {
-    let tx = conn.savepoint()?;
+) -> crate::store::Result<Result<Option<String>, Limit>> {
+    let tx = tx.savepoint()?;
     if let Err(limit) = allow_mail(&tx, email, ctx, now)? {
         return Ok(Err(limit));
     }
@@ -287,13 +287,13 @@ pub enum Renewed {
 /// Sends a fresh link in place of `token` (expired, used or replaced),
 /// to the same account, for the same purpose and pending request.
 pub fn renew(
-    conn: &mut Connection,
+    tx: &Tx<'_>,
     mailer: &Mailer,
     token: &str,
     ctx: &MailContext,
     now: i64,
-) -> rusqlite::Result<Renewed> {
-    let tx = conn.savepoint()?;
+) -> crate::store::Result<Renewed> {
+    let tx = tx.savepoint()?;
     let row = match token_row(&tx, token)? {
         Some(row) => row,
         None => return Ok(Renewed::Unknown),
@@ -324,11 +324,11 @@ pub fn renew(
     Ok(Renewed::Sent(link))
 }
 
-fn token_row(conn: &Connection, token: &str) -> rusqlite::Result<Option<EmailToken>> {
+fn token_row(tx: &Tx<'_>, token: &str) -> crate::store::Result<Option<EmailToken>> {
     if token.len() != 43 {
         return Ok(None);
     }
-    email_tokens::get(conn, &secrets::digest(token))
+    email_tokens::get(tx, &secrets::digest(token))
 }
 
 /// The outcome of opening an activation link.
@@ -343,8 +343,8 @@ pub enum Verified {
 }
 
 /// Opens an activation link: marks the address verified, once.
-pub fn verify(conn: &mut Connection, token: &str, now: i64) -> rusqlite::Result<Verified> {
-    let tx = conn.savepoint()?;
+pub fn verify(tx: &Tx<'_>, token: &str, now: i64) -> crate::store::Result<Verified> {
+    let tx = tx.savepoint()?;
     let outcome = match redeem(&tx, token, Purpose::Verify, now)? {
         LinkState::Valid(row) => {
             users::set_verified(&tx, &row.sub, now)?;
@@ -362,12 +362,12 @@ pub fn verify(conn: &mut Connection, token: &str, now: i64) -> rusqlite::Result<
 
 /// A valid reset link and its account (nothing is changed).
 pub fn reset_target(
-    conn: &Connection,
+    tx: &Tx<'_>,
     token: &str,
     now: i64,
-) -> rusqlite::Result<Result<(EmailToken, users::User), LinkState>> {
-    match inspect(conn, token, Purpose::Reset, now)? {
-        LinkState::Valid(row) => match users::by_sub(conn, &row.sub)? {
+) -> crate::store::Result<Result<(EmailToken, users::User), LinkState>> {
+    match inspect(tx, token, Purpose::Reset, now)? {
+        LinkState::Valid(row) => match users::by_sub(tx, &row.sub)? {
             Some(user) => Ok(Ok((row, user))),
             None => Ok(Err(LinkState::Unknown)),
         },
@@ -380,12 +380,12 @@ pub fn reset_target(
 /// the account. Returns the link's row and the ended sessions' sids (what
 /// they produced is the caller's to revoke and announce).
 pub fn reset_password(
-    conn: &mut Connection,
+    tx: &Tx<'_>,
     token: &str,
     password_hash: &str,
     now: i64,
-) -> rusqlite::Result<Result<(EmailToken, Vec<String>), LinkState>> {
-    let tx = conn.savepoint()?;
+) -> crate::store::Result<Result<(EmailToken, Vec<String>), LinkState>> {
+    let tx = tx.savepoint()?;
     let row = match redeem(&tx, token, Purpose::Reset, now)? {
         LinkState::Valid(row) => row,
         other => return Ok(Err(other)),
@@ -401,14 +401,14 @@ pub fn reset_password(
 /// Periodic clean-up: unverified accounts older than the setting (so the
 /// address can be used again), old links and old limit records.
 pub fn housekeeping(
-    conn: &Connection,
+    tx: &Tx<'_>,
     now: i64,
     unverified_ttl_days: i64,
-) -> rusqlite::Result<usize> {
+) -> crate::store::Result<usize> {
     let horizon = now - unverified_ttl_days * 86_400;
-    let removed = users::delete_unverified_before(conn, horizon)?;
-    email_tokens::purge(conn, horizon)?;
-    mail_requests::purge(conn, now - 86_400)?;
+    let removed = users::delete_unverified_before(tx, horizon)?;
+    email_tokens::purge(tx, horizon)?;
+    mail_requests::purge(tx, now - 86_400)?;
     Ok(removed)
 }
 

@@ -3,7 +3,7 @@
 //! activation mail — or, for an address that already has an account, the
 //! « compte existant » mail, with the very same answer (no enumeration).
 
-use rusqlite::Connection;
+use crate::store::Tx;
 
 use super::links::{self, Limit, MailContext};
 use super::policy::{self, Personal, Rule};
@@ -183,14 +183,14 @@ fn name(value: &str, field: Field, problems: &mut Vec<Problem>) -> Option<String
 /// reset link instead. One transaction; the same result either way.
 /// Returns the link sent (for the outbox log) or the limit hit.
 pub fn register(
-    conn: &mut Connection,
+    tx: &Tx<'_>,
     mailer: &Mailer,
     citizen: &NewCitizen,
     password_hash: String,
     ctx: &MailContext,
     now: i64,
-) -> rusqlite::Result<Result<String, Limit>> {
-    let tx = conn.savepoint()?;
+) -> crate::store::Result<Result<String, Limit>> {
+    let tx = tx.savepoint()?;
     let email = citizen.email.as_str();
     if let Err(limit) = links::allow_mail(&tx, email, ctx, now)? {
         return Ok(Err(limit));

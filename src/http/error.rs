@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::app::{App, AppState};
 use crate::i18n::Lang;
 use crate::oidc::{ErrorCode, OAuthError};
-use crate::store::StoreError;
+use crate::store;
 
 #[derive(Serialize)]
 struct ErrorPage {
@@ -46,8 +46,8 @@ pub fn page(
 #[derive(Debug)]
 pub struct Internal(pub String);
 
-impl From<StoreError> for Internal {
-    fn from(e: StoreError) -> Self {
+impl From<store::Error> for Internal {
+    fn from(e: store::Error) -> Self {
         Internal(e.to_string())
     }
 }
@@ -82,8 +82,8 @@ impl From<OAuthError> for JsonError {
     }
 }
 
-impl From<StoreError> for JsonError {
-    fn from(e: StoreError) -> Self {
+impl From<store::Error> for JsonError {
+    fn from(e: store::Error) -> Self {
         tracing::error!(error = %e, "database failure at a JSON endpoint");
         JsonError(OAuthError::server_error())
     }

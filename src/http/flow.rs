@@ -18,7 +18,7 @@ use crate::oidc::flow::{Next, Progress, next_step};
 use crate::oidc::grants;
 use crate::secrets;
 use crate::store::sessions::Session;
-use crate::store::{consents, interactions};
+use crate::store::{self, consents, interactions};
 
 enum Outcome {
     Page(&'static str, String),
@@ -98,7 +98,7 @@ pub async fn proceed_with(
                 Next::Issue => {
                     let session = session
                         .as_ref()
-                        .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                        .ok_or_else(|| store::Error::Internal("a code without a session".into()))?;
                     let code = grants::issue_code(conn, &req, session, now, code_ttl)?;
                     if let Some(id) = &interaction {
                         interactions::delete(conn, id)?;
@@ -117,7 +117,7 @@ pub async fn proceed_with(
                 None => {
                     let id = secrets::token();
                     let json = serde_json::to_string(&req)
-                        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+                        .map_err(|e| store::Error::Internal(format!("interaction: {e}")))?;
                     interactions::insert(conn, &id, &json, now + interaction_ttl)?;
                     id
                 }

@@ -6,13 +6,13 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 
 use crate::app::App;
 use crate::secrets;
-use crate::store::StoreError;
 use crate::store::sessions::{self, Session};
+use crate::store::{self, Tx};
 
 pub const COOKIE: &str = "sesame_session";
 
 /// The live session of this browser, if any.
-pub async fn current(app: &App, jar: &CookieJar) -> Result<Option<Session>, StoreError> {
+pub async fn current(app: &App, jar: &CookieJar) -> Result<Option<Session>, store::Error> {
     let Some(lookup) = Lookup::of(app, jar) else {
         return Ok(None);
     };
@@ -42,12 +42,12 @@ impl Lookup {
     }
 
     /// The live session, its idle deadline pushed forward when due.
-    pub fn run(&self, conn: &rusqlite::Connection) -> rusqlite::Result<Option<Session>> {
-        let found = sessions::live(conn, &self.digest, self.now)?;
+    pub fn run(&self, tx: &Tx<'_>) -> crate::store::Result<Option<Session>> {
+        let found = sessions::live(tx, &self.digest, self.now)?;
         if let Some(s) = &found
             && needs_touch(s.idle_expires_at, self.now, self.idle)
         {
-            sessions::touch(conn, &self.digest, self.now + self.idle)?;
+            sessions::touch(tx, &self.digest, self.now + self.idle)?;
         }
         Ok(found)
     }
@@ -67,7 +67,7 @@ pub async fn start(
     jar: CookieJar,
     sub: String,
     amr: Vec<String>,
-) -> Result<(CookieJar, Session), StoreError> {
+) -> Result<(CookieJar, Session), store::Error> {
     let now = app.now();
     let cookie_value = secrets::token();
     let session = Session {
@@ -83,8 +83,8 @@ pub async fn start(
     let digest = secrets::digest(&cookie_value);
     let row = session.clone();
     app.store
-        .run(move |conn| {
-            let tx = conn.savepoint()?;
+        .run(move |tx| {
+            let tx = tx.savepoint()?;
             if let Some(previous) = previous {
                 sessions::delete(&tx, &previous)?;
             }

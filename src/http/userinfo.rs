@@ -17,7 +17,7 @@ use super::paths;
 use crate::app::{App, AppState};
 use crate::oidc::scopes::{ClaimsRequest, user_claims};
 use crate::oidc::{params::Params, tokens};
-use crate::store::{grants, users};
+use crate::store::{Tx, grants, users};
 
 pub fn router() -> Router<AppState> {
     Router::new().route(paths::USERINFO, get(userinfo).post(userinfo))
@@ -121,16 +121,16 @@ type Found = (
 
 /// The citizen of an active token (none for a client's own token).
 fn with_user(
-    conn: &rusqlite::Connection,
+    tx: &Tx<'_>,
     active: Option<(grants::AccessToken, Option<String>)>,
-) -> rusqlite::Result<Option<Found>> {
+) -> crate::store::Result<Option<Found>> {
     let Some((token, claims)) = active else {
         return Ok(None);
     };
     let Some(sub) = token.sub.as_deref() else {
         return Ok(None);
     };
-    Ok(users::by_sub(conn, sub)?.map(|user| (token, claims, user)))
+    Ok(users::by_sub(tx, sub)?.map(|user| (token, claims, user)))
 }
 
 /// The claims an active citizen token may see; `None` when the token is

@@ -4,7 +4,7 @@
 //! the database as it was, and a replayed code revokes what the first
 //! redemption produced (RFC 6749 §4.1.2, RFC 9700 §4.14).
 
-use rusqlite::Connection;
+use crate::store::Tx;
 
 use super::authorize::AuthRequest;
 use super::{OAuthError, pkce};
@@ -16,12 +16,12 @@ use crate::store::users::{self, User};
 
 /// Stores a new code for `req`, signed in as `session`; returns the code.
 pub fn issue_code(
-    conn: &Connection,
+    tx: &Tx<'_>,
     req: &AuthRequest,
     session: &Session,
     now: i64,
     ttl: i64,
-) -> rusqlite::Result<String> {
+) -> crate::store::Result<String> {
     let (key, code) = secrets::keyed_token();
     let row = Code {
         client_id: req.client_id.clone(),
@@ -38,7 +38,7 @@ pub fn issue_code(
         used_at: None,
         grant_id: None,
     };
-    store::insert_code(conn, &key, &secrets::digest(&code), &row)?;
+    store::insert_code(tx, &key, &secrets::digest(&code), &row)?;
     Ok(code)
 }
 
@@ -77,17 +77,17 @@ pub struct CodeRedemption {
 /// Redeems a code for `client`. The outer `Result` is the database's; the
 /// inner one the protocol's answer.
 pub fn redeem_code(
-    conn: &mut Connection,
+    tx: &Tx<'_>,
     r: &CodeRedemption,
     client: &Client,
     now: i64,
     cfg: &TokenConfig,
     sign: Signer<'_>,
-) -> rusqlite::Result<Result<Issued, OAuthError>> {
+) -> crate::store::Result<Result<Issued, OAuthError>> {
     let Some(key) = secrets::token_key(&r.code) else {
         return Ok(Err(OAuthError::invalid_grant("the code is invalid")));
     };
-    let tx = conn.savepoint()?;
+    let tx = tx.savepoint()?;
     let Some(code) = store::find_code(&tx, key, &secrets::digest(&r.code))? else {
         return Ok(Err(OAuthError::invalid_grant("the code is invalid")));
     };
@@ -175,13 +175,13 @@ fn check_code(code: &Code, r: &CodeRedemption, now: i64) -> Result<(), OAuthErro
 /// Signs and records a new access token of `grant` (`grant_id` none for a
 /// client's own token); `None` if signing failed.
 fn new_access_token(
-    conn: &Connection,
+    tx: &Tx<'_>,
     grant: &Grant,
     grant_id: Option<&str>,
     now: i64,
     cfg: &TokenConfig,
     sign: Signer<'_>,
-) -> rusqlite::Result<Option<(AccessToken, String)>> {
+) -> crate::store::Result<Option<(AccessToken, String)>> {
     let access = AccessToken {
         jti: secrets::ordered_id(),
         grant_id: grant_id.map(str::to_owned),
@@ -193,19 +193,19 @@ fn new_access_token(
     let Some(token) = sign(grant, &access) else {
         return Ok(None);
     };
-    store::insert_access_token(conn, &access, &secrets::digest(&token))?;
+    store::insert_access_token(tx, &access, &secrets::digest(&token))?;
     Ok(Some((access, token)))
 }
 
 fn new_refresh_token(
-    conn: &Connection,
+    tx: &Tx<'_>,
     grant_id: &str,
     now: i64,
     cfg: &TokenConfig,
-) -> rusqlite::Result<String> {
+) -> crate::store::Result<String> {
     let token = secrets::token();
     crate::store::grants::insert_refresh_token(
-        conn,
+        tx,
         &secrets::digest(&token),
         grant_id,
         now,
@@ -217,16 +217,16 @@ fn new_refresh_token(
 /// Redeems a refresh token (RFC 6749 §6): rotation on every use; a rotated
 /// token presented again revokes the whole family (RFC 9700 §4.14.2).
 pub fn refresh(
-    conn: &mut Connection,
+    tx: &Tx<'_>,
     token: &str,
     client: &Client,
     scope: Option<&str>,
     now: i64,
     cfg: &TokenConfig,
     sign: Signer<'_>,
-) -> rusqlite::Result<Result<Issued, OAuthError>> {
+) -> crate::store::Result<Result<Issued, OAuthError>> {
     let digest = secrets::digest(token);
-    let tx = conn.savepoint()?;
+    let tx = tx.savepoint()?;
     let invalid = || {
         Ok(Err(OAuthError::invalid_grant(
             "the refresh token is invalid or expired",
@@ -306,13 +306,13 @@ pub fn refresh(
 /// itself, limited to its allowed scopes; no citizen, so no `openid` and
 /// no `offline_access`.
 pub fn client_credentials(
-    conn: &Connection,
+    tx: &Tx<'_>,
     client: &Client,
     scope: Option<&str>,
     now: i64,
     cfg: &TokenConfig,
     sign: Signer<'_>,
-) -> rusqlite::Result<Result<Issued, OAuthError>> {
+) -> crate::store::Result<Result<Issued, OAuthError>> {
     let mut scopes: Vec<&str> = Vec::new();
     for s in scope
         .unwrap_or_default()
@@ -345,7 +345,7 @@ pub fn client_credentials(
         revoked_at: None,
     };
     // No grant row: nothing but the token itself can be revoked.
-    let Some((access, access_token)) = new_access_token(conn, &grant, None, now, cfg, sign)? else {
+    let Some((access, access_token)) = new_access_token(tx, &grant, None, now, cfg, sign)? else {
         return Ok(Err(OAuthError::server_error()));
     };
     Ok(Ok(Issued {

@@ -4,12 +4,14 @@
 use super::*;
 use crate::config::{Clients, Config};
 use crate::oidc::authorize::{Prompt, ResponseMode, ReturnTo};
+use crate::store::Db;
+use crate::store::Tx;
 use crate::store::users::User;
 
-fn setup() -> (Connection, Client, TokenConfig, AuthRequest, Session) {
+fn setup() -> (Db, Client, TokenConfig, AuthRequest, Session) {
     let conn = crate::store::memory();
     users::insert(
-        &conn,
+        &conn.tx(),
         &User {
             sub: "alice".into(),
             email: "a@example.test".into(),
@@ -50,7 +52,7 @@ fn setup() -> (Connection, Client, TokenConfig, AuthRequest, Session) {
 
 /// Redeems `code` with `verifier` for `client` at `now`.
 fn redeem(
-    conn: &mut Connection,
+    conn: &Tx<'_>,
     code: &str,
     verifier: &str,
     client: &Client,
@@ -66,7 +68,7 @@ fn redeem(
 }
 
 /// Whether the access token `issued` carries is active at `now`.
-fn access_active(conn: &Connection, issued: &Issued, now: i64) -> bool {
+fn access_active(conn: &Tx<'_>, issued: &Issued, now: i64) -> bool {
     let digest = secrets::digest(&issued.access_token);
     store::active_access_token(conn, &issued.access.jti, &digest, now)
         .unwrap()
@@ -77,11 +79,11 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 #[test]
 fn a_code_expires_after_60_seconds() {
-    let (mut conn, client, cfg, req, session) = setup();
-    let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
-    let late = redeem(&mut conn, &code, VERIFIER, &client, &cfg, 1060);
+    let (conn, client, cfg, req, session) = setup();
+    let code = issue_code(&conn.tx(), &req, &session, 1000, cfg.code_ttl).unwrap();
+    let late = redeem(&conn.tx(), &code, VERIFIER, &client, &cfg, 1060);
     assert_eq!(late.unwrap_err().code, crate::oidc::ErrorCode::InvalidGrant);
-    let in_time = redeem(&mut conn, &code, VERIFIER, &client, &cfg, 1059).unwrap();
+    let in_time = redeem(&conn.tx(), &code, VERIFIER, &client, &cfg, 1059).unwrap();
     assert_eq!(in_time.nonce.as_deref(), Some("n"));
     assert_eq!(in_time.grant.auth_time, Some(900));
     assert!(
@@ -92,18 +94,18 @@ fn a_code_expires_after_60_seconds() {
 
 #[test]
 fn a_replayed_code_revokes_the_first_tokens() {
-    let (mut conn, client, cfg, req, session) = setup();
-    let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
-    let first = redeem(&mut conn, &code, VERIFIER, &client, &cfg, 1001).unwrap();
-    assert!(access_active(&conn, &first, 1002));
-    let again = redeem(&mut conn, &code, VERIFIER, &client, &cfg, 1002);
+    let (conn, client, cfg, req, session) = setup();
+    let code = issue_code(&conn.tx(), &req, &session, 1000, cfg.code_ttl).unwrap();
+    let first = redeem(&conn.tx(), &code, VERIFIER, &client, &cfg, 1001).unwrap();
+    assert!(access_active(&conn.tx(), &first, 1002));
+    let again = redeem(&conn.tx(), &code, VERIFIER, &client, &cfg, 1002);
     assert_eq!(
         again.unwrap_err().code,
         crate::oidc::ErrorCode::InvalidGrant
     );
-    assert!(!access_active(&conn, &first, 1003));
+    assert!(!access_active(&conn.tx(), &first, 1003));
     let refresh = first.refresh_token.unwrap();
-    let refused = refresh_grant(&mut conn, &refresh, &client, 1004, &cfg);
+    let refused = refresh_grant(&conn.tx(), &refresh, &client, 1004, &cfg);
     assert_eq!(
         refused.unwrap_err().code,
         crate::oidc::ErrorCode::InvalidGrant,
@@ -113,10 +115,10 @@ fn a_replayed_code_revokes_the_first_tokens() {
 
 #[test]
 fn a_wrong_verifier_leaves_the_code_usable() {
-    let (mut conn, client, cfg, req, session) = setup();
-    let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
+    let (conn, client, cfg, req, session) = setup();
+    let code = issue_code(&conn.tx(), &req, &session, 1000, cfg.code_ttl).unwrap();
     let wrong = redeem(
-        &mut conn,
+        &conn.tx(),
         &code,
         &VERIFIER.replace('d', "D"),
         &client,
@@ -124,11 +126,11 @@ fn a_wrong_verifier_leaves_the_code_usable() {
         1001,
     );
     assert!(wrong.is_err());
-    assert!(redeem(&mut conn, &code, VERIFIER, &client, &cfg, 1002).is_ok());
+    assert!(redeem(&conn.tx(), &code, VERIFIER, &client, &cfg, 1002).is_ok());
 }
 
 fn refresh_grant(
-    conn: &mut Connection,
+    conn: &Tx<'_>,
     token: &str,
     client: &Client,
     now: i64,
@@ -139,24 +141,24 @@ fn refresh_grant(
 
 #[test]
 fn refresh_rotates_and_a_reused_token_kills_the_family() {
-    let (mut conn, client, cfg, req, session) = setup();
-    let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
-    let first = redeem(&mut conn, &code, VERIFIER, &client, &cfg, 1001).unwrap();
+    let (conn, client, cfg, req, session) = setup();
+    let code = issue_code(&conn.tx(), &req, &session, 1000, cfg.code_ttl).unwrap();
+    let first = redeem(&conn.tx(), &code, VERIFIER, &client, &cfg, 1001).unwrap();
     let r1 = first.refresh_token.unwrap();
-    let second = refresh_grant(&mut conn, &r1, &client, 2000, &cfg).unwrap();
+    let second = refresh_grant(&conn.tx(), &r1, &client, 2000, &cfg).unwrap();
     let r2 = second.refresh_token.clone().unwrap();
     assert_ne!(r1, r2);
     assert!(
-        refresh_grant(&mut conn, &r1, &client, 2001, &cfg).is_err(),
+        refresh_grant(&conn.tx(), &r1, &client, 2001, &cfg).is_err(),
         "rotated token refused"
     );
     assert!(
-        refresh_grant(&mut conn, &r2, &client, 2002, &cfg).is_err(),
+        refresh_grant(&conn.tx(), &r2, &client, 2002, &cfg).is_err(),
         "and the newer one is revoked with it"
     );
     assert!(
         store::active_access_token(
-            &conn,
+            &conn.tx(),
             &second.access.jti,
             &secrets::digest(&second.access_token),
             2003
@@ -168,13 +170,13 @@ fn refresh_rotates_and_a_reused_token_kills_the_family() {
 
 #[test]
 fn refresh_tokens_expire_when_idle() {
-    let (mut conn, client, cfg, req, session) = setup();
-    let code = issue_code(&conn, &req, &session, 1000, cfg.code_ttl).unwrap();
-    let first = redeem(&mut conn, &code, VERIFIER, &client, &cfg, 1001).unwrap();
+    let (conn, client, cfg, req, session) = setup();
+    let code = issue_code(&conn.tx(), &req, &session, 1000, cfg.code_ttl).unwrap();
+    let first = redeem(&conn.tx(), &code, VERIFIER, &client, &cfg, 1001).unwrap();
     let token = first.refresh_token.unwrap();
     assert!(
         refresh_grant(
-            &mut conn,
+            &conn.tx(),
             &token,
             &client,
             1001 + cfg.refresh_idle_ttl,
@@ -184,7 +186,7 @@ fn refresh_tokens_expire_when_idle() {
     );
     assert!(
         refresh_grant(
-            &mut conn,
+            &conn.tx(),
             &token,
             &client,
             1000 + cfg.refresh_idle_ttl,

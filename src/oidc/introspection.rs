@@ -7,7 +7,7 @@
 //! Resource servers need no introspection: access tokens are RFC 9068 JWTs
 //! they verify against the JWKS.
 
-use rusqlite::Connection;
+use crate::store::Tx;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -69,18 +69,17 @@ pub fn may_introspect(client: &Client) -> Result<(), OAuthError> {
 
 /// What `client` may learn about `token` at `now`.
 pub fn introspect(
-    conn: &Connection,
+    tx: &Tx<'_>,
     token: &Presented,
     client: &Client,
     issuer: &str,
     now: i64,
-) -> rusqlite::Result<Introspection> {
+) -> crate::store::Result<Introspection> {
     match token {
         Presented::Unknown => Ok(Introspection::inactive()),
         Presented::Access(access) => {
             let claims = &access.claims;
-            let Some((row, _)) =
-                store::active_access_token(conn, &claims.jti, &access.digest, now)?
+            let Some((row, _)) = store::active_access_token(tx, &claims.jti, &access.digest, now)?
             else {
                 return Ok(Introspection::inactive());
             };
@@ -100,10 +99,10 @@ pub fn introspect(
             })
         }
         Presented::Refresh(digest) => {
-            let Some(stored) = store::find_refresh_token(conn, digest)? else {
+            let Some(stored) = store::find_refresh_token(tx, digest)? else {
                 return Ok(Introspection::inactive());
             };
-            let Some(grant) = store::grant(conn, &stored.grant_id)? else {
+            let Some(grant) = store::grant(tx, &stored.grant_id)? else {
                 return Ok(Introspection::inactive());
             };
             let exp = grant

@@ -3,9 +3,10 @@
 //! §4.14), revocation (RFC 7009), introspection (RFC 7662), and what ending
 //! a session does (RP-Initiated and Back-Channel Logout 1.0).
 
+use crate::store::Db;
 use std::path::Path;
 
-use rusqlite::Connection;
+use crate::store::Tx;
 
 use super::ErrorCode;
 use super::grants::{self, CodeRedemption, Issued};
@@ -58,10 +59,10 @@ fn cfg() -> TokenConfig {
     }
 }
 
-fn setup() -> (Connection, Clients) {
+fn setup() -> (Db, Clients) {
     let conn = crate::store::memory();
     users::insert(
-        &conn,
+        &conn.tx(),
         &User {
             sub: "alice".into(),
             email: "alice@example.test".into(),
@@ -78,12 +79,12 @@ fn setup() -> (Connection, Clients) {
         idle_expires_at: i64::MAX,
         expires_at: i64::MAX,
     };
-    sessions::insert(&conn, "cookie-digest", &session, 0).unwrap();
+    sessions::insert(&conn.tx(), "cookie-digest", &session, 0).unwrap();
     (conn, clients())
 }
 
 /// Redeems a fresh code of session `sid1` for `client` with `scopes`.
-fn tokens(conn: &mut Connection, client: &Client, scopes: &str, now: i64) -> Issued {
+fn tokens(conn: &Tx<'_>, client: &Client, scopes: &str, now: i64) -> Issued {
     let (key, code) = secrets::keyed_token();
     let row = Code {
         client_id: client.id.clone(),
@@ -112,7 +113,7 @@ fn tokens(conn: &mut Connection, client: &Client, scopes: &str, now: i64) -> Iss
 }
 
 fn refresh(
-    conn: &mut Connection,
+    conn: &Tx<'_>,
     token: &str,
     client: &Client,
     scope: Option<&str>,
@@ -123,7 +124,7 @@ fn refresh(
         .map_err(|e| e.code)
 }
 
-fn access_active(conn: &Connection, issued: &Issued, now: i64) -> bool {
+fn access_active(conn: &Tx<'_>, issued: &Issued, now: i64) -> bool {
     store::active_access_token(conn, &issued.access.jti, &access_digest(issued), now)
         .unwrap()
         .is_some()
@@ -152,21 +153,21 @@ fn as_presented(issued: &Issued) -> Presented {
 
 #[test]
 fn refresh_tokens_only_with_the_grant_and_offline_access() {
-    let (mut conn, clients) = setup();
+    let (conn, clients) = setup();
     let (a, b) = (clients.get("a").unwrap(), clients.get("b").unwrap());
     assert!(
-        tokens(&mut conn, a, "openid email", 0)
+        tokens(&conn.tx(), a, "openid email", 0)
             .refresh_token
             .is_none()
     );
     assert!(
-        tokens(&mut conn, b, "openid offline_access", 0)
+        tokens(&conn.tx(), b, "openid offline_access", 0)
             .refresh_token
             .is_none(),
         "b lacks the refresh_token grant"
     );
     assert!(
-        tokens(&mut conn, a, "openid offline_access", 0)
+        tokens(&conn.tx(), a, "openid offline_access", 0)
             .refresh_token
             .is_some()
     );
@@ -174,50 +175,50 @@ fn refresh_tokens_only_with_the_grant_and_offline_access() {
 
 #[test]
 fn rotation_and_reuse_detection() {
-    let (mut conn, clients) = setup();
+    let (conn, clients) = setup();
     let a = clients.get("a").unwrap();
-    let first = tokens(&mut conn, a, "openid email offline_access", 0);
+    let first = tokens(&conn.tx(), a, "openid email offline_access", 0);
     let rt1 = first.refresh_token.clone().unwrap();
-    let second = refresh(&mut conn, &rt1, a, None, 10).unwrap();
+    let second = refresh(&conn.tx(), &rt1, a, None, 10).unwrap();
     assert_eq!(second.grant.sub.as_deref(), Some("alice"));
     let rt2 = second.refresh_token.clone().unwrap();
     assert_ne!(rt1, rt2, "rotated");
     assert!(
-        access_active(&conn, &first, 10),
+        access_active(&conn.tx(), &first, 10),
         "old access tokens live on"
     );
     // The rotated token comes back: the whole family dies.
     assert_eq!(
-        refresh(&mut conn, &rt1, a, None, 20).err(),
+        refresh(&conn.tx(), &rt1, a, None, 20).err(),
         Some(ErrorCode::InvalidGrant)
     );
     assert_eq!(
-        refresh(&mut conn, &rt2, a, None, 21).err(),
+        refresh(&conn.tx(), &rt2, a, None, 21).err(),
         Some(ErrorCode::InvalidGrant)
     );
-    assert!(!access_active(&conn, &first, 21));
-    assert!(!access_active(&conn, &second, 21));
+    assert!(!access_active(&conn.tx(), &first, 21));
+    assert!(!access_active(&conn.tx(), &second, 21));
 }
 
 #[test]
 fn refresh_is_bound_to_client_and_scope() {
-    let (mut conn, clients) = setup();
+    let (conn, clients) = setup();
     let (a, b) = (clients.get("a").unwrap(), clients.get("b").unwrap());
-    let rt = tokens(&mut conn, a, "openid email offline_access", 0)
+    let rt = tokens(&conn.tx(), a, "openid email offline_access", 0)
         .refresh_token
         .unwrap();
     assert_eq!(
-        refresh(&mut conn, &rt, b, None, 1).err(),
+        refresh(&conn.tx(), &rt, b, None, 1).err(),
         Some(ErrorCode::InvalidGrant)
     );
     assert_eq!(
-        refresh(&mut conn, &rt, a, Some("openid profile"), 1).err(),
+        refresh(&conn.tx(), &rt, a, Some("openid profile"), 1).err(),
         Some(ErrorCode::InvalidScope)
     );
-    let narrowed = refresh(&mut conn, &rt, a, Some("openid"), 2).unwrap();
+    let narrowed = refresh(&conn.tx(), &rt, a, Some("openid"), 2).unwrap();
     assert_eq!(narrowed.access.scopes, "openid");
     let next = narrowed.refresh_token.unwrap();
-    let full = refresh(&mut conn, &next, a, None, 3).unwrap();
+    let full = refresh(&conn.tx(), &next, a, None, 3).unwrap();
     assert_eq!(
         full.access.scopes, "openid email offline_access",
         "the family keeps its original scope"
@@ -226,27 +227,27 @@ fn refresh_is_bound_to_client_and_scope() {
 
 #[test]
 fn idle_and_absolute_lifetimes() {
-    let (mut conn, clients) = setup();
+    let (conn, clients) = setup();
     let a = clients.get("a").unwrap();
-    let rt = tokens(&mut conn, a, "openid offline_access", 0)
+    let rt = tokens(&conn.tx(), a, "openid offline_access", 0)
         .refresh_token
         .unwrap();
     assert_eq!(
-        refresh(&mut conn, &rt, a, None, 1000).err(),
+        refresh(&conn.tx(), &rt, a, None, 1000).err(),
         Some(ErrorCode::InvalidGrant),
         "idle"
     );
-    let mut rt = tokens(&mut conn, a, "openid offline_access", 0)
+    let mut rt = tokens(&conn.tx(), a, "openid offline_access", 0)
         .refresh_token
         .unwrap();
     for now in [900, 1800, 2700, 3600, 4500] {
-        rt = refresh(&mut conn, &rt, a, None, now)
+        rt = refresh(&conn.tx(), &rt, a, None, now)
             .unwrap()
             .refresh_token
             .unwrap();
     }
     assert_eq!(
-        refresh(&mut conn, &rt, a, None, 5000).err(),
+        refresh(&conn.tx(), &rt, a, None, 5000).err(),
         Some(ErrorCode::InvalidGrant),
         "absolute"
     );
@@ -254,44 +255,44 @@ fn idle_and_absolute_lifetimes() {
 
 #[test]
 fn revocation_of_own_tokens_only() {
-    let (mut conn, clients) = setup();
+    let (conn, clients) = setup();
     let (a, b) = (clients.get("a").unwrap(), clients.get("b").unwrap());
-    let issued = tokens(&mut conn, a, "openid offline_access", 0);
+    let issued = tokens(&conn.tx(), a, "openid offline_access", 0);
     let access = as_presented(&issued);
     let refresh_token = Presented::Refresh(secrets::digest(issued.refresh_token.as_ref().unwrap()));
-    let refused = revoke(&mut conn, &access, b, 1).unwrap().unwrap_err();
+    let refused = revoke(&conn.tx(), &access, b, 1).unwrap().unwrap_err();
     assert_eq!(refused.code, ErrorCode::InvalidGrant);
-    assert!(revoke(&mut conn, &refresh_token, b, 1).unwrap().is_err());
-    assert!(access_active(&conn, &issued, 1), "untouched by b");
+    assert!(revoke(&conn.tx(), &refresh_token, b, 1).unwrap().is_err());
+    assert!(access_active(&conn.tx(), &issued, 1), "untouched by b");
     assert!(
-        revoke(&mut conn, &Presented::Unknown, b, 1)
+        revoke(&conn.tx(), &Presented::Unknown, b, 1)
             .unwrap()
             .is_ok()
     );
     assert!(
-        revoke(&mut conn, &Presented::Refresh("nope".into()), a, 1)
+        revoke(&conn.tx(), &Presented::Refresh("nope".into()), a, 1)
             .unwrap()
             .is_ok()
     );
-    revoke(&mut conn, &refresh_token, a, 2).unwrap().unwrap();
+    revoke(&conn.tx(), &refresh_token, a, 2).unwrap().unwrap();
     assert!(
-        !access_active(&conn, &issued, 2),
+        !access_active(&conn.tx(), &issued, 2),
         "the grant's access tokens go too"
     );
     let rt = issued.refresh_token.unwrap();
     assert_eq!(
-        refresh(&mut conn, &rt, a, None, 3).err(),
+        refresh(&conn.tx(), &rt, a, None, 3).err(),
         Some(ErrorCode::InvalidGrant)
     );
 
-    let other = tokens(&mut conn, a, "openid offline_access", 10);
-    revoke(&mut conn, &as_presented(&other), a, 11)
+    let other = tokens(&conn.tx(), a, "openid offline_access", 10);
+    revoke(&conn.tx(), &as_presented(&other), a, 11)
         .unwrap()
         .unwrap();
-    assert!(!access_active(&conn, &other, 11));
+    assert!(!access_active(&conn.tx(), &other, 11));
     assert!(
         refresh(
-            &mut conn,
+            &conn.tx(),
             other.refresh_token.as_ref().unwrap(),
             a,
             None,
@@ -304,36 +305,36 @@ fn revocation_of_own_tokens_only() {
 
 #[test]
 fn introspection_shows_own_active_tokens_only() {
-    let (mut conn, clients) = setup();
+    let (conn, clients) = setup();
     let (a, b) = (clients.get("a").unwrap(), clients.get("b").unwrap());
-    let issued = tokens(&mut conn, a, "openid email offline_access", 100);
+    let issued = tokens(&conn.tx(), a, "openid email offline_access", 100);
     let access = as_presented(&issued);
-    let seen = introspect(&conn, &access, a, ISS, 101).unwrap();
+    let seen = introspect(&conn.tx(), &access, a, ISS, 101).unwrap();
     assert!(seen.active);
     assert_eq!(seen.client_id.as_deref(), Some("a"));
     assert_eq!(seen.scope.as_deref(), Some("openid email offline_access"));
     assert_eq!(seen.exp, Some(700));
     assert_eq!(seen.token_type, Some("Bearer"));
-    assert!(!introspect(&conn, &access, b, ISS, 101).unwrap().active);
+    assert!(!introspect(&conn.tx(), &access, b, ISS, 101).unwrap().active);
     assert!(
-        !introspect(&conn, &access, a, ISS, 700).unwrap().active,
+        !introspect(&conn.tx(), &access, a, ISS, 700).unwrap().active,
         "expired"
     );
 
     let rt = Presented::Refresh(secrets::digest(issued.refresh_token.as_ref().unwrap()));
-    let seen = introspect(&conn, &rt, a, ISS, 101).unwrap();
+    let seen = introspect(&conn.tx(), &rt, a, ISS, 101).unwrap();
     assert!(seen.active);
     assert_eq!(
         (seen.sub.as_deref(), seen.exp, seen.iat),
         (Some("alice"), Some(1100), Some(100))
     );
-    assert!(!introspect(&conn, &rt, b, ISS, 101).unwrap().active);
+    assert!(!introspect(&conn.tx(), &rt, b, ISS, 101).unwrap().active);
     assert!(
-        !introspect(&conn, &rt, a, ISS, 1100).unwrap().active,
+        !introspect(&conn.tx(), &rt, a, ISS, 1100).unwrap().active,
         "idle"
     );
     refresh(
-        &mut conn,
+        &conn.tx(),
         issued.refresh_token.as_ref().unwrap(),
         a,
         None,
@@ -341,34 +342,34 @@ fn introspection_shows_own_active_tokens_only() {
     )
     .unwrap();
     assert!(
-        !introspect(&conn, &rt, a, ISS, 201).unwrap().active,
+        !introspect(&conn.tx(), &rt, a, ISS, 201).unwrap().active,
         "rotated"
     );
-    let inactive = serde_json::to_value(introspect(&conn, &rt, a, ISS, 201).unwrap()).unwrap();
+    let inactive = serde_json::to_value(introspect(&conn.tx(), &rt, a, ISS, 201).unwrap()).unwrap();
     assert_eq!(inactive, serde_json::json!({"active": false}));
 }
 
 #[test]
 fn ending_a_session_revokes_its_access_tokens_but_not_offline_refresh() {
-    let (mut conn, clients) = setup();
+    let (conn, clients) = setup();
     let (a, b) = (clients.get("a").unwrap(), clients.get("b").unwrap());
-    let online = tokens(&mut conn, b, "openid email", 0);
-    let offline = tokens(&mut conn, a, "openid offline_access", 0);
+    let online = tokens(&conn.tx(), b, "openid email", 0);
+    let offline = tokens(&conn.tx(), a, "openid offline_access", 0);
     let wants = |id: &str| {
         clients
             .get(id)
             .is_some_and(|c| c.backchannel_logout_uri.is_some())
     };
-    let ended = end_session(&mut conn, "cookie-digest", &wants, 10)
+    let ended = end_session(&conn.tx(), "cookie-digest", &wants, 10)
         .unwrap()
         .unwrap();
     assert_eq!((ended.sid.as_str(), ended.sub.as_str()), ("sid1", "alice"));
     assert_eq!(ended.notified, ["a"], "b has no backchannel_logout_uri");
-    assert!(!access_active(&conn, &online, 10));
-    assert!(!access_active(&conn, &offline, 10));
+    assert!(!access_active(&conn.tx(), &online, 10));
+    assert!(!access_active(&conn.tx(), &offline, 10));
     assert!(
         refresh(
-            &mut conn,
+            &conn.tx(),
             offline.refresh_token.as_ref().unwrap(),
             a,
             None,
@@ -378,16 +379,16 @@ fn ending_a_session_revokes_its_access_tokens_but_not_offline_refresh() {
         "offline_access outlives the session"
     );
     assert!(
-        sessions::live(&conn, "cookie-digest", 11)
+        sessions::live(&conn.tx(), "cookie-digest", 11)
             .unwrap()
             .is_none()
     );
     assert!(
-        end_session(&mut conn, "cookie-digest", &wants, 12)
+        end_session(&conn.tx(), "cookie-digest", &wants, 12)
             .unwrap()
             .is_none()
     );
-    let queued = crate::store::backchannel::lease_due(&mut conn, 12, 100, 10).unwrap();
+    let queued = crate::store::backchannel::lease_due(&conn.tx(), 12, 100, 10).unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(
         (queued[0].client_id.as_str(), queued[0].sid.as_str()),
@@ -397,25 +398,25 @@ fn ending_a_session_revokes_its_access_tokens_but_not_offline_refresh() {
 
 #[test]
 fn ended_grants_are_purged_with_their_tokens() {
-    let (mut conn, clients) = setup();
+    let (conn, clients) = setup();
     let a = clients.get("a").unwrap();
-    let family = tokens(&mut conn, a, "openid offline_access", 0);
-    let online = tokens(&mut conn, a, "openid", 0);
+    let family = tokens(&conn.tx(), a, "openid offline_access", 0);
+    let online = tokens(&conn.tx(), a, "openid", 0);
     assert_eq!(
-        store::purge_grants(&conn, 4999).unwrap(),
+        store::purge_grants(&conn.tx(), 4999).unwrap(),
         1,
         "the grant without a family"
     );
-    assert!(!access_active(&conn, &online, 1));
-    assert!(access_active(&conn, &family, 1));
+    assert!(!access_active(&conn.tx(), &online, 1));
+    assert!(access_active(&conn.tx(), &family, 1));
     assert_eq!(
-        store::purge_grants(&conn, 5000).unwrap(),
+        store::purge_grants(&conn.tx(), 5000).unwrap(),
         1,
         "the family's absolute end"
     );
     let rt = family.refresh_token.unwrap();
     assert_eq!(
-        refresh(&mut conn, &rt, a, None, 1).err(),
+        refresh(&conn.tx(), &rt, a, None, 1).err(),
         Some(ErrorCode::InvalidGrant)
     );
 }

@@ -16,7 +16,7 @@
 //!   grants stay valid. Every client that obtained tokens in the session and
 //!   has a `backchannel_logout_uri` gets a logout token through the queue.
 
-use rusqlite::Connection;
+use crate::store::Tx;
 use serde_json::{Value, json};
 
 use super::params::Params;
@@ -117,12 +117,12 @@ pub struct Ended {
 /// Ends the session of a cookie digest (see the module header), in one
 /// transaction. `has_backchannel` says whether a client wants logout tokens.
 pub fn end_session(
-    conn: &mut Connection,
+    tx: &Tx<'_>,
     cookie_digest: &str,
     has_backchannel: &dyn Fn(&str) -> bool,
     now: i64,
-) -> rusqlite::Result<Option<Ended>> {
-    let tx = conn.savepoint()?;
+) -> crate::store::Result<Option<Ended>> {
+    let tx = tx.savepoint()?;
     let Some((sid, sub)) = sessions::take(&tx, cookie_digest)? else {
         return Ok(None);
     };
@@ -134,16 +134,16 @@ pub fn end_session(
 /// What follows the end of session `sid` of `sub`, however it ended
 /// (logout here; password change or account deletion may call it too).
 pub fn after_session_ended(
-    conn: &Connection,
+    tx: &Tx<'_>,
     sid: &str,
     sub: &str,
     has_backchannel: &dyn Fn(&str) -> bool,
     now: i64,
-) -> rusqlite::Result<Vec<String>> {
-    let mut notified = grants::end_session(conn, sid, now)?;
+) -> crate::store::Result<Vec<String>> {
+    let mut notified = grants::end_session(tx, sid, now)?;
     notified.retain(|client_id| has_backchannel(client_id));
     for client_id in &notified {
-        backchannel::enqueue(conn, client_id, sub, sid, &secrets::random_b64(16), now)?;
+        backchannel::enqueue(tx, client_id, sub, sid, &secrets::random_b64(16), now)?;
     }
     Ok(notified)
 }

@@ -7,7 +7,7 @@
 //! of the family and every access token it produced (§2.1 "SHOULD").
 //! Revoking an access token revokes that token only.
 
-use rusqlite::Connection;
+use crate::store::Tx;
 
 use super::OAuthError;
 use super::tokens::Presented;
@@ -20,12 +20,12 @@ fn not_yours() -> OAuthError {
 
 /// Revokes `token` for `client`, in one transaction.
 pub fn revoke(
-    conn: &mut Connection,
+    tx: &Tx<'_>,
     token: &Presented,
     client: &Client,
     now: i64,
-) -> rusqlite::Result<Result<(), OAuthError>> {
-    let tx = conn.savepoint()?;
+) -> crate::store::Result<Result<(), OAuthError>> {
+    let tx = tx.savepoint()?;
     match token {
         Presented::Unknown => return Ok(Ok(())),
         Presented::Access(access) => {

@@ -2,7 +2,9 @@
 //! deliveries. A delivery is leased before it is attempted (its next
 //! attempt pushed past the lease), so a crash mid-delivery only delays it.
 
-use rusqlite::{Connection, params};
+use rusqlite::params;
+
+use super::{Result, Tx};
 
 /// One logout token to deliver to one client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,14 +19,14 @@ pub struct Delivery {
 }
 
 pub fn enqueue(
-    conn: &Connection,
+    tx: &Tx<'_>,
     client_id: &str,
     sub: &str,
     sid: &str,
     jti: &str,
     now: i64,
-) -> rusqlite::Result<()> {
-    conn.prepare_cached(
+) -> Result<()> {
+    tx.conn.prepare_cached(
         "INSERT INTO backchannel_logouts (client_id, sub, sid, jti, next_attempt_at, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
     )?
@@ -34,15 +36,10 @@ pub fn enqueue(
 
 /// Takes up to `limit` deliveries due at `now`, counts the attempt and
 /// hides them until `lease_until`.
-pub fn lease_due(
-    conn: &mut Connection,
-    now: i64,
-    lease_until: i64,
-    limit: usize,
-) -> rusqlite::Result<Vec<Delivery>> {
-    let tx = conn.savepoint()?;
+pub fn lease_due(tx: &Tx<'_>, now: i64, lease_until: i64, limit: usize) -> Result<Vec<Delivery>> {
+    let tx = tx.savepoint()?;
     let due: Vec<Delivery> = {
-        let mut stmt = tx.prepare_cached(
+        let mut stmt = tx.conn.prepare_cached(
             "UPDATE backchannel_logouts SET attempts = attempts + 1, next_attempt_at = ?2 \
              WHERE id IN (SELECT id FROM backchannel_logouts WHERE next_attempt_at <= ?1 \
                           ORDER BY next_attempt_at LIMIT ?3) \
@@ -65,22 +62,26 @@ pub fn lease_due(
 }
 
 /// Removes a delivery (done, refused or given up).
-pub fn remove(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM backchannel_logouts WHERE id = ?1")?
+pub fn remove(tx: &Tx<'_>, id: i64) -> Result<()> {
+    tx.conn
+        .prepare_cached("DELETE FROM backchannel_logouts WHERE id = ?1")?
         .execute([id])?;
     Ok(())
 }
 
-pub fn reschedule(conn: &Connection, id: i64, at: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE backchannel_logouts SET next_attempt_at = ?2 WHERE id = ?1")?
+pub fn reschedule(tx: &Tx<'_>, id: i64, at: i64) -> Result<()> {
+    tx.conn
+        .prepare_cached("UPDATE backchannel_logouts SET next_attempt_at = ?2 WHERE id = ?1")?
         .execute(params![id, at])?;
     Ok(())
 }
 
 /// When the next delivery is due, if any is queued.
-pub fn next_due(conn: &Connection) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached("SELECT MIN(next_attempt_at) FROM backchannel_logouts")?
-        .query_row([], |row| row.get(0))
+pub fn next_due(tx: &Tx<'_>) -> Result<Option<i64>> {
+    Ok(tx
+        .conn
+        .prepare_cached("SELECT MIN(next_attempt_at) FROM backchannel_logouts")?
+        .query_row([], |row| row.get(0))?)
 }
 
 #[cfg(test)]
@@ -89,19 +90,19 @@ mod tests {
 
     #[test]
     fn leased_deliveries_hide_until_the_lease_ends() {
-        let mut conn = crate::store::memory();
-        enqueue(&conn, "rp", "alice", "sid1", "j1", 100).unwrap();
-        enqueue(&conn, "rp", "alice", "sid1", "j2", 200).unwrap();
-        assert_eq!(next_due(&conn).unwrap(), Some(100));
-        let due = lease_due(&mut conn, 150, 180, 10).unwrap();
+        let conn = crate::store::memory();
+        enqueue(&conn.tx(), "rp", "alice", "sid1", "j1", 100).unwrap();
+        enqueue(&conn.tx(), "rp", "alice", "sid1", "j2", 200).unwrap();
+        assert_eq!(next_due(&conn.tx()).unwrap(), Some(100));
+        let due = lease_due(&conn.tx(), 150, 180, 10).unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!((due[0].jti.as_str(), due[0].attempts), ("j1", 1));
-        assert!(lease_due(&mut conn, 170, 200, 10).unwrap().is_empty());
-        let again = lease_due(&mut conn, 180, 300, 10).unwrap();
+        assert!(lease_due(&conn.tx(), 170, 200, 10).unwrap().is_empty());
+        let again = lease_due(&conn.tx(), 180, 300, 10).unwrap();
         assert_eq!(again.len(), 1, "j1 only; j2 is due at 200");
         assert_eq!(again[0].attempts, 2, "a lost attempt still counts");
-        reschedule(&conn, again[0].id, 500).unwrap();
-        remove(&conn, again[0].id).unwrap();
-        assert_eq!(next_due(&conn).unwrap(), Some(200));
+        reschedule(&conn.tx(), again[0].id, 500).unwrap();
+        remove(&conn.tx(), again[0].id).unwrap();
+        assert_eq!(next_due(&conn.tx()).unwrap(), Some(200));
     }
 }

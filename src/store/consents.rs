@@ -1,32 +1,26 @@
 //! `consents`: what each citizen agreed to share with each service.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Tx};
 
 /// The scopes `sub` has granted `client_id`, if any consent is recorded.
-pub fn granted(
-    conn: &Connection,
-    sub: &str,
-    client_id: &str,
-) -> rusqlite::Result<Option<Vec<String>>> {
-    conn.prepare_cached("SELECT scopes FROM consents WHERE sub = ?1 AND client_id = ?2")?
+pub fn granted(tx: &Tx<'_>, sub: &str, client_id: &str) -> Result<Option<Vec<String>>> {
+    Ok(tx
+        .conn
+        .prepare_cached("SELECT scopes FROM consents WHERE sub = ?1 AND client_id = ?2")?
         .query_row(params![sub, client_id], |row| row.get::<_, String>(0))
         .optional()
-        .map(|found| found.map(|s| s.split_whitespace().map(str::to_owned).collect()))
+        .map(|found| found.map(|s| s.split_whitespace().map(str::to_owned).collect()))?)
 }
 
 /// Records consent to `scopes`, adding to what was granted before.
-pub fn grant(
-    conn: &Connection,
-    sub: &str,
-    client_id: &str,
-    scopes: &[String],
-    now: i64,
-) -> rusqlite::Result<()> {
-    let mut all = granted(conn, sub, client_id)?.unwrap_or_default();
+pub fn grant(tx: &Tx<'_>, sub: &str, client_id: &str, scopes: &[String], now: i64) -> Result<()> {
+    let mut all = granted(tx, sub, client_id)?.unwrap_or_default();
     all.extend(scopes.iter().cloned());
     all.sort();
     all.dedup();
-    conn.prepare_cached(
+    tx.conn.prepare_cached(
         "INSERT INTO consents (sub, client_id, scopes, granted_at) VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT (sub, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at",
     )?
@@ -34,8 +28,9 @@ pub fn grant(
     Ok(())
 }
 
-pub fn withdraw(conn: &Connection, sub: &str, client_id: &str) -> rusqlite::Result<bool> {
-    Ok(conn
+pub fn withdraw(tx: &Tx<'_>, sub: &str, client_id: &str) -> Result<bool> {
+    Ok(tx
+        .conn
         .prepare_cached("DELETE FROM consents WHERE sub = ?1 AND client_id = ?2")?
         .execute(params![sub, client_id])?
         > 0)
@@ -50,7 +45,7 @@ mod tests {
     fn grants_accumulate_and_can_be_withdrawn() {
         let conn = crate::store::memory();
         users::insert(
-            &conn,
+            &conn.tx(),
             &User {
                 sub: "s".into(),
                 email: "a@b.c".into(),
@@ -58,14 +53,14 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(granted(&conn, "s", "c").unwrap(), None);
-        grant(&conn, "s", "c", &["openid".into(), "email".into()], 1).unwrap();
-        grant(&conn, "s", "c", &["profile".into()], 2).unwrap();
+        assert_eq!(granted(&conn.tx(), "s", "c").unwrap(), None);
+        grant(&conn.tx(), "s", "c", &["openid".into(), "email".into()], 1).unwrap();
+        grant(&conn.tx(), "s", "c", &["profile".into()], 2).unwrap();
         assert_eq!(
-            granted(&conn, "s", "c").unwrap().unwrap(),
+            granted(&conn.tx(), "s", "c").unwrap().unwrap(),
             ["email", "openid", "profile"]
         );
-        assert!(withdraw(&conn, "s", "c").unwrap());
-        assert_eq!(granted(&conn, "s", "c").unwrap(), None);
+        assert!(withdraw(&conn.tx(), "s", "c").unwrap());
+        assert_eq!(granted(&conn.tx(), "s", "c").unwrap(), None);
     }
 }

@@ -1,7 +1,9 @@
 //! `email_tokens`: the links sent by mail (address verification, password
 //! reset), keyed by the SHA-256 digest of their 256-bit token.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Tx};
 
 /// A link as stored.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -16,8 +18,8 @@ pub struct EmailToken {
     pub replaced_at: Option<i64>,
 }
 
-pub fn insert(conn: &Connection, digest: &str, t: &EmailToken) -> rusqlite::Result<()> {
-    conn.prepare_cached(
+pub fn insert(tx: &Tx<'_>, digest: &str, t: &EmailToken) -> Result<()> {
+    tx.conn.prepare_cached(
         "INSERT INTO email_tokens (digest, sub, purpose, interaction, browser, created_at, expires_at, used_at, replaced_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
@@ -36,8 +38,8 @@ pub fn insert(conn: &Connection, digest: &str, t: &EmailToken) -> rusqlite::Resu
 }
 
 /// The link with this digest, whatever its state.
-pub fn get(conn: &Connection, digest: &str) -> rusqlite::Result<Option<EmailToken>> {
-    conn.prepare_cached(
+pub fn get(tx: &Tx<'_>, digest: &str) -> Result<Option<EmailToken>> {
+    Ok(tx.conn.prepare_cached(
         "SELECT sub, purpose, interaction, browser, created_at, expires_at, used_at, replaced_at \
          FROM email_tokens WHERE digest = ?1",
     )?
@@ -53,27 +55,25 @@ pub fn get(conn: &Connection, digest: &str) -> rusqlite::Result<Option<EmailToke
             replaced_at: row.get(7)?,
         })
     })
-    .optional()
+    .optional()?)
 }
 
 /// Marks every still-open link of `sub` for `purpose` as replaced.
-pub fn replace_open(
-    conn: &Connection,
-    sub: &str,
-    purpose: &str,
-    now: i64,
-) -> rusqlite::Result<usize> {
-    conn.prepare_cached(
-        "UPDATE email_tokens SET replaced_at = ?3 \
+pub fn replace_open(tx: &Tx<'_>, sub: &str, purpose: &str, now: i64) -> Result<usize> {
+    Ok(tx
+        .conn
+        .prepare_cached(
+            "UPDATE email_tokens SET replaced_at = ?3 \
          WHERE sub = ?1 AND purpose = ?2 AND used_at IS NULL AND replaced_at IS NULL",
-    )?
-    .execute(params![sub, purpose, now])
+        )?
+        .execute(params![sub, purpose, now])?)
 }
 
 /// Marks the link used if it still is open and unexpired; false otherwise
 /// (so two concurrent redemptions cannot both succeed).
-pub fn mark_used(conn: &Connection, digest: &str, now: i64) -> rusqlite::Result<bool> {
-    let changed = conn
+pub fn mark_used(tx: &Tx<'_>, digest: &str, now: i64) -> Result<bool> {
+    let changed = tx
+        .conn
         .prepare_cached(
             "UPDATE email_tokens SET used_at = ?2 \
              WHERE digest = ?1 AND used_at IS NULL AND replaced_at IS NULL AND expires_at > ?2",
@@ -83,7 +83,9 @@ pub fn mark_used(conn: &Connection, digest: &str, now: i64) -> rusqlite::Result<
 }
 
 /// Removes links created before `before`.
-pub fn purge(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
-    conn.prepare_cached("DELETE FROM email_tokens WHERE created_at < ?1")?
-        .execute([before])
+pub fn purge(tx: &Tx<'_>, before: i64) -> Result<usize> {
+    Ok(tx
+        .conn
+        .prepare_cached("DELETE FROM email_tokens WHERE created_at < ?1")?
+        .execute([before])?)
 }

@@ -1,7 +1,9 @@
 //! `auth_codes`, `grants`, `refresh_tokens` and `access_tokens`: what a
 //! client obtained, so that any of it can be revoked together.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Tx};
 
 /// An authorization code as stored (the code itself only as a digest).
 #[derive(Debug, Clone, PartialEq)]
@@ -23,8 +25,8 @@ pub struct Code {
 
 /// Stores a code under its key (`secrets::token_key`) with the SHA-256 of
 /// the whole code.
-pub fn insert_code(conn: &Connection, key: &str, digest: &str, c: &Code) -> rusqlite::Result<()> {
-    conn.prepare_cached(
+pub fn insert_code(tx: &Tx<'_>, key: &str, digest: &str, c: &Code) -> Result<()> {
+    tx.conn.prepare_cached(
         "INSERT INTO auth_codes (id, digest, client_id, sub, redirect_uri, scopes, claims, nonce, \
          code_challenge, sid, auth_time, amr, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
@@ -49,8 +51,8 @@ pub fn insert_code(conn: &Connection, key: &str, digest: &str, c: &Code) -> rusq
 
 /// The code stored under `key` whose digest is `digest`: exactly the code
 /// issued.
-pub fn find_code(conn: &Connection, key: &str, digest: &str) -> rusqlite::Result<Option<Code>> {
-    conn.prepare_cached(
+pub fn find_code(tx: &Tx<'_>, key: &str, digest: &str) -> Result<Option<Code>> {
+    Ok(tx.conn.prepare_cached(
         "SELECT client_id, sub, redirect_uri, scopes, claims, nonce, code_challenge, sid, \
          auth_time, amr, expires_at, used_at, grant_id FROM auth_codes WHERE id = ?1 AND digest = ?2",
     )?
@@ -71,17 +73,13 @@ pub fn find_code(conn: &Connection, key: &str, digest: &str) -> rusqlite::Result
             grant_id: row.get(12)?,
         })
     })
-    .optional()
+    .optional()?)
 }
 
 /// Marks a code used by `grant_id`; false when it was used meanwhile.
-pub fn mark_code_used(
-    conn: &Connection,
-    key: &str,
-    grant_id: &str,
-    now: i64,
-) -> rusqlite::Result<bool> {
-    Ok(conn
+pub fn mark_code_used(tx: &Tx<'_>, key: &str, grant_id: &str, now: i64) -> Result<bool> {
+    Ok(tx
+        .conn
         .prepare_cached(
             "UPDATE auth_codes SET used_at = ?2, grant_id = ?3 WHERE id = ?1 AND used_at IS NULL",
         )?
@@ -91,9 +89,11 @@ pub fn mark_code_used(
 
 /// Removes codes well past their expiry (used ones are kept a while so a
 /// replay is still recognised and answered by revocation).
-pub fn purge_codes(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
-    conn.prepare_cached("DELETE FROM auth_codes WHERE expires_at <= ?1")?
-        .execute([before])
+pub fn purge_codes(tx: &Tx<'_>, before: i64) -> Result<usize> {
+    Ok(tx
+        .conn
+        .prepare_cached("DELETE FROM auth_codes WHERE expires_at <= ?1")?
+        .execute([before])?)
 }
 
 /// What a client holds on behalf of a citizen (or of itself).
@@ -112,8 +112,8 @@ pub struct Grant {
     pub revoked_at: Option<i64>,
 }
 
-pub fn insert_grant(conn: &Connection, g: &Grant) -> rusqlite::Result<()> {
-    conn.prepare_cached(
+pub fn insert_grant(tx: &Tx<'_>, g: &Grant) -> Result<()> {
+    tx.conn.prepare_cached(
         "INSERT INTO grants (id, sub, client_id, scopes, claims, sid, auth_time, amr, created_at, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
@@ -132,8 +132,8 @@ pub fn insert_grant(conn: &Connection, g: &Grant) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn grant(conn: &Connection, id: &str) -> rusqlite::Result<Option<Grant>> {
-    conn.prepare_cached(
+pub fn grant(tx: &Tx<'_>, id: &str) -> Result<Option<Grant>> {
+    Ok(tx.conn.prepare_cached(
         "SELECT id, sub, client_id, scopes, claims, sid, auth_time, amr, created_at, expires_at, revoked_at \
          FROM grants WHERE id = ?1",
     )?
@@ -152,21 +152,24 @@ pub fn grant(conn: &Connection, id: &str) -> rusqlite::Result<Option<Grant>> {
             revoked_at: row.get(10)?,
         })
     })
-    .optional()
+    .optional()?)
 }
 
 /// Revokes a grant with every access and refresh token it produced.
-pub fn revoke_grant(conn: &Connection, id: &str, now: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")?
+pub fn revoke_grant(tx: &Tx<'_>, id: &str, now: i64) -> Result<()> {
+    tx.conn
+        .prepare_cached("UPDATE grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")?
         .execute(params![id, now])?;
-    conn.prepare_cached(
-        "UPDATE access_tokens SET revoked_at = ?2 WHERE grant_id = ?1 AND revoked_at IS NULL",
-    )?
-    .execute(params![id, now])?;
-    conn.prepare_cached(
-        "UPDATE refresh_tokens SET rotated_at = ?2 WHERE grant_id = ?1 AND rotated_at IS NULL",
-    )?
-    .execute(params![id, now])?;
+    tx.conn
+        .prepare_cached(
+            "UPDATE access_tokens SET revoked_at = ?2 WHERE grant_id = ?1 AND revoked_at IS NULL",
+        )?
+        .execute(params![id, now])?;
+    tx.conn
+        .prepare_cached(
+            "UPDATE refresh_tokens SET rotated_at = ?2 WHERE grant_id = ?1 AND rotated_at IS NULL",
+        )?
+        .execute(params![id, now])?;
     Ok(())
 }
 
@@ -182,24 +185,21 @@ pub struct AccessToken {
 }
 
 /// Records an issued access token with the SHA-256 of the token itself.
-pub fn insert_access_token(
-    conn: &Connection,
-    t: &AccessToken,
-    digest: &str,
-) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO access_tokens (jti, digest, grant_id, client_id, sub, scopes, expires_at) \
+pub fn insert_access_token(tx: &Tx<'_>, t: &AccessToken, digest: &str) -> Result<()> {
+    tx.conn
+        .prepare_cached(
+            "INSERT INTO access_tokens (jti, digest, grant_id, client_id, sub, scopes, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        t.jti,
-        digest,
-        t.grant_id,
-        t.client_id,
-        t.sub,
-        t.scopes,
-        t.expires_at
-    ])?;
+        )?
+        .execute(params![
+            t.jti,
+            digest,
+            t.grant_id,
+            t.client_id,
+            t.sub,
+            t.scopes,
+            t.expires_at
+        ])?;
     Ok(())
 }
 
@@ -216,12 +216,14 @@ const ACTIVE_ACCESS_TOKEN: &str = "SELECT t.jti, t.grant_id, t.client_id, t.sub,
 /// (so exactly the token issued), unexpired, not revoked, and its grant (if
 /// any) not revoked. Returns the token with its grant's claims request.
 pub fn active_access_token(
-    conn: &Connection,
+    tx: &Tx<'_>,
     jti: &str,
     digest: &str,
     now: i64,
-) -> rusqlite::Result<Option<(AccessToken, Option<String>)>> {
-    conn.prepare_cached(ACTIVE_ACCESS_TOKEN)?
+) -> Result<Option<(AccessToken, Option<String>)>> {
+    Ok(tx
+        .conn
+        .prepare_cached(ACTIVE_ACCESS_TOKEN)?
         .query_row(params![jti, digest, now], |row| {
             Ok((
                 AccessToken {
@@ -235,48 +237,51 @@ pub fn active_access_token(
                 row.get(6)?,
             ))
         })
-        .optional()
+        .optional()?)
 }
 
 /// The client an access token was issued to, whatever its state.
-pub fn access_token_client(
-    conn: &Connection,
-    jti: &str,
-    digest: &str,
-) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached("SELECT client_id FROM access_tokens WHERE jti = ?1 AND digest = ?2")?
+pub fn access_token_client(tx: &Tx<'_>, jti: &str, digest: &str) -> Result<Option<String>> {
+    Ok(tx
+        .conn
+        .prepare_cached("SELECT client_id FROM access_tokens WHERE jti = ?1 AND digest = ?2")?
         .query_row([jti, digest], |row| row.get(0))
-        .optional()
+        .optional()?)
 }
 
 /// What ending the browser session `sid` does to what it produced: its
 /// access tokens are revoked, grants without a refresh family (no
 /// `offline_access`) are revoked, unredeemed codes are burnt; refresh
 /// families live on. Returns the clients that obtained tokens in it.
-pub fn end_session(conn: &Connection, sid: &str, now: i64) -> rusqlite::Result<Vec<String>> {
-    conn.prepare_cached(
-        "UPDATE access_tokens SET revoked_at = ?2 \
+pub fn end_session(tx: &Tx<'_>, sid: &str, now: i64) -> Result<Vec<String>> {
+    tx.conn
+        .prepare_cached(
+            "UPDATE access_tokens SET revoked_at = ?2 \
          WHERE grant_id IN (SELECT id FROM grants WHERE sid = ?1) AND revoked_at IS NULL",
-    )?
-    .execute(params![sid, now])?;
-    conn.prepare_cached(
-        "UPDATE grants SET revoked_at = ?2 \
-         WHERE sid = ?1 AND expires_at IS NULL AND revoked_at IS NULL",
-    )?
-    .execute(params![sid, now])?;
-    conn.prepare_cached("UPDATE auth_codes SET used_at = ?2 WHERE sid = ?1 AND used_at IS NULL")?
+        )?
         .execute(params![sid, now])?;
-    let mut stmt =
-        conn.prepare_cached("SELECT DISTINCT client_id FROM grants WHERE sid = ?1 ORDER BY 1")?;
+    tx.conn
+        .prepare_cached(
+            "UPDATE grants SET revoked_at = ?2 \
+         WHERE sid = ?1 AND expires_at IS NULL AND revoked_at IS NULL",
+        )?
+        .execute(params![sid, now])?;
+    tx.conn
+        .prepare_cached("UPDATE auth_codes SET used_at = ?2 WHERE sid = ?1 AND used_at IS NULL")?
+        .execute(params![sid, now])?;
+    let mut stmt = tx
+        .conn
+        .prepare_cached("SELECT DISTINCT client_id FROM grants WHERE sid = ?1 ORDER BY 1")?;
     let clients = stmt.query_map([sid], |row| row.get(0))?;
-    clients.collect()
+    Ok(clients.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn revoke_access_token(conn: &Connection, jti: &str, now: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE access_tokens SET revoked_at = ?2 WHERE jti = ?1 AND revoked_at IS NULL",
-    )?
-    .execute(params![jti, now])?;
+pub fn revoke_access_token(tx: &Tx<'_>, jti: &str, now: i64) -> Result<()> {
+    tx.conn
+        .prepare_cached(
+            "UPDATE access_tokens SET revoked_at = ?2 WHERE jti = ?1 AND revoked_at IS NULL",
+        )?
+        .execute(params![jti, now])?;
     Ok(())
 }
 
@@ -284,26 +289,30 @@ pub fn revoke_access_token(conn: &Connection, jti: &str, now: i64) -> rusqlite::
 /// `before`: revoked, past the absolute end of their refresh family, or —
 /// without a family — created then. Callers keep a margin of at least the
 /// access-token lifetime, so no live access token goes with them.
-pub fn purge_grants(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
-    conn.prepare_cached(
-        "DELETE FROM grants WHERE COALESCE(revoked_at, expires_at, created_at) <= ?1",
-    )?
-    .execute([before])
+pub fn purge_grants(tx: &Tx<'_>, before: i64) -> Result<usize> {
+    Ok(tx
+        .conn
+        .prepare_cached(
+            "DELETE FROM grants WHERE COALESCE(revoked_at, expires_at, created_at) <= ?1",
+        )?
+        .execute([before])?)
 }
 
-pub fn purge_access_tokens(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
-    conn.prepare_cached("DELETE FROM access_tokens WHERE expires_at <= ?1")?
-        .execute([before])
+pub fn purge_access_tokens(tx: &Tx<'_>, before: i64) -> Result<usize> {
+    Ok(tx
+        .conn
+        .prepare_cached("DELETE FROM access_tokens WHERE expires_at <= ?1")?
+        .execute([before])?)
 }
 
 pub fn insert_refresh_token(
-    conn: &Connection,
+    tx: &Tx<'_>,
     digest: &str,
     grant_id: &str,
     now: i64,
     expires_at: i64,
-) -> rusqlite::Result<()> {
-    conn.prepare_cached("INSERT INTO refresh_tokens (digest, grant_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?
+) -> Result<()> {
+    tx.conn.prepare_cached("INSERT INTO refresh_tokens (digest, grant_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![digest, grant_id, now, expires_at])?;
     Ok(())
 }
@@ -317,11 +326,8 @@ pub struct RefreshToken {
     pub rotated_at: Option<i64>,
 }
 
-pub fn find_refresh_token(
-    conn: &Connection,
-    digest: &str,
-) -> rusqlite::Result<Option<RefreshToken>> {
-    conn.prepare_cached(
+pub fn find_refresh_token(tx: &Tx<'_>, digest: &str) -> Result<Option<RefreshToken>> {
+    Ok(tx.conn.prepare_cached(
         "SELECT grant_id, created_at, expires_at, rotated_at FROM refresh_tokens WHERE digest = ?1",
     )?
     .query_row([digest], |row| {
@@ -332,12 +338,13 @@ pub fn find_refresh_token(
             rotated_at: row.get(3)?,
         })
     })
-    .optional()
+    .optional()?)
 }
 
 /// Marks a refresh token rotated; false when it was rotated meanwhile.
-pub fn rotate_refresh_token(conn: &Connection, digest: &str, now: i64) -> rusqlite::Result<bool> {
-    Ok(conn
+pub fn rotate_refresh_token(tx: &Tx<'_>, digest: &str, now: i64) -> Result<bool> {
+    Ok(tx
+        .conn
         .prepare_cached(
             "UPDATE refresh_tokens SET rotated_at = ?2 WHERE digest = ?1 AND rotated_at IS NULL",
         )?
@@ -353,9 +360,9 @@ mod tests {
     fn the_token_lookup_is_compiled_once() {
         let conn = crate::store::memory();
         for i in 0..3 {
-            active_access_token(&conn, &format!("j{i}"), "d", i).unwrap();
+            active_access_token(&conn.tx(), &format!("j{i}"), "d", i).unwrap();
         }
-        let stmt = conn.prepare_cached(ACTIVE_ACCESS_TOKEN).unwrap();
+        let stmt = conn.sql().prepare_cached(ACTIVE_ACCESS_TOKEN).unwrap();
         assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
     }
 }

@@ -2,8 +2,10 @@
 //! touches SQLite on the async executor), the embedded migrations, and one
 //! module per table group.
 //!
-//! Every store function is a plain function over a `&Connection` so that the
-//! CLI can call it directly and a PostgreSQL backend can later mirror it.
+//! Every store function is a plain function over a [`Tx`], the store's own
+//! handle on the database: the domain (`oidc`, `accounts`) takes a `&Tx` and
+//! never names the database library, so that a PostgreSQL backend can later
+//! slot in under the same functions (docs/architecture.md says how).
 
 pub mod backchannel;
 pub mod consents;
@@ -14,6 +16,10 @@ pub mod mail_queue;
 pub mod mail_requests;
 pub mod sessions;
 pub mod users;
+
+mod tx;
+
+pub use tx::{Db, Savepoint, Tx};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -48,13 +54,25 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The one error of the storage boundary: the database failed, or the
+/// thread that owns it is gone. Refusals (an invalid code, a wrong
+/// password) are never errors of this type: domain functions return them
+/// inside their `Ok` outcome.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum Error {
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("database thread stopped")]
     Worker,
+    /// The job's own code found it cannot go on (a broken invariant, a
+    /// mail that cannot be composed): like a database error, its writes
+    /// are undone and the request fails. Refusals never come this way.
+    #[error("{0}")]
+    Internal(String),
 }
+
+/// What every store function returns.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A job run on the database thread: it does its work and returns how to
 /// answer once the batch it ran in is committed (or not).
@@ -86,7 +104,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) `dir/sesame.db`, applies the migrations and
     /// starts the database thread.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+    pub fn open(dir: &Path) -> Result<Store, Error> {
         Store::open_with(dir, WAL_RESTART_FRAMES, CHECKPOINT_INTERVAL)
     }
 
@@ -94,7 +112,7 @@ impl Store {
         dir: &Path,
         wal_restart_frames: i64,
         checkpoint_interval: Duration,
-    ) -> Result<Store, StoreError> {
+    ) -> Result<Store, Error> {
         let path = dir.join("sesame.db");
         let mut conn = open_connection(&path)?;
         migrate(&mut conn)?;
@@ -111,7 +129,7 @@ impl Store {
                 batch_scheduling();
                 checkpointer(&checkpoints, &nudged, &seen, checkpoint_interval);
             })
-            .map_err(|_| StoreError::Worker)?;
+            .map_err(|_| Error::Worker)?;
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("sesame-db".into())
@@ -119,55 +137,35 @@ impl Store {
                 batch_scheduling();
                 run_jobs(&mut conn, &queue, &nudge, &wal_frames, wal_restart_frames);
             })
-            .map_err(|_| StoreError::Worker)?;
+            .map_err(|_| Error::Worker)?;
         Ok(Store { jobs })
-    }
-
-    /// Queues `f` on the database thread without waiting for it. Jobs run in
-    /// the order they were queued, so any request queued after this one sees
-    /// its writes; a failure is only logged.
-    pub fn detach<F>(&self, f: F)
-    where
-        F: FnOnce(&mut Connection) -> rusqlite::Result<()> + Send + 'static,
-    {
-        let job: Job = Box::new(move |conn| {
-            let result = f(conn);
-            if let Err(e) = &result {
-                tracing::warn!(error = %e, "database: a detached job failed");
-            }
-            Done {
-                ok: result.is_ok(),
-                answer: Box::new(|_| {}),
-            }
-        });
-        if self.jobs.send(job).is_err() {
-            tracing::warn!("database thread stopped: a detached job was dropped");
-        }
     }
 
     /// Runs `f` on the database thread, atomically, and waits for its
     /// result. A request cancelled meanwhile just drops the answer.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Its writes are kept when `f` returns `Ok`, whatever outcome that
+    /// carries; an `Err` undoes them.
+    pub async fn run<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            let result = f(conn);
+            let result = f(&Tx::new(conn));
             Done {
                 ok: result.is_ok(),
                 answer: Box::new(move |committed| {
                     let _ = reply.send(if committed {
-                        result.map_err(StoreError::from)
+                        result
                     } else {
-                        Err(StoreError::Worker)
+                        Err(Error::Worker)
                     });
                 }),
             }
         });
-        self.jobs.send(job).map_err(|_| StoreError::Worker)?;
-        answer.await.map_err(|_| StoreError::Worker)?
+        self.jobs.send(job).map_err(|_| Error::Worker)?;
+        answer.await.map_err(|_| Error::Worker)?
     }
 }
 
@@ -310,7 +308,7 @@ fn passive_checkpoint(conn: &Connection) -> Option<i64> {
 }
 
 /// Opens one connection with the settings every connection needs.
-pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // Every transaction takes the write lock at BEGIN, where SQLite waits
@@ -328,10 +326,10 @@ pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 /// Opens the database for a one-off command (CLI), migrated.
-pub fn open_for_cli(dir: &Path) -> Result<Connection, StoreError> {
+pub fn open_for_cli(dir: &Path) -> Result<Db> {
     let mut conn = open_connection(&dir.join("sesame.db"))?;
     migrate(&mut conn)?;
-    Ok(conn)
+    Ok(Db::new(conn))
 }
 
 /// Applies the migrations not applied yet, each in a transaction. Foreign
@@ -370,13 +368,14 @@ fn apply(conn: &mut Connection, applied: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// A migrated in-memory database for unit tests.
 #[cfg(test)]
-pub(crate) fn memory() -> Connection {
+pub(crate) fn memory() -> Db {
     let mut conn = Connection::open_in_memory().expect("in-memory sqlite");
     conn.pragma_update(None, "foreign_keys", "ON")
         .expect("pragma");
     migrate(&mut conn).expect("migrations apply");
-    conn
+    Db::new(conn)
 }
 
 #[cfg(test)]
@@ -388,7 +387,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         store
-            .run(|c| c.execute_batch("CREATE TABLE t (v INTEGER UNIQUE)"))
+            .run(|c| Ok(c.conn.execute_batch("CREATE TABLE t (v INTEGER UNIQUE)")?))
             .await
             .unwrap();
         let jobs: Vec<_> = (0..20)
@@ -397,10 +396,10 @@ mod tests {
                 tokio::spawn(async move {
                     store
                         .run(move |c| {
-                            c.execute("INSERT INTO t VALUES (?1)", [i * 10])?;
+                            c.conn.execute("INSERT INTO t VALUES (?1)", [i * 10])?;
                             // Odd jobs fail after their first write: it must not stay.
                             if i % 2 == 1 {
-                                c.execute("INSERT INTO t VALUES (0)", [])?;
+                                c.conn.execute("INSERT INTO t VALUES (0)", [])?;
                             }
                             Ok(())
                         })
@@ -414,7 +413,10 @@ mod tests {
         }
         assert_eq!(failed, 10);
         let rows: i64 = store
-            .run(|c| c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)))
+            .run(|c| {
+                Ok(c.conn
+                    .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?)
+            })
             .await
             .unwrap();
         assert_eq!(rows, 10, "only the successful jobs' rows remain");
@@ -490,13 +492,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_with(dir.path(), 8, Duration::from_millis(50)).unwrap();
         store
-            .run(|c| c.execute_batch("CREATE TABLE t (v BLOB)"))
+            .run(|c| Ok(c.conn.execute_batch("CREATE TABLE t (v BLOB)")?))
             .await
             .unwrap();
         // About 1.5 s of writes, three pages each: 900 frames written in all.
         for _ in 0..300 {
             store
-                .run(|c| c.execute("INSERT INTO t VALUES (zeroblob(10000))", []))
+                .run(|c| {
+                    Ok(c.conn
+                        .execute("INSERT INTO t VALUES (zeroblob(10000))", [])?)
+                })
                 .await
                 .unwrap();
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -504,7 +509,10 @@ mod tests {
         let wal = std::fs::metadata(dir.path().join("sesame.db-wal")).unwrap();
         assert!(wal.len() < 400 * 4096, "WAL of {} bytes", wal.len());
         let rows: i64 = store
-            .run(|c| c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)))
+            .run(|c| {
+                Ok(c.conn
+                    .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?)
+            })
             .await
             .unwrap();
         assert_eq!(rows, 300);
@@ -517,14 +525,20 @@ mod tests {
         for _ in 0..12 {
             let slow = store.run(|conn| {
                 std::thread::sleep(std::time::Duration::from_millis(20));
-                conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                Ok(conn
+                    .conn
+                    .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)
             });
             // Dropped before completion, as when a client disconnects.
             let _ = tokio::time::timeout(std::time::Duration::from_millis(1), slow).await;
         }
         for _ in 0..8 {
             let one = store
-                .run(|conn| conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
+                .run(|conn| {
+                    Ok(conn
+                        .conn
+                        .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)
+                })
                 .await
                 .unwrap();
             assert_eq!(one, 1);

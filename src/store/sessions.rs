@@ -1,6 +1,8 @@
 //! `sessions`: browser sessions, keyed by the SHA-256 digest of the cookie.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Tx};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
@@ -13,8 +15,8 @@ pub struct Session {
     pub expires_at: i64,
 }
 
-pub fn insert(conn: &Connection, digest: &str, s: &Session, now: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached(
+pub fn insert(tx: &Tx<'_>, digest: &str, s: &Session, now: i64) -> Result<()> {
+    tx.conn.prepare_cached(
         "INSERT INTO sessions (digest, sid, sub, auth_time, amr, acr, created_at, idle_expires_at, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
@@ -33,62 +35,68 @@ pub fn insert(conn: &Connection, digest: &str, s: &Session, now: i64) -> rusqlit
 }
 
 /// The live session for a cookie digest, if any (expired ones are ignored).
-pub fn live(conn: &Connection, digest: &str, now: i64) -> rusqlite::Result<Option<Session>> {
-    conn.prepare_cached(
-        "SELECT sid, sub, auth_time, amr, acr, idle_expires_at, expires_at FROM sessions \
+pub fn live(tx: &Tx<'_>, digest: &str, now: i64) -> Result<Option<Session>> {
+    Ok(tx
+        .conn
+        .prepare_cached(
+            "SELECT sid, sub, auth_time, amr, acr, idle_expires_at, expires_at FROM sessions \
          WHERE digest = ?1 AND idle_expires_at > ?2 AND expires_at > ?2",
-    )?
-    .query_row(params![digest, now], |row| {
-        let amr: String = row.get(3)?;
-        Ok(Session {
-            sid: row.get(0)?,
-            sub: row.get(1)?,
-            auth_time: row.get(2)?,
-            amr: amr.split_whitespace().map(str::to_owned).collect(),
-            acr: row.get(4)?,
-            idle_expires_at: row.get(5)?,
-            expires_at: row.get(6)?,
+        )?
+        .query_row(params![digest, now], |row| {
+            let amr: String = row.get(3)?;
+            Ok(Session {
+                sid: row.get(0)?,
+                sub: row.get(1)?,
+                auth_time: row.get(2)?,
+                amr: amr.split_whitespace().map(str::to_owned).collect(),
+                acr: row.get(4)?,
+                idle_expires_at: row.get(5)?,
+                expires_at: row.get(6)?,
+            })
         })
-    })
-    .optional()
+        .optional()?)
 }
 
 /// Pushes the idle deadline forward (never past the absolute one).
-pub fn touch(conn: &Connection, digest: &str, idle_expires_at: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE sessions SET idle_expires_at = MIN(?2, expires_at) WHERE digest = ?1",
-    )?
-    .execute(params![digest, idle_expires_at])?;
+pub fn touch(tx: &Tx<'_>, digest: &str, idle_expires_at: i64) -> Result<()> {
+    tx.conn
+        .prepare_cached(
+            "UPDATE sessions SET idle_expires_at = MIN(?2, expires_at) WHERE digest = ?1",
+        )?
+        .execute(params![digest, idle_expires_at])?;
     Ok(())
 }
 
-pub fn delete(conn: &Connection, digest: &str) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached("DELETE FROM sessions WHERE digest = ?1 RETURNING sid")?
+pub fn delete(tx: &Tx<'_>, digest: &str) -> Result<Option<String>> {
+    Ok(tx
+        .conn
+        .prepare_cached("DELETE FROM sessions WHERE digest = ?1 RETURNING sid")?
         .query_row([digest], |row| row.get(0))
-        .optional()
+        .optional()?)
 }
 
 /// Ends every session of `sub` except `keep_sid`; returns the ended sids.
-pub fn delete_others(
-    conn: &Connection,
-    sub: &str,
-    keep_sid: Option<&str>,
-) -> rusqlite::Result<Vec<String>> {
-    let mut stmt =
-        conn.prepare_cached("DELETE FROM sessions WHERE sub = ?1 AND sid IS NOT ?2 RETURNING sid")?;
+pub fn delete_others(tx: &Tx<'_>, sub: &str, keep_sid: Option<&str>) -> Result<Vec<String>> {
+    let mut stmt = tx
+        .conn
+        .prepare_cached("DELETE FROM sessions WHERE sub = ?1 AND sid IS NOT ?2 RETURNING sid")?;
     let sids = stmt.query_map(params![sub, keep_sid], |row| row.get(0))?;
-    sids.collect()
+    Ok(sids.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn purge_expired(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
-    conn.prepare_cached("DELETE FROM sessions WHERE idle_expires_at <= ?1 OR expires_at <= ?1")?
-        .execute([now])
+pub fn purge_expired(tx: &Tx<'_>, now: i64) -> Result<usize> {
+    Ok(tx
+        .conn
+        .prepare_cached("DELETE FROM sessions WHERE idle_expires_at <= ?1 OR expires_at <= ?1")?
+        .execute([now])?)
 }
 
 /// Deletes the session of a cookie digest (live or expired); returns its
 /// `sid` and `sub`.
-pub fn take(conn: &Connection, digest: &str) -> rusqlite::Result<Option<(String, String)>> {
-    conn.prepare_cached("DELETE FROM sessions WHERE digest = ?1 RETURNING sid, sub")?
+pub fn take(tx: &Tx<'_>, digest: &str) -> Result<Option<(String, String)>> {
+    Ok(tx
+        .conn
+        .prepare_cached("DELETE FROM sessions WHERE digest = ?1 RETURNING sid, sub")?
         .query_row([digest], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()
+        .optional()?)
 }

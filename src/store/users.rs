@@ -1,6 +1,8 @@
 //! `users`: citizens and their profile claims.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Result, Tx};
 
 /// A citizen as stored. `sub` is opaque and never changes; the email can.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -58,9 +60,9 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
 }
 
 /// Inserts a new citizen. Fails with a constraint error when the email is taken.
-pub fn insert(conn: &Connection, user: &User) -> rusqlite::Result<()> {
+pub fn insert(tx: &Tx<'_>, user: &User) -> Result<()> {
     let roles = serde_json::to_string(&user.roles).unwrap_or_else(|_| "[]".into());
-    conn.prepare_cached(&format!(
+    tx.conn.prepare_cached(&format!(
         "INSERT INTO users ({COLUMNS}) VALUES \
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
     ))?
@@ -89,43 +91,46 @@ pub fn insert(conn: &Connection, user: &User) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn by_sub(conn: &Connection, sub: &str) -> rusqlite::Result<Option<User>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE sub = ?1"))?
+pub fn by_sub(tx: &Tx<'_>, sub: &str) -> Result<Option<User>> {
+    Ok(tx
+        .conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE sub = ?1"))?
         .query_row([sub], from_row)
-        .optional()
+        .optional()?)
 }
 
-pub fn by_email(conn: &Connection, email: &str) -> rusqlite::Result<Option<User>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE email = ?1"))?
+pub fn by_email(tx: &Tx<'_>, email: &str) -> Result<Option<User>> {
+    Ok(tx
+        .conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE email = ?1"))?
         .query_row([email], from_row)
-        .optional()
+        .optional()?)
 }
 
 /// Replaces the password hash (after a login that found outdated parameters,
 /// a reset or a change).
-pub fn set_password_hash(
-    conn: &Connection,
-    sub: &str,
-    hash: &str,
-    now: i64,
-) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE sub = ?1")?
+pub fn set_password_hash(tx: &Tx<'_>, sub: &str, hash: &str, now: i64) -> Result<()> {
+    tx.conn
+        .prepare_cached("UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE sub = ?1")?
         .execute(params![sub, hash, now])?;
     Ok(())
 }
 
 /// Marks the address as verified (a link sent to it was used).
-pub fn set_verified(conn: &Connection, sub: &str, now: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE users SET email_verified = 1, updated_at = ?2 WHERE sub = ?1")?
+pub fn set_verified(tx: &Tx<'_>, sub: &str, now: i64) -> Result<()> {
+    tx.conn
+        .prepare_cached("UPDATE users SET email_verified = 1, updated_at = ?2 WHERE sub = ?1")?
         .execute(params![sub, now])?;
     Ok(())
 }
 
 /// Removes the accounts never verified and created before `before`, so
 /// their addresses can be used again; returns how many.
-pub fn delete_unverified_before(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
-    conn.prepare_cached("DELETE FROM users WHERE email_verified = 0 AND created_at < ?1")?
-        .execute([before])
+pub fn delete_unverified_before(tx: &Tx<'_>, before: i64) -> Result<usize> {
+    Ok(tx
+        .conn
+        .prepare_cached("DELETE FROM users WHERE email_verified = 0 AND created_at < ?1")?
+        .execute([before])?)
 }
 
 #[cfg(test)]
@@ -141,12 +146,14 @@ mod tests {
             roles: vec!["citizen".into()],
             ..User::default()
         };
-        insert(&conn, &user).unwrap();
-        let found = by_email(&conn, "nathalie@example.test").unwrap().unwrap();
+        insert(&conn.tx(), &user).unwrap();
+        let found = by_email(&conn.tx(), "nathalie@example.test")
+            .unwrap()
+            .unwrap();
         assert_eq!(found, user);
         assert!(
             insert(
-                &conn,
+                &conn.tx(),
                 &User {
                     sub: "s2".into(),
                     ..user

@@ -192,7 +192,7 @@ async fn logout_tokens_reach_every_service_of_the_session_with_a_retry() {
     let left = server
         .app
         .store
-        .run(|conn| sesame::store::backchannel::next_due(conn))
+        .run(sesame::store::backchannel::next_due)
         .await
         .unwrap();
     assert_eq!(left, None, "the queue is empty once delivered");

@@ -45,7 +45,7 @@ async fn expired_link_gets_a_page_that_sends_a_fresh_one_which_works() {
     server
         .app
         .store
-        .run(|conn| conn.execute("UPDATE email_tokens SET expires_at = expires_at - 121", []))
+        .run(|conn| conn.execute_sql("UPDATE email_tokens SET expires_at = expires_at - 121"))
         .await
         .unwrap();
     let dead = b.get(&link).send().await.unwrap();
@@ -61,7 +61,7 @@ async fn expired_link_gets_a_page_that_sends_a_fresh_one_which_works() {
     server
         .app
         .store
-        .run(|conn| conn.execute("UPDATE mail_requests SET created_at = created_at - 61", []))
+        .run(|conn| conn.execute_sql("UPDATE mail_requests SET created_at = created_at - 61"))
         .await
         .unwrap();
     let renewed = press(&server, &b, &html, "/link/renew").await;
@@ -95,7 +95,7 @@ async fn renewal_is_rate_limited() {
     server
         .app
         .store
-        .run(|conn| conn.execute("UPDATE email_tokens SET expires_at = 0", []))
+        .run(|conn| conn.execute_sql("UPDATE email_tokens SET expires_at = 0"))
         .await
         .unwrap();
     let html = text_of(&b, &link).await;
@@ -128,13 +128,7 @@ async fn a_used_link_fails() {
     let used: i64 = server
         .app
         .store
-        .run(|conn| {
-            conn.query_row(
-                "SELECT COUNT(*) FROM email_tokens WHERE used_at IS NOT NULL",
-                [],
-                |r| r.get(0),
-            )
-        })
+        .run(|conn| conn.query_i64("SELECT COUNT(*) FROM email_tokens WHERE used_at IS NOT NULL"))
         .await
         .unwrap();
     assert_eq!(used, 1);
@@ -343,7 +337,7 @@ async fn unverified_accounts_are_removed_after_the_configured_age() {
     server
         .app
         .store
-        .run(|conn| conn.execute("DELETE FROM mail_requests", []))
+        .run(|conn| conn.execute_sql("DELETE FROM mail_requests"))
         .await
         .unwrap();
     submit_signup(

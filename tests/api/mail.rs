@@ -14,7 +14,7 @@ async fn queue(server: &TestServer) -> Vec<(String, i64, Option<String>)> {
     server
         .app
         .store
-        .run(|conn| sesame::store::mail_queue::pending(conn))
+        .run(sesame::store::mail_queue::pending)
         .await
         .unwrap()
 }

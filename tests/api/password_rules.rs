@@ -65,7 +65,7 @@ async fn refused_with(config: &str, changes: &[(&str, &str)], field: &str, messa
     let count: i64 = server
         .app
         .store
-        .run(|conn| conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0)))
+        .run(|conn| conn.query_i64("SELECT COUNT(*) FROM users"))
         .await
         .unwrap();
     assert_eq!(count, 0, "no account created");

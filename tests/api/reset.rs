@@ -220,7 +220,7 @@ async fn expired_reset_link_offers_a_new_one() {
     server
         .app
         .store
-        .run(|conn| conn.execute("UPDATE email_tokens SET expires_at = 0", []))
+        .run(|conn| conn.execute_sql("UPDATE email_tokens SET expires_at = 0"))
         .await
         .unwrap();
     let dead = b.get(&link).send().await.unwrap();

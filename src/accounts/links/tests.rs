@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::config::{MailConfig, MailTransport};
+use crate::store::Tx;
 use crate::store::sessions::Session;
 use crate::store::users::User;
 
@@ -33,7 +34,7 @@ fn ctx() -> MailContext {
     }
 }
 
-fn user(conn: &Connection, email: &str, verified: bool, created_at: i64) -> User {
+fn user(conn: &Tx<'_>, email: &str, verified: bool, created_at: i64) -> User {
     let user = User {
         sub: format!("sub-{email}"),
         email: email.into(),
@@ -54,24 +55,32 @@ fn token_of(link: &str) -> &str {
 #[test]
 fn a_link_lives_its_ttl_and_is_stored_as_a_digest() {
     let conn = crate::store::memory();
-    user(&conn, "a@example.test", false, T0);
-    let token = issue(&conn, "sub-a@example.test", Purpose::Verify, &ctx(), T0).unwrap();
+    user(&conn.tx(), "a@example.test", false, T0);
+    let token = issue(
+        &conn.tx(),
+        "sub-a@example.test",
+        Purpose::Verify,
+        &ctx(),
+        T0,
+    )
+    .unwrap();
     assert_eq!(token.len(), 43, "256 bits, base64url");
     let stored: String = conn
+        .sql()
         .query_row("SELECT digest FROM email_tokens", [], |r| r.get(0))
         .unwrap();
     assert_eq!(stored, secrets::digest(&token));
     assert_ne!(stored, token);
-    let at = |now| inspect(&conn, &token, Purpose::Verify, now).unwrap();
+    let at = |now| inspect(&conn.tx(), &token, Purpose::Verify, now).unwrap();
     assert!(matches!(at(T0 + 299), LinkState::Valid(_)));
     assert!(matches!(at(T0 + 300), LinkState::Expired(_)));
     assert_eq!(
-        inspect(&conn, &token, Purpose::Reset, T0).unwrap(),
+        inspect(&conn.tx(), &token, Purpose::Reset, T0).unwrap(),
         LinkState::Unknown,
         "a link is good for its own purpose only"
     );
     assert_eq!(
-        inspect(&conn, "not-a-token", Purpose::Verify, T0).unwrap(),
+        inspect(&conn.tx(), "not-a-token", Purpose::Verify, T0).unwrap(),
         LinkState::Unknown
     );
 }
@@ -79,10 +88,17 @@ fn a_link_lives_its_ttl_and_is_stored_as_a_digest() {
 #[test]
 fn a_link_is_single_use_and_a_new_one_replaces_it() {
     let conn = crate::store::memory();
-    user(&conn, "a@example.test", false, T0);
-    let first = issue(&conn, "sub-a@example.test", Purpose::Verify, &ctx(), T0).unwrap();
+    user(&conn.tx(), "a@example.test", false, T0);
+    let first = issue(
+        &conn.tx(),
+        "sub-a@example.test",
+        Purpose::Verify,
+        &ctx(),
+        T0,
+    )
+    .unwrap();
     let second = issue(
-        &conn,
+        &conn.tx(),
         "sub-a@example.test",
         Purpose::Verify,
         &ctx(),
@@ -90,21 +106,28 @@ fn a_link_is_single_use_and_a_new_one_replaces_it() {
     )
     .unwrap();
     assert!(matches!(
-        redeem(&conn, &first, Purpose::Verify, T0 + 20).unwrap(),
+        redeem(&conn.tx(), &first, Purpose::Verify, T0 + 20).unwrap(),
         LinkState::Replaced(_)
     ));
     assert!(matches!(
-        redeem(&conn, &second, Purpose::Verify, T0 + 20).unwrap(),
+        redeem(&conn.tx(), &second, Purpose::Verify, T0 + 20).unwrap(),
         LinkState::Valid(_)
     ));
     assert!(matches!(
-        redeem(&conn, &second, Purpose::Verify, T0 + 21).unwrap(),
+        redeem(&conn.tx(), &second, Purpose::Verify, T0 + 21).unwrap(),
         LinkState::Used(_)
     ));
-    let reset = issue(&conn, "sub-a@example.test", Purpose::Reset, &ctx(), T0 + 30).unwrap();
+    let reset = issue(
+        &conn.tx(),
+        "sub-a@example.test",
+        Purpose::Reset,
+        &ctx(),
+        T0 + 30,
+    )
+    .unwrap();
     assert!(
         matches!(
-            inspect(&conn, &reset, Purpose::Reset, T0 + 31).unwrap(),
+            inspect(&conn.tx(), &reset, Purpose::Reset, T0 + 31).unwrap(),
             LinkState::Valid(_)
         ),
         "links of another purpose are not replaced"
@@ -115,35 +138,35 @@ fn a_link_is_single_use_and_a_new_one_replaces_it() {
 fn mail_limits_per_address_and_per_ip() {
     let conn = crate::store::memory();
     let c = ctx();
-    assert_eq!(allow_mail(&conn, "a@x.test", &c, T0).unwrap(), Ok(()));
+    assert_eq!(allow_mail(&conn.tx(), "a@x.test", &c, T0).unwrap(), Ok(()));
     assert_eq!(
-        allow_mail(&conn, "A@x.test", &c, T0 + 59).unwrap(),
+        allow_mail(&conn.tx(), "A@x.test", &c, T0 + 59).unwrap(),
         Err(Limit::Address),
         "one a minute per address, whatever its case"
     );
     for i in 1..5 {
         assert_eq!(
-            allow_mail(&conn, "a@x.test", &c, T0 + 60 * i).unwrap(),
+            allow_mail(&conn.tx(), "a@x.test", &c, T0 + 60 * i).unwrap(),
             Ok(())
         );
     }
     assert_eq!(
-        allow_mail(&conn, "a@x.test", &c, T0 + 300).unwrap(),
+        allow_mail(&conn.tx(), "a@x.test", &c, T0 + 300).unwrap(),
         Err(Limit::Address),
         "five an hour per address"
     );
     assert_eq!(
-        allow_mail(&conn, "a@x.test", &c, T0 + 3601).unwrap(),
+        allow_mail(&conn.tx(), "a@x.test", &c, T0 + 3601).unwrap(),
         Ok(())
     );
     for i in 0..15 {
         assert_eq!(
-            allow_mail(&conn, &format!("other{i}@x.test"), &c, T0 + 3602).unwrap(),
+            allow_mail(&conn.tx(), &format!("other{i}@x.test"), &c, T0 + 3602).unwrap(),
             Ok(())
         );
     }
     assert_eq!(
-        allow_mail(&conn, "new@x.test", &c, T0 + 3603).unwrap(),
+        allow_mail(&conn.tx(), "new@x.test", &c, T0 + 3603).unwrap(),
         Err(Limit::Ip),
         "twenty an hour per IP"
     );
@@ -152,7 +175,7 @@ fn mail_limits_per_address_and_per_ip() {
         ..c.clone()
     };
     assert_eq!(
-        allow_mail(&conn, "new@x.test", &elsewhere, T0 + 3603).unwrap(),
+        allow_mail(&conn.tx(), "new@x.test", &elsewhere, T0 + 3603).unwrap(),
         Ok(())
     );
     let off = MailContext {
@@ -165,7 +188,7 @@ fn mail_limits_per_address_and_per_ip() {
     };
     for _ in 0..30 {
         assert_eq!(
-            allow_mail(&conn, "a@x.test", &off, T0 + 3700).unwrap(),
+            allow_mail(&conn.tx(), "a@x.test", &off, T0 + 3700).unwrap(),
             Ok(())
         );
     }
@@ -173,65 +196,67 @@ fn mail_limits_per_address_and_per_ip() {
 
 #[test]
 fn verification_then_renewal_of_a_dead_link() {
-    let mut conn = crate::store::memory();
+    let conn = crate::store::memory();
     let m = mailer();
-    let u = user(&conn, "a@example.test", false, T0);
-    let link = send(&conn, &m, &u, mail::Kind::Verify, &ctx(), T0).unwrap();
+    let u = user(&conn.tx(), "a@example.test", false, T0);
+    let link = send(&conn.tx(), &m, &u, mail::Kind::Verify, &ctx(), T0).unwrap();
     assert!(link.starts_with("https://id.example.org/verify?token="));
     let token = token_of(&link).to_owned();
     assert!(matches!(
-        verify(&mut conn, &token, T0 + 300).unwrap(),
+        verify(&conn.tx(), &token, T0 + 300).unwrap(),
         Verified::Invalid(LinkState::Expired(_))
     ));
-    let renewed = renew(&mut conn, &m, &token, &ctx(), T0 + 400).unwrap();
+    let renewed = renew(&conn.tx(), &m, &token, &ctx(), T0 + 400).unwrap();
     let Renewed::Sent(fresh) = renewed else {
         panic!("{renewed:?}")
     };
     let fresh = token_of(&fresh).to_owned();
-    let Verified::Done(row) = verify(&mut conn, &fresh, T0 + 401).unwrap() else {
+    let Verified::Done(row) = verify(&conn.tx(), &fresh, T0 + 401).unwrap() else {
         panic!("fresh link works")
     };
     assert_eq!(row.interaction.as_deref(), Some("pending-request"));
     assert!(
-        users::by_sub(&conn, &u.sub)
+        users::by_sub(&conn.tx(), &u.sub)
             .unwrap()
             .unwrap()
             .email_verified
     );
     assert!(matches!(
-        verify(&mut conn, &fresh, T0 + 402).unwrap(),
+        verify(&conn.tx(), &fresh, T0 + 402).unwrap(),
         Verified::Already(_)
     ));
     assert_eq!(
-        renew(&mut conn, &m, &fresh, &ctx(), T0 + 500).unwrap(),
+        renew(&conn.tx(), &m, &fresh, &ctx(), T0 + 500).unwrap(),
         Renewed::AlreadyVerified(Some("pending-request".into()))
     );
     assert_eq!(
-        renew(&mut conn, &m, &"x".repeat(43), &ctx(), T0 + 500).unwrap(),
+        renew(&conn.tx(), &m, &"x".repeat(43), &ctx(), T0 + 500).unwrap(),
         Renewed::Unknown
     );
-    let queued = mail_queue::pending(&conn).unwrap();
+    let queued = mail_queue::pending(&conn.tx()).unwrap();
     assert_eq!(queued.len(), 2, "two activation mails queued");
 }
 
 #[test]
 fn renewal_is_rate_limited() {
-    let mut conn = crate::store::memory();
+    let conn = crate::store::memory();
     let m = mailer();
-    let u = user(&conn, "a@example.test", false, T0);
-    allow_mail(&conn, &u.email, &ctx(), T0).unwrap().unwrap();
-    let link = send(&conn, &m, &u, mail::Kind::Verify, &ctx(), T0).unwrap();
+    let u = user(&conn.tx(), "a@example.test", false, T0);
+    allow_mail(&conn.tx(), &u.email, &ctx(), T0)
+        .unwrap()
+        .unwrap();
+    let link = send(&conn.tx(), &m, &u, mail::Kind::Verify, &ctx(), T0).unwrap();
     assert_eq!(
-        renew(&mut conn, &m, token_of(&link), &ctx(), T0 + 30).unwrap(),
+        renew(&conn.tx(), &m, token_of(&link), &ctx(), T0 + 30).unwrap(),
         Renewed::Limited(Limit::Address)
     );
 }
 
 #[test]
 fn reset_ends_every_session_and_verifies_the_address() {
-    let mut conn = crate::store::memory();
+    let conn = crate::store::memory();
     let m = mailer();
-    let u = user(&conn, "a@example.test", false, T0);
+    let u = user(&conn.tx(), "a@example.test", false, T0);
     for sid in ["s1", "s2"] {
         let session = Session {
             sid: sid.into(),
@@ -242,40 +267,40 @@ fn reset_ends_every_session_and_verifies_the_address() {
             idle_expires_at: T0 + 1000,
             expires_at: T0 + 1000,
         };
-        sessions::insert(&conn, &format!("digest-{sid}"), &session, T0).unwrap();
+        sessions::insert(&conn.tx(), &format!("digest-{sid}"), &session, T0).unwrap();
     }
     let (ok, limited) = (
-        forgot(&mut conn, &m, "a@example.test", &ctx(), T0).unwrap(),
-        forgot(&mut conn, &m, "a@example.test", &ctx(), T0 + 1).unwrap(),
+        forgot(&conn.tx(), &m, "a@example.test", &ctx(), T0).unwrap(),
+        forgot(&conn.tx(), &m, "a@example.test", &ctx(), T0 + 1).unwrap(),
     );
     assert_eq!(limited, Err(Limit::Address));
     let token = token_of(&ok.unwrap().unwrap()).to_owned();
-    assert!(reset_target(&conn, &token, T0 + 10).unwrap().is_ok());
-    let (row, mut ended) = reset_password(&mut conn, &token, "new-hash", T0 + 10)
+    assert!(reset_target(&conn.tx(), &token, T0 + 10).unwrap().is_ok());
+    let (row, mut ended) = reset_password(&conn.tx(), &token, "new-hash", T0 + 10)
         .unwrap()
         .unwrap();
     assert_eq!(row.sub, u.sub);
     ended.sort();
     assert_eq!(ended, ["s1", "s2"]);
-    let after = users::by_sub(&conn, &u.sub).unwrap().unwrap();
+    let after = users::by_sub(&conn.tx(), &u.sub).unwrap().unwrap();
     assert_eq!(after.password_hash, "new-hash");
     assert!(after.email_verified);
     assert!(
-        sessions::live(&conn, "digest-s1", T0 + 11)
+        sessions::live(&conn.tx(), "digest-s1", T0 + 11)
             .unwrap()
             .is_none()
     );
     assert!(
-        sessions::live(&conn, "digest-s2", T0 + 11)
+        sessions::live(&conn.tx(), "digest-s2", T0 + 11)
             .unwrap()
             .is_none()
     );
     assert!(matches!(
-        reset_password(&mut conn, &token, "again", T0 + 12).unwrap(),
+        reset_password(&conn.tx(), &token, "again", T0 + 12).unwrap(),
         Err(LinkState::Used(_))
     ));
     assert_eq!(
-        forgot(&mut conn, &m, "nobody@example.test", &ctx(), T0).unwrap(),
+        forgot(&conn.tx(), &m, "nobody@example.test", &ctx(), T0).unwrap(),
         Ok(None),
         "nothing sent to an unknown address"
     );
@@ -284,23 +309,23 @@ fn reset_ends_every_session_and_verifies_the_address() {
 #[test]
 fn old_unverified_accounts_are_removed() {
     let conn = crate::store::memory();
-    user(&conn, "old@example.test", false, T0);
-    user(&conn, "young@example.test", false, T0 + 7 * 86_400);
-    user(&conn, "verified@example.test", true, T0);
+    user(&conn.tx(), "old@example.test", false, T0);
+    user(&conn.tx(), "young@example.test", false, T0 + 7 * 86_400);
+    user(&conn.tx(), "verified@example.test", true, T0);
     let now = T0 + 7 * 86_400 + 1;
-    assert_eq!(housekeeping(&conn, now, 7).unwrap(), 1);
+    assert_eq!(housekeeping(&conn.tx(), now, 7).unwrap(), 1);
     assert!(
-        users::by_email(&conn, "old@example.test")
+        users::by_email(&conn.tx(), "old@example.test")
             .unwrap()
             .is_none()
     );
     assert!(
-        users::by_email(&conn, "young@example.test")
+        users::by_email(&conn.tx(), "young@example.test")
             .unwrap()
             .is_some()
     );
     assert!(
-        users::by_email(&conn, "verified@example.test")
+        users::by_email(&conn.tx(), "verified@example.test")
             .unwrap()
             .is_some()
     );
