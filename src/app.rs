@@ -120,16 +120,23 @@ pub fn router(config: Config) -> Result<(Router, AppState), StartError> {
 /// Serves on `listener` until the process ends. Reloads clients on SIGHUP,
 /// purges expired rows every few minutes, and delivers back-channel logouts.
 pub async fn serve(listener: TcpListener, router: Router, app: AppState) -> std::io::Result<()> {
+    serve_until(listener, router, app, std::future::pending()).await
+}
+
+/// [`serve`] until `shutdown` completes; then stops accepting and lets the
+/// requests in flight finish.
+pub async fn serve_until(
+    listener: TcpListener,
+    router: Router,
+    app: AppState,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
     spawn_housekeeping(app.clone());
     crate::backchannel::spawn(app.clone());
     crate::mail::spawn_worker(app.store.clone(), app.mailer.clone());
     #[cfg(unix)]
-    spawn_reload_on_sighup(app);
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .await
+    spawn_reload_on_sighup(app.clone());
+    crate::http::server::serve(listener, router, &app.config.server, shutdown).await
 }
 
 /// Binds `config.listen`.

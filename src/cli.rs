@@ -170,8 +170,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     let (router, state) = app::router(config.clone()).map_err(|e| e.to_string())?;
     let listener = app::bind(&config).await.map_err(|e| e.to_string())?;
-    tracing::info!(issuer = %config.issuer, listen = %config.listen, clients = state.clients().len(), "Sésame is listening");
-    app::serve(listener, router, state)
+    let listen = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(issuer = %config.issuer, %listen, clients = state.clients().len(), "Sésame is listening");
+    app::serve_until(listener, router, state, crate::http::server::stop_signal())
         .await
         .map_err(|e| e.to_string())
 }

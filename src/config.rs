@@ -6,6 +6,7 @@ pub mod clients;
 mod init_template;
 mod mail;
 mod policy;
+pub mod server;
 mod tokens;
 mod toml_error;
 
@@ -22,6 +23,7 @@ pub use tokens::{SessionConfig, TokenConfig};
 
 use mail::{RawMail, mail_config};
 use policy::{RawPolicy, policy_config};
+pub use server::ServerConfig;
 use tokens::{RawSessions, RawTokens, session_config, token_config};
 pub(crate) use toml_error::toml_error;
 
@@ -56,6 +58,9 @@ struct RawConfig {
     data_dir: Option<PathBuf>,
     keys_dir: Option<PathBuf>,
     clients_file: Option<PathBuf>,
+    trusted_proxies: Option<Vec<String>>,
+    #[serde(default)]
+    server: server::RawServer,
     #[serde(default)]
     mail: RawMail,
     #[serde(default)]
@@ -79,6 +84,7 @@ pub struct Config {
     pub policy: PolicyConfig,
     pub tokens: TokenConfig,
     pub sessions: SessionConfig,
+    pub server: ServerConfig,
 }
 
 impl Config {
@@ -148,6 +154,7 @@ impl Config {
         let policy = policy_config(raw.policy, file)?;
         let tokens = token_config(raw.tokens, file)?;
         let sessions = session_config(raw.sessions, file)?;
+        let server = server::server_config(raw.server, raw.trusted_proxies, file)?;
         Ok(Config {
             issuer,
             listen,
@@ -158,6 +165,7 @@ impl Config {
             policy,
             tokens,
             sessions,
+            server,
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod error;
 pub mod flow;
 pub mod forms;
+pub mod health;
 pub mod home;
 pub mod introspect;
 pub mod lang;
@@ -16,6 +17,7 @@ pub mod pages;
 pub mod paths;
 pub mod reset;
 pub mod revoke;
+pub mod server;
 pub mod session;
 pub mod signup;
 pub mod token;
@@ -51,6 +53,7 @@ pub fn router(app: AppState) -> Router {
         .merge(login::router())
         .merge(consent::router())
         .merge(home::router())
+        .merge(health::router())
         .merge(introspect::router())
         .merge(logout::router())
         .merge(signup::router())

@@ -14,6 +14,8 @@ pub const STYLESHEET: &str = "/static/sesame.css";
 pub const REVOKE: &str = "/revoke";
 pub const INTROSPECT: &str = "/introspect";
 pub const LOGOUT: &str = "/logout";
+pub const HEALTH_LIVE: &str = "/health/live";
+pub const HEALTH_READY: &str = "/health/ready";
 // — comptes
 pub const SIGNUP_RESEND: &str = "/signup/resend";
 pub const VERIFY: &str = "/verify";

@@ -307,6 +307,11 @@ fn passive_checkpoint(conn: &Connection) -> Option<i64> {
         .ok()
 }
 
+/// The cheapest question the database can answer (readiness probe).
+pub fn ping(conn: &Connection) -> rusqlite::Result<()> {
+    conn.prepare_cached("SELECT 1")?.query_row([], |_| Ok(()))
+}
+
 /// Opens one connection with the settings every connection needs.
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     let mut conn = Connection::open(path)?;

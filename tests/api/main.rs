@@ -24,6 +24,7 @@ mod pages;
 mod refresh;
 mod revocation;
 mod robustness;
+mod server;
 mod sso;
 mod token;
 mod userinfo;

@@ -1,0 +1,136 @@
+//! The connection layer: slow or stalled clients are cut off, the
+//! connection cap holds, and ordinary requests are served meanwhile.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+use crate::helpers::*;
+
+/// Reads until the server closes the connection; `None` if it is still
+/// open after `within`.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+    let mut received = Vec::new();
+    match timeout(within, stream.read_to_end(&mut received)).await {
+        Ok(_) => Some(received), // end of stream or reset: closed either way
+        Err(_) => None,
+    }
+}
+
+fn addr(server: &TestServer) -> String {
+    server.base.trim_start_matches("http://").to_owned()
+}
+
+#[tokio::test]
+async fn half_sent_headers_are_cut_off_while_others_are_served() {
+    let server =
+        TestServer::start_with("[server]\nheader_timeout_seconds = 1\nmax_connections = 30\n")
+            .await;
+    // More half-open requests than the cap: the ones over it wait until
+    // the first ones are timed out.
+    let mut slow = Vec::new();
+    for _ in 0..45 {
+        let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
+        stream
+            .write_all(b"GET /.well-known/openid-configuration HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .await
+            .unwrap();
+        slow.push(stream);
+    }
+    let normal = timeout(
+        Duration::from_secs(8),
+        rp_http()
+            .get(server.url("/.well-known/openid-configuration"))
+            .send(),
+    )
+    .await
+    .expect("a normal request is served while slow clients hold connections")
+    .unwrap();
+    assert_eq!(normal.status(), 200);
+    for (i, stream) in slow.iter_mut().enumerate() {
+        assert!(
+            closed_within(stream, Duration::from_secs(6))
+                .await
+                .is_some(),
+            "slow connection {i} is still held open"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_body_and_an_idle_keep_alive_connection_are_closed() {
+    let server =
+        TestServer::start_with("[server]\nheader_timeout_seconds = 1\nidle_timeout_seconds = 1\n")
+            .await;
+    // A whole head, then a body that stops after a few bytes.
+    let mut stalled = TcpStream::connect(addr(&server)).await.unwrap();
+    stalled
+        .write_all(
+            b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=",
+        )
+        .await
+        .unwrap();
+    // A complete request, answered, then silence on the kept-alive connection.
+    let mut idle = TcpStream::connect(addr(&server)).await.unwrap();
+    idle.write_all(b"GET /.well-known/openid-configuration HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let answered = closed_within(&mut idle, Duration::from_secs(6))
+        .await
+        .expect("an idle keep-alive connection is closed");
+    assert!(
+        String::from_utf8_lossy(&answered).starts_with("HTTP/1.1 200"),
+        "the request itself was answered"
+    );
+    assert!(
+        closed_within(&mut stalled, Duration::from_secs(6))
+            .await
+            .is_some(),
+        "a stalled body keeps its connection open"
+    );
+}
+
+#[tokio::test]
+async fn health_says_live_and_ready_and_not_ready_while_the_database_is_locked() {
+    let server = TestServer::start().await;
+    let http = rp_http();
+    let status = |path: &'static str| {
+        let request = http.get(server.url(path)).send();
+        async move { request.await.unwrap().status() }
+    };
+    assert_eq!(status("/health/live").await, 200);
+    assert_eq!(status("/health/ready").await, 200);
+
+    // Another process holds the database's write lock (a stuck maintenance
+    // job): Sésame still lives, but is not ready.
+    let db = server.app.config.data_dir.join("sesame.db");
+    let (locked, release) = (
+        std::sync::mpsc::channel::<()>(),
+        std::sync::mpsc::channel::<()>(),
+    );
+    let (locked_tx, locked_rx) = locked;
+    let (release_tx, release_rx) = release;
+    let holder = std::thread::spawn(move || {
+        let conn = sesame::store::open_connection(&db).unwrap();
+        conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        locked_tx.send(()).unwrap();
+        release_rx.recv().unwrap();
+        conn.execute_batch("ROLLBACK").unwrap();
+    });
+    locked_rx.recv().unwrap();
+    assert_eq!(status("/health/ready").await, 503);
+    assert_eq!(status("/health/live").await, 200);
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    let mut ready = status("/health/ready").await;
+    for _ in 0..50 {
+        if ready == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        ready = status("/health/ready").await;
+    }
+    assert_eq!(ready, 200, "ready again once the lock is released");
+}
