@@ -1,17 +1,17 @@
-//! The shared state (built once at start: config, clients, keys, templates,
-//! discovery document) and the server's start-up.
+//! The shared state, built once at start (config, clients, keys, database,
+//! compiled pages, password hasher, mailer), and the background work that
+//! runs beside the server (housekeeping, SIGHUP reload, mail and
+//! back-channel workers). Knows nothing of HTTP: the entry point builds the
+//! pages and the router (`http::server`) around it.
 
 use std::sync::{Arc, RwLock};
 
-use axum::Router;
-use axum::body::Bytes;
-use tokio::net::TcpListener;
-
 use crate::accounts::password::Hasher;
+use crate::backchannel::Backchannel;
 use crate::config::{Clients, Config, ConfigError};
-use crate::http::pages::Pages;
 use crate::keys::{KeyError, KeyRing};
 use crate::mail::Mailer;
+use crate::pages::Pages;
 use crate::store::{self, Store};
 
 #[derive(Debug, thiserror::Error)]
@@ -37,70 +37,86 @@ pub enum StartError {
 /// Everything a request may need, prepared once.
 pub struct App {
     pub config: Config,
-    clients: RwLock<Arc<Clients>>,
-    pub keys: KeyRing,
+    pub clients: ClientsHandle,
+    pub keys: Arc<KeyRing>,
     pub store: Store,
     pub hasher: Hasher,
     pub pages: Pages,
-    /// The discovery document and the JWKS, serialised once.
-    pub discovery: Bytes,
-    pub jwks: Bytes,
-    pub backchannel: crate::backchannel::Backchannel,
+    pub backchannel: Arc<Backchannel>,
     pub mailer: Arc<Mailer>,
 }
 
 pub type AppState = Arc<App>;
 
+/// The clients of `clients.toml`, shared by the handlers and the
+/// back-channel worker, replaced as a whole on reload.
+#[derive(Clone)]
+pub struct ClientsHandle(Arc<RwLock<Arc<Clients>>>);
+
+impl ClientsHandle {
+    pub fn new(clients: Clients) -> ClientsHandle {
+        ClientsHandle(Arc::new(RwLock::new(Arc::new(clients))))
+    }
+
+    /// The current clients.
+    pub fn current(&self) -> Arc<Clients> {
+        match self.0.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn replace(&self, fresh: Clients) {
+        match self.0.write() {
+            Ok(mut c) => *c = Arc::new(fresh),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(fresh),
+        }
+    }
+}
+
 impl App {
-    /// Loads clients, keys, database and templates for `config`.
-    pub fn build(config: Config) -> Result<App, StartError> {
+    /// Loads clients, keys and database for `config`; `pages` are compiled
+    /// by the caller (the entry point, which knows where they are served).
+    pub fn build(config: Config, pages: Pages) -> Result<App, StartError> {
         let clients = config.load_clients()?;
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
         let keys = KeyRing::load_or_create(&config.keys_dir, now())?;
         let store = Store::open(&config.data_dir)?;
-        let pages = Pages::new().map_err(|e| StartError::Templates(e.to_string()))?;
-        let discovery = Bytes::from(crate::http::discovery::document(&config).to_string());
-        let jwks = Bytes::from(keys.jwks_json().to_owned());
-        let backchannel =
-            crate::backchannel::Backchannel::new().map_err(StartError::Backchannel)?;
+        let backchannel = Backchannel::new().map_err(StartError::Backchannel)?;
         let mailer = Arc::new(Mailer::new(&config.mail).map_err(StartError::Mail)?);
         Ok(App {
             config,
-            clients: RwLock::new(Arc::new(clients)),
-            keys,
+            clients: ClientsHandle::new(clients),
+            keys: Arc::new(keys),
             store,
             hasher: Hasher::default(),
             pages,
-            discovery,
-            jwks,
-            backchannel,
+            backchannel: Arc::new(backchannel),
             mailer,
         })
     }
 
     /// The current clients (replaced as a whole on reload).
     pub fn clients(&self) -> Arc<Clients> {
-        match self.clients.read() {
-            Ok(c) => c.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.clients.current()
     }
 
     /// Re-reads `clients.toml`; on error the old clients stay.
     pub fn reload_clients(&self) -> Result<usize, ConfigError> {
-        let fresh = self.config.load_clients()?;
-        let count = fresh.len();
-        match self.clients.write() {
-            Ok(mut c) => *c = Arc::new(fresh),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(fresh),
-        }
-        Ok(count)
+        reload_clients(&self.config, &self.clients)
     }
 
     pub fn now(&self) -> i64 {
         now()
     }
+}
+
+fn reload_clients(config: &Config, clients: &ClientsHandle) -> Result<usize, ConfigError> {
+    let fresh = config.load_clients()?;
+    let count = fresh.len();
+    clients.replace(fresh);
+    Ok(count)
 }
 
 /// Unix time in seconds.
@@ -111,51 +127,47 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Builds the application and its router.
-pub fn router(config: Config) -> Result<(Router, AppState), StartError> {
-    let app = Arc::new(App::build(config)?);
-    Ok((crate::http::router(app.clone()), app))
-}
-
-/// Serves on `listener` until the process ends. Reloads clients on SIGHUP,
-/// purges expired rows every few minutes, and delivers back-channel logouts.
-pub async fn serve(listener: TcpListener, router: Router, app: AppState) -> std::io::Result<()> {
-    serve_until(listener, router, app, std::future::pending()).await
-}
-
-/// [`serve`] until `shutdown` completes; then stops accepting and lets the
-/// requests in flight finish.
-pub async fn serve_until(
-    listener: TcpListener,
-    router: Router,
-    app: AppState,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> std::io::Result<()> {
-    spawn_housekeeping(app.clone());
-    crate::backchannel::spawn(app.clone());
+/// Starts the background work beside the server: housekeeping, the mail
+/// and back-channel workers, and the clients' reload on SIGHUP. Each gets
+/// what it needs, not the whole state.
+pub fn spawn_workers(app: &App) {
+    spawn_housekeeping(app.store.clone(), Housekeeping::of(&app.config));
+    crate::backchannel::spawn(crate::backchannel::Worker {
+        store: app.store.clone(),
+        clients: app.clients.clone(),
+        keys: app.keys.clone(),
+        issuer: app.config.issuer.clone(),
+        backchannel: app.backchannel.clone(),
+    });
     crate::mail::spawn_worker(app.store.clone(), app.mailer.clone());
     #[cfg(unix)]
-    spawn_reload_on_sighup(app.clone());
-    crate::http::server::serve(listener, router, &app.config.server, shutdown).await
+    spawn_reload_on_sighup(app.config.clone(), app.clients.clone());
 }
 
-/// Binds `config.listen`.
-pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {
-    TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| StartError::Listen(config.listen.to_string(), e))
+/// What the purge of expired rows needs to know.
+struct Housekeeping {
+    access_token_ttl: i64,
+    unverified_ttl_days: i64,
 }
 
-fn spawn_housekeeping(app: AppState) {
+impl Housekeeping {
+    fn of(config: &Config) -> Housekeeping {
+        Housekeeping {
+            access_token_ttl: config.tokens.access_token_ttl,
+            unverified_ttl_days: config.policy.unverified_account_ttl_days,
+        }
+    }
+}
+
+fn spawn_housekeeping(store: Store, settings: Housekeeping) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {
             tick.tick().await;
-            let now = app.now();
-            let ended = now - app.config.tokens.access_token_ttl - 86_400;
-            let unverified_ttl_days = app.config.policy.unverified_account_ttl_days;
-            let result = app
-                .store
+            let now = now();
+            let ended = now - settings.access_token_ttl - 86_400;
+            let unverified_ttl_days = settings.unverified_ttl_days;
+            let result = store
                 .run(move |conn| {
                     crate::store::sessions::purge_expired(conn, now)?;
                     crate::store::interactions::purge_expired(conn, now)?;
@@ -172,8 +184,9 @@ fn spawn_housekeeping(app: AppState) {
     });
 }
 
+/// Reloads `clients.toml` on SIGHUP; a bad file keeps the old clients.
 #[cfg(unix)]
-fn spawn_reload_on_sighup(app: AppState) {
+fn spawn_reload_on_sighup(config: Config, clients: ClientsHandle) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hangups) = signal(SignalKind::hangup()) else {
         tracing::warn!("cannot listen for SIGHUP; clients.toml reload disabled");
@@ -181,7 +194,7 @@ fn spawn_reload_on_sighup(app: AppState) {
     };
     tokio::spawn(async move {
         while hangups.recv().await.is_some() {
-            match app.reload_clients() {
+            match reload_clients(&config, &clients) {
                 Ok(n) => tracing::info!(clients = n, "clients.toml reloaded"),
                 Err(e) => {
                     tracing::error!(error = %e, "clients.toml reload failed; keeping the previous clients")

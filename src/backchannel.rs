@@ -13,10 +13,13 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
-use crate::app::{App, AppState};
+use std::sync::Arc;
+
+use crate::app::{ClientsHandle, now};
+use crate::keys::KeyRing;
 use crate::oidc::logout::{self, DeliveryOutcome, LogoutTokenSpec};
-use crate::store;
 use crate::store::backchannel::{self as queue, Delivery};
+use crate::store::{self, Store};
 
 /// Deliveries attempted together at most.
 const BATCH: usize = 32;
@@ -53,21 +56,33 @@ impl Backchannel {
 }
 
 /// Starts the delivery worker.
-pub fn spawn(app: AppState) {
+/// What the delivery worker needs: the queue, the clients (for their
+/// back-channel URIs, as reloaded), the keys that sign logout tokens.
+#[derive(Clone)]
+pub struct Worker {
+    pub store: Store,
+    pub clients: ClientsHandle,
+    pub keys: Arc<KeyRing>,
+    pub issuer: String,
+    pub backchannel: Arc<Backchannel>,
+}
+
+pub fn spawn(worker: Worker) {
     tokio::spawn(async move {
+        let worker = Arc::new(worker);
         loop {
-            let next = match deliver_due(&app).await {
+            let next = match deliver_due(&worker).await {
                 Ok(next) => next,
                 Err(e) => {
                     tracing::warn!(error = %e, "back-channel logout queue unavailable");
-                    Some(app.now() + MAX_SLEEP_SECONDS / 2)
+                    Some(now() + MAX_SLEEP_SECONDS / 2)
                 }
             };
             let wait = next.map_or(MAX_SLEEP_SECONDS, |at| {
-                (at - app.now()).clamp(0, MAX_SLEEP_SECONDS)
+                (at - now()).clamp(0, MAX_SLEEP_SECONDS)
             });
             tokio::select! {
-                () = app.backchannel.wake.notified() => {}
+                () = worker.backchannel.wake.notified() => {}
                 () = tokio::time::sleep(Duration::from_secs(wait.unsigned_abs())) => {}
             }
         }
@@ -75,27 +90,27 @@ pub fn spawn(app: AppState) {
 }
 
 /// Attempts every due delivery; returns when the next one is due.
-async fn deliver_due(app: &AppState) -> Result<Option<i64>, store::Error> {
-    let now = app.now();
-    let due = app
+async fn deliver_due(worker: &Arc<Worker>) -> Result<Option<i64>, store::Error> {
+    let now = now();
+    let due = worker
         .store
         .run(move |conn| queue::lease_due(conn, now, now + LEASE_SECONDS, BATCH))
         .await?;
     let mut attempts = JoinSet::new();
     for delivery in due {
-        let app = app.clone();
+        let worker = Arc::clone(worker);
         attempts.spawn(async move {
-            let result = attempt(&app, &delivery).await;
+            let result = attempt(&worker, &delivery).await;
             (delivery, result)
         });
     }
     while let Some(joined) = attempts.join_next().await {
         // A failed task leaves its delivery leased: it comes back later.
         if let Ok((delivery, result)) = joined {
-            settle(app, delivery, result).await?;
+            settle(worker, delivery, result).await?;
         }
     }
-    app.store.run(queue::next_due).await
+    worker.store.run(queue::next_due).await
 }
 
 /// What became of one attempt.
@@ -105,8 +120,8 @@ enum Attempt {
     NoLongerWanted,
 }
 
-async fn attempt(app: &App, d: &Delivery) -> Attempt {
-    let clients = app.clients();
+async fn attempt(worker: &Worker, d: &Delivery) -> Attempt {
+    let clients = worker.clients.current();
     let Some(client) = clients.get(&d.client_id) else {
         return Attempt::NoLongerWanted;
     };
@@ -118,21 +133,17 @@ async fn attempt(app: &App, d: &Delivery) -> Attempt {
         sub: &d.sub,
         sid: &d.sid,
         jti: &d.jti,
-        iat: app.now(),
+        iat: now(),
     };
-    let token = match logout::sign_logout_token(
-        &app.keys,
-        client.id_token_alg,
-        &app.config.issuer,
-        &spec,
-    ) {
-        Ok(token) => token,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot sign a logout token");
-            return Attempt::Answered(DeliveryOutcome::Retry, None);
-        }
-    };
-    let status = app
+    let token =
+        match logout::sign_logout_token(&worker.keys, client.id_token_alg, &worker.issuer, &spec) {
+            Ok(token) => token,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot sign a logout token");
+                return Attempt::Answered(DeliveryOutcome::Retry, None);
+            }
+        };
+    let status = worker
         .backchannel
         .http
         .post(uri)
@@ -144,8 +155,8 @@ async fn attempt(app: &App, d: &Delivery) -> Attempt {
     Attempt::Answered(logout::outcome(status), status)
 }
 
-async fn settle(app: &App, d: Delivery, result: Attempt) -> Result<(), store::Error> {
-    let now = app.now();
+async fn settle(worker: &Worker, d: Delivery, result: Attempt) -> Result<(), store::Error> {
+    let now = now();
     let (client, attempt) = (d.client_id.as_str(), d.attempts);
     let retry = match result {
         Attempt::NoLongerWanted => None,
@@ -181,7 +192,8 @@ async fn settle(app: &App, d: Delivery, result: Attempt) -> Result<(), store::Er
             at
         }
     };
-    app.store
+    worker
+        .store
         .run(move |conn| match retry {
             Some(at) => queue::reschedule(conn, d.id, at),
             None => queue::remove(conn, d.id),

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::accounts::password::hash_blocking;
 use crate::accounts::users::{Email, new_user};
 use crate::config::{self, Clients, Config};
-use crate::{app, keys, secrets, store};
+use crate::{app, http, keys, secrets, store};
 
 #[derive(Parser)]
 #[command(
@@ -168,11 +168,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             "no --config: running on built-in defaults with the demo client portail-citoyen"
         );
     }
-    let (router, state) = app::router(config.clone()).map_err(|e| e.to_string())?;
-    let listener = app::bind(&config).await.map_err(|e| e.to_string())?;
+    let (router, state) = http::start::build(config.clone()).map_err(|e| e.to_string())?;
+    let listener = http::start::bind(&config)
+        .await
+        .map_err(|e| e.to_string())?;
     let listen = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(issuer = %config.issuer, %listen, clients = state.clients().len(), "Sésame is listening");
-    app::serve_until(listener, router, state, crate::http::server::stop_signal())
+    http::start::run_until(listener, router, state, http::server::stop_signal())
         .await
         .map_err(|e| e.to_string())
 }

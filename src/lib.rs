@@ -15,6 +15,7 @@ pub mod i18n;
 pub mod keys;
 pub mod mail;
 pub mod oidc;
+pub mod pages;
 pub mod secrets;
 pub mod store;
 pub mod tuning;

@@ -10,14 +10,32 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::paths;
-use crate::app::AppState;
 use crate::config::Config;
+use crate::keys::KeyRing;
 use crate::oidc::scopes::{KNOWN_SCOPES, supported_claims};
 
-pub fn router() -> Router<AppState> {
+/// The discovery document and the JWKS, serialised once at start.
+#[derive(Clone)]
+pub struct Prepared {
+    discovery: Bytes,
+    jwks: Bytes,
+}
+
+impl Prepared {
+    pub fn new(config: &Config, keys: &KeyRing) -> Prepared {
+        Prepared {
+            discovery: Bytes::from(document(config).to_string()),
+            jwks: Bytes::from(keys.jwks_json().to_owned()),
+        }
+    }
+}
+
+/// The two routes, with what they serve.
+pub fn router<S>(prepared: Prepared) -> Router<S> {
     Router::new()
         .route(paths::DISCOVERY, get(discovery))
         .route(paths::JWKS, get(jwks))
+        .with_state(prepared)
 }
 
 /// The discovery document for `config`.
@@ -82,10 +100,10 @@ fn json_response(body: Bytes) -> Response {
         .into_response()
 }
 
-async fn discovery(State(app): State<AppState>) -> Response {
-    json_response(app.discovery.clone())
+async fn discovery(State(prepared): State<Prepared>) -> Response {
+    json_response(prepared.discovery)
 }
 
-async fn jwks(State(app): State<AppState>) -> Response {
-    json_response(app.jwks.clone())
+async fn jwks(State(prepared): State<Prepared>) -> Response {
+    json_response(prepared.jwks)
 }

@@ -9,6 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
+use super::pages::Render;
 use crate::app::{App, AppState};
 use crate::i18n::Lang;
 use crate::oidc::{ErrorCode, OAuthError};

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::error::{self, Internal};
+use super::pages::Render;
 use super::paths;
 use crate::app::App;
 use crate::i18n::Lang;

@@ -14,6 +14,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Serialize;
 
 use super::error::Internal;
+use super::pages::Render;
 use super::{flow, lang, paths};
 use crate::accounts::links::{Limit, MailContext};
 use crate::accounts::signup::{Field, Problem};

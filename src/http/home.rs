@@ -9,6 +9,7 @@ use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
 use super::error::Internal;
+use super::pages::Render;
 use super::{lang, paths, session};
 use crate::app::AppState;
 use crate::oidc::params::Params;

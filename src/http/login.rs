@@ -12,6 +12,7 @@ use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
 use super::error::Internal;
+use super::pages::Render;
 use super::{csrf, flow, lang, paths, session};
 use crate::accounts::users::Email;
 use crate::app::{App, AppState};

@@ -16,6 +16,7 @@ use axum_extra::extract::cookie::Cookie;
 use serde::Serialize;
 
 use super::error::{self, Internal};
+use super::pages::Render;
 use super::{csrf, flow, lang, paths, session};
 use crate::app::{App, AppState};
 use crate::i18n::Lang;

@@ -20,6 +20,7 @@ pub mod revoke;
 pub mod server;
 pub mod session;
 pub mod signup;
+pub mod start;
 pub mod token;
 pub mod userinfo;
 pub mod verify;
@@ -39,10 +40,12 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// own stylesheet, not framable.
 pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
 
-pub fn router(app: AppState) -> Router {
+/// Every route, over the shared state; discovery and JWKS serve what
+/// `prepared` holds.
+pub fn router(app: AppState, prepared: discovery::Prepared) -> Router {
     // Endpoints a browser application (a public client) calls directly.
     let cross_origin = Router::new()
-        .merge(discovery::router())
+        .merge(discovery::router(prepared))
         .merge(token::router())
         .merge(userinfo::router())
         .merge(revoke::router())

@@ -1,80 +1,29 @@
-//! Server-rendered pages: minijinja templates embedded in the binary and
-//! compiled once, strict about undefined values, French and English.
+//! Pages as HTTP responses: what `crate::pages` renders, with its status,
+//! or a bare error page when a template fails.
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use minijinja::value::Serde;
-use minijinja::{Environment, UndefinedBehavior, Value, context};
 use serde::Serialize;
 
-use crate::i18n::{Catalogues, Lang};
+use crate::i18n::Lang;
+pub use crate::pages::{Pages, TEMPLATES};
 
-/// Every template, embedded at build time.
-pub const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../templates/base.html")),
-    ("login.html", include_str!("../../templates/login.html")),
-    ("consent.html", include_str!("../../templates/consent.html")),
-    ("error.html", include_str!("../../templates/error.html")),
-    ("message.html", include_str!("../../templates/message.html")),
-    (
-        "form_post.html",
-        include_str!("../../templates/form_post.html"),
-    ),
-    ("logout.html", include_str!("../../templates/logout.html")),
-    // — comptes; `_form.html` holds macros only.
-    ("_form.html", include_str!("../../templates/_form.html")),
-    ("signup.html", include_str!("../../templates/signup.html")),
-    ("forgot.html", include_str!("../../templates/forgot.html")),
-    ("reset.html", include_str!("../../templates/reset.html")),
-    (
-        "form_message.html",
-        include_str!("../../templates/form_message.html"),
-    ),
-];
-
-pub struct Pages {
-    env: Environment<'static>,
-    catalogues: Catalogues,
-    values: [Value; 2],
-}
-
-/// A link to the same page in another language.
-#[derive(Serialize)]
-struct LangLink {
-    code: &'static str,
-    label: &'static str,
-    href: String,
-    current: bool,
-}
-
-impl Pages {
-    pub fn new() -> Result<Pages, String> {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        for (name, source) in TEMPLATES {
-            env.add_template(name, source)
-                .map_err(|e| format!("{name}: {e}"))?;
-        }
-        let catalogues = Catalogues::load()?;
-        let values = [Lang::Fr, Lang::En].map(|l| Value::from(Serde(catalogues.get(l))));
-        Ok(Pages {
-            env,
-            catalogues,
-            values,
-        })
-    }
-
-    pub fn catalogues(&self) -> &Catalogues {
-        &self.catalogues
-    }
-
-    pub fn text(&self, lang: Lang, key: &'static str) -> String {
-        self.catalogues.text(lang, key).to_owned()
-    }
-
+/// Rendering a page into a response (`app.pages.render(…)`).
+pub trait Render {
     /// Renders `template` with `page` as its context. `here` is the page's
     /// own path and query (without `lang`), for the language links.
-    pub fn render(
+    fn render(
+        &self,
+        status: StatusCode,
+        template: &str,
+        lang: Lang,
+        here: &str,
+        page: impl Serialize,
+    ) -> Response;
+}
+
+impl Render for Pages {
+    fn render(
         &self,
         status: StatusCode,
         template: &str,
@@ -93,39 +42,5 @@ impl Pages {
                     .into_response()
             }
         }
-    }
-
-    pub fn render_string(
-        &self,
-        template: &str,
-        lang: Lang,
-        here: &str,
-        page: impl Serialize,
-    ) -> Result<String, minijinja::Error> {
-        let sep = if here.contains('?') { '&' } else { '?' };
-        let links: Vec<LangLink> = Lang::ALL
-            .iter()
-            .map(|&l| LangLink {
-                code: l.code(),
-                label: match l {
-                    Lang::Fr => "Français",
-                    Lang::En => "English",
-                },
-                href: format!("{here}{sep}lang={}", l.code()),
-                current: l == lang,
-            })
-            .collect();
-        let t = match lang {
-            Lang::Fr => &self.values[0],
-            Lang::En => &self.values[1],
-        };
-        let ctx = context! {
-            t => t,
-            lang => lang.code(),
-            lang_links => Value::from(Serde(links)),
-            stylesheet => super::paths::STYLESHEET,
-            ..Value::from(Serde(page))
-        };
-        self.env.get_template(template)?.render(ctx)
     }
 }

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::error::Internal;
 use super::forms::{self, Button, FormState, MessagePage, Notice, Values, Visit};
+use super::pages::Render;
 use super::verify::dead_link;
 use super::{csrf, flow, lang, paths, session};
 use crate::accounts::links;

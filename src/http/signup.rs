@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::error::Internal;
 use super::forms::{self, Button, FormState, MessagePage, Notice, Values, Visit};
+use super::pages::Render;
 use super::{csrf, paths};
 use crate::accounts::links;
 use crate::accounts::signup::{self, Problem, SignupForm};

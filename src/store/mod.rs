@@ -308,8 +308,11 @@ fn passive_checkpoint(conn: &Connection) -> Option<i64> {
 }
 
 /// The cheapest question the database can answer (readiness probe).
-pub fn ping(conn: &Connection) -> rusqlite::Result<()> {
-    conn.prepare_cached("SELECT 1")?.query_row([], |_| Ok(()))
+pub fn ping(tx: &Tx<'_>) -> Result<()> {
+    Ok(tx
+        .conn
+        .prepare_cached("SELECT 1")?
+        .query_row([], |_| Ok(()))?)
 }
 
 /// Opens one connection with the settings every connection needs.

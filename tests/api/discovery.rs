@@ -93,7 +93,7 @@ async fn keys_survive_a_restart() {
         .await
         .unwrap();
     let config = sesame::config::Config::load(&server.dir.path().join("sesame.toml")).unwrap();
-    let (_, again) = sesame::app::router(config).unwrap();
+    let (_, again) = sesame::http::start::build(config).unwrap();
     let after: serde_json::Value = serde_json::from_str(again.keys.jwks_json()).unwrap();
     assert_eq!(before, after, "same kids after a restart");
 }

@@ -8,7 +8,7 @@ use crate::helpers::*;
 
 #[test]
 fn every_template_renders_in_both_languages() {
-    let pages = Pages::new().unwrap();
+    let pages = Pages::new(sesame::http::paths::STYLESHEET).unwrap();
     let context = serde_json::json!({
         "action": "/x", "csrf": "c", "interaction": "i", "email": "e@x.fr", "error": "oops",
         "client_name": "Espace Citoyens", "forgot_href": "/f", "signup_href": "/s",

@@ -105,7 +105,7 @@ async fn health_says_live_and_ready_and_not_ready_while_the_database_is_locked()
 
     // Another process holds the database's write lock (a stuck maintenance
     // job): Sésame still lives, but is not ready.
-    let db = server.app.config.data_dir.join("sesame.db");
+    let dir = server.app.config.data_dir.clone();
     let (locked, release) = (
         std::sync::mpsc::channel::<()>(),
         std::sync::mpsc::channel::<()>(),
@@ -113,11 +113,11 @@ async fn health_says_live_and_ready_and_not_ready_while_the_database_is_locked()
     let (locked_tx, locked_rx) = locked;
     let (release_tx, release_rx) = release;
     let holder = std::thread::spawn(move || {
-        let conn = sesame::store::open_connection(&db).unwrap();
-        conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let db = sesame::store::open_for_cli(&dir).unwrap();
+        db.tx().execute_sql("BEGIN EXCLUSIVE").unwrap();
         locked_tx.send(()).unwrap();
         release_rx.recv().unwrap();
-        conn.execute_batch("ROLLBACK").unwrap();
+        db.tx().execute_sql("ROLLBACK").unwrap();
     });
     locked_rx.recv().unwrap();
     assert_eq!(status("/health/ready").await, 503);

@@ -39,8 +39,8 @@ pub async fn start_as(
     let issuer = issuer.unwrap_or(&base);
     let path = write_instance(dir, issuer, &addr.to_string(), clients_toml, extra);
     let config = Config::load(&path).expect("the test's sesame.toml");
-    let (router, app) = sesame::app::router(config).expect("Sésame starts");
-    tokio::spawn(sesame::app::serve(listener, router, app.clone()));
+    let (router, app) = sesame::http::start::build(config).expect("Sésame starts");
+    tokio::spawn(sesame::http::start::run(listener, router, app.clone()));
     Running { base, app }
 }
 

@@ -1,0 +1,49 @@
+//! What `sesame serve` (and the integration tests) start: the state and
+//! its router built around it, the listening socket, and the server with
+//! its background work beside it.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use super::{discovery, paths, server};
+use crate::app::{self, App, AppState, StartError};
+use crate::config::Config;
+use crate::pages::Pages;
+
+/// Builds the pages compiled for the paths they are served under, the
+/// state around them, and the router, whose discovery document and JWKS
+/// are serialised once here.
+pub fn build(config: Config) -> Result<(Router, AppState), StartError> {
+    let pages = Pages::new(paths::STYLESHEET).map_err(StartError::Templates)?;
+    let app = Arc::new(App::build(config, pages)?);
+    let prepared = discovery::Prepared::new(&app.config, &app.keys);
+    Ok((super::router(app.clone(), prepared), app))
+}
+
+/// Binds `config.listen`.
+pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {
+    TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| StartError::Listen(config.listen.to_string(), e))
+}
+
+/// Serves on `listener` until the process ends, with the background work
+/// (housekeeping, mail, back-channel logouts, reload on SIGHUP) beside it.
+pub async fn run(listener: TcpListener, router: Router, app: AppState) -> std::io::Result<()> {
+    run_until(listener, router, app, std::future::pending()).await
+}
+
+/// [`run`] until `shutdown` completes; then stops accepting and lets the
+/// requests in flight finish.
+pub async fn run_until(
+    listener: TcpListener,
+    router: Router,
+    app: AppState,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    app::spawn_workers(&app);
+    server::serve(listener, router, &app.config.server, shutdown).await
+}
