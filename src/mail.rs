@@ -41,6 +41,10 @@ pub enum Kind {
     Exists,
     /// « Mot de passe oublié ? »: the reset link.
     Reset,
+    /// « Votre mot de passe a été modifié »: a notice after any password
+    /// change; its link leads to « Mot de passe oublié ? » in case the
+    /// change was not the citizen's own (it expires with nothing).
+    PasswordChanged,
 }
 
 impl Kind {
@@ -64,7 +68,18 @@ impl Kind {
                 "mail_reset_action",
                 "mail_reset_link",
             ),
+            Kind::PasswordChanged => (
+                "mail_changed_subject",
+                "mail_changed_intro",
+                "mail_changed_action",
+                "mail_changed_link",
+            ),
         }
+    }
+
+    /// A notice carries no link that expires, and was not asked for.
+    fn is_notice(self) -> bool {
+        self == Kind::PasswordChanged
     }
 }
 
@@ -150,10 +165,14 @@ impl Mailer {
         let t = |key| self.catalogues.text(letter.lang, key).to_owned();
         let (subject, intro, action, link_label) = letter.kind.keys();
         let subject = t(subject);
-        let expiry = t("mail_expiry").replace(
-            "{duration}",
-            &duration_text(letter.lang, letter.ttl_seconds),
-        );
+        let expiry = if letter.kind.is_notice() {
+            String::new()
+        } else {
+            t("mail_expiry").replace(
+                "{duration}",
+                &duration_text(letter.lang, letter.ttl_seconds),
+            )
+        };
         let ctx = context! {
             t => Value::from(Serde(self.catalogues.get(letter.lang))),
             lang => letter.lang.code(),
@@ -163,6 +182,7 @@ impl Mailer {
             link_label => t(link_label),
             link => letter.link,
             expiry => expiry,
+            notice => letter.kind.is_notice(),
         };
         let render = |name: &str| {
             self.env
@@ -356,7 +376,12 @@ mod tests {
     #[test]
     fn every_kind_composes_in_both_languages() {
         let m = mailer();
-        for kind in [Kind::Verify, Kind::Exists, Kind::Reset] {
+        for kind in [
+            Kind::Verify,
+            Kind::Exists,
+            Kind::Reset,
+            Kind::PasswordChanged,
+        ] {
             for lang in Lang::ALL {
                 let mail = m
                     .compose(&Letter {

@@ -12,7 +12,10 @@ use crate::i18n::Lang;
 use crate::mail::{self, Mailer};
 use crate::secrets;
 use crate::store::email_tokens::{self, EmailToken};
-use crate::store::{mail_queue, mail_requests, sessions, users};
+use crate::store::{mail_queue, mail_requests, users};
+
+use super::password_change::{Ended, PasswordChange, password_changed};
+use crate::config::Clients;
 
 /// What a link is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +198,11 @@ pub fn send(
     let purpose = match kind {
         mail::Kind::Verify => Purpose::Verify,
         mail::Kind::Exists | mail::Kind::Reset => Purpose::Reset,
+        mail::Kind::PasswordChanged => {
+            return Err(crate::store::Error::Internal(
+                "a notice is not a link mail".into(),
+            ));
+        }
     };
     let token = issue(tx, &user.sub, purpose, ctx, now)?;
     let prefix = match purpose {
@@ -202,18 +210,44 @@ pub fn send(
         Purpose::Reset => &ctx.reset_url,
     };
     let link = format!("{prefix}{token}");
+    queue_letter(
+        tx,
+        mailer,
+        user,
+        kind,
+        &link,
+        ctx.lang,
+        ctx.ttl_seconds,
+        now,
+    )?;
+    Ok(link)
+}
+
+/// Composes a mail to `user` in their language (else `lang`) and queues it
+/// in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+pub fn queue_letter(
+    tx: &Tx<'_>,
+    mailer: &Mailer,
+    user: &users::User,
+    kind: mail::Kind,
+    link: &str,
+    lang: Lang,
+    ttl_seconds: i64,
+    now: i64,
+) -> crate::store::Result<()> {
     let lang = user
         .locale
         .as_deref()
         .and_then(Lang::from_tag)
-        .unwrap_or(ctx.lang);
+        .unwrap_or(lang);
     let composed = mailer
         .compose(&mail::Letter {
             kind,
             to: &user.email,
             lang,
-            link: &link,
-            ttl_seconds: ctx.ttl_seconds,
+            link,
+            ttl_seconds,
         })
         .map_err(|e| crate::store::Error::Internal(format!("mail: {e}")))?;
     mail_queue::push(
@@ -223,7 +257,7 @@ pub fn send(
         &composed.message,
         now,
     )?;
-    Ok(link)
+    Ok(())
 }
 
 /// « Cliquez ici pour renvoyer le courriel »: a new activation link for an
@@ -375,26 +409,47 @@ pub fn reset_target(
     }
 }
 
+/// A reset link's form, filled in.
+pub struct NewPassword<'a> {
+    pub token: &'a str,
+    pub password_hash: &'a str,
+    /// The language of the notice when the account has none recorded.
+    pub lang: Lang,
+    /// The absolute URL of « Mot de passe oublié ? », for the notice.
+    pub forgot_url: &'a str,
+}
+
 /// Completes a reset: uses the link, stores the new hash, marks the
-/// address verified (the mailbox was proven) and ends every session of
-/// the account. Returns the link's row and the ended sessions' sids (what
-/// they produced is the caller's to revoke and announce).
+/// address verified (the mailbox was proven), and ends everything the old
+/// password gave ([`password_changed`]). Returns the link's row and what
+/// was ended.
 pub fn reset_password(
     tx: &Tx<'_>,
-    token: &str,
-    password_hash: &str,
+    mailer: &Mailer,
+    clients: &Clients,
+    new: &NewPassword<'_>,
     now: i64,
-) -> crate::store::Result<Result<(EmailToken, Vec<String>), LinkState>> {
+) -> crate::store::Result<Result<(EmailToken, Ended), LinkState>> {
     let tx = tx.savepoint()?;
-    let row = match redeem(&tx, token, Purpose::Reset, now)? {
+    let row = match redeem(&tx, new.token, Purpose::Reset, now)? {
         LinkState::Valid(row) => row,
         other => return Ok(Err(other)),
     };
-    users::set_password_hash(&tx, &row.sub, password_hash, now)?;
+    users::set_password_hash(&tx, &row.sub, new.password_hash, now)?;
     users::set_verified(&tx, &row.sub, now)?;
-    let ended = sessions::delete_others(&tx, &row.sub, None)?;
+    let change = PasswordChange {
+        sub: &row.sub,
+        keep_sid: None,
+        lang: new.lang,
+        forgot_url: new.forgot_url,
+    };
+    let ended = password_changed(&tx, mailer, clients, &change, now)?;
     tx.commit()?;
-    tracing::info!(sessions_ended = ended.len(), "password reset");
+    tracing::info!(
+        sessions_ended = ended.sessions,
+        grants_revoked = ended.grants,
+        "password reset"
+    );
     Ok(Ok((row, ended)))
 }
 

@@ -1,8 +1,12 @@
 //! Citizens: passwords and their hashing, account creation, the password
-//! policy, email links (verification, reset) and their abuse limits.
+//! policy, email links (verification, reset) and their abuse limits, and
+//! what a password change ends.
 
 pub mod links;
 pub mod password;
+pub mod password_change;
 pub mod policy;
 pub mod signup;
 pub mod users;
+
+pub use password_change::password_changed;

@@ -276,33 +276,23 @@ async fn reset_submit(
         ));
     }
     let hash = app.hasher.hash(password).await.map_err(Internal)?;
-    let (presented, now) = (token.clone(), app.now());
-    let clients = app.clients();
+    let (presented, now, a) = (token.clone(), app.now(), app.clone());
+    let forgot_url = format!("{}{}", app.config.issuer, paths::FORGOT);
     let done = app
         .store
-        .run(move |conn| {
-            let done = links::reset_password(conn, &presented, &hash, now)?;
-            // The ended sessions' access tokens die and their services hear of it.
-            if let Ok((row, ended)) = &done {
-                let has_backchannel = |id: &str| {
-                    clients
-                        .get(id)
-                        .is_some_and(|c| c.backchannel_logout_uri.is_some())
-                };
-                for sid in ended {
-                    crate::oidc::logout::after_session_ended(
-                        conn,
-                        sid,
-                        &row.sub,
-                        &has_backchannel,
-                        now,
-                    )?;
-                }
-            }
-            Ok(done.map(|(row, _)| row))
+        .run(move |tx| {
+            let new = links::NewPassword {
+                token: &presented,
+                password_hash: &hash,
+                lang,
+                forgot_url: &forgot_url,
+            };
+            links::reset_password(tx, &a.mailer, &a.clients(), &new, now)
         })
-        .await?;
+        .await?
+        .map(|(row, _)| row);
     app.backchannel.wake();
+    app.mailer.queued();
     match done {
         Ok(row) => signed_in_again(&app, jar, lang, row).await,
         Err(state) => Ok(dead_link(&app, jar, lang, &state, &token, None)),

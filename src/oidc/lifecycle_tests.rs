@@ -397,6 +397,52 @@ fn ending_a_session_revokes_its_access_tokens_but_not_offline_refresh() {
 }
 
 #[test]
+fn a_password_change_ends_offline_families_too_and_tells_their_service() {
+    use crate::accounts::password_change::{PasswordChange, password_changed};
+    let (conn, clients) = setup();
+    let a = clients.get("a").unwrap();
+    let offline = tokens(&conn.tx(), a, "openid offline_access", 0);
+    // The session that obtained it ended long ago (a logout): the family
+    // lives on, and only a password change reaches it.
+    end_session(&conn.tx(), "cookie-digest", &|_: &str| false, 5).unwrap();
+    let mailer = crate::mail::Mailer::new(&crate::config::MailConfig {
+        transport: crate::config::MailTransport::Outbox,
+        from: "Espace Citoyens <nepasrepondre@example.org>".into(),
+        outbox_dir: "unused".into(),
+    })
+    .unwrap();
+    let change = PasswordChange {
+        sub: "alice",
+        keep_sid: None,
+        lang: crate::i18n::Lang::Fr,
+        forgot_url: "https://id.example/password/forgot",
+    };
+    let ended = password_changed(&conn.tx(), &mailer, &clients, &change, 10).unwrap();
+    assert_eq!((ended.sessions, ended.grants), (0, 1));
+    assert_eq!(ended.notified, ["a"]);
+    let rt = offline.refresh_token.as_ref().unwrap();
+    assert_eq!(
+        refresh(&conn.tx(), rt, a, None, 11).err(),
+        Some(ErrorCode::InvalidGrant)
+    );
+    assert!(!access_active(&conn.tx(), &offline, 11));
+    let queued = crate::store::backchannel::lease_due(&conn.tx(), 12, 100, 10).unwrap();
+    assert_eq!(
+        (queued[0].client_id.as_str(), queued[0].sid.as_str()),
+        ("a", "sid1")
+    );
+    let mails = crate::store::mail_queue::pending(&conn.tx()).unwrap();
+    assert_eq!(mails.len(), 1, "the notice to the citizen");
+    assert_eq!(
+        password_changed(&conn.tx(), &mailer, &clients, &change, 20)
+            .unwrap()
+            .notified,
+        Vec::<String>::new(),
+        "nothing left to end, nobody told twice"
+    );
+}
+
+#[test]
 fn ended_grants_are_purged_with_their_tokens() {
     let (conn, clients) = setup();
     let a = clients.get("a").unwrap();

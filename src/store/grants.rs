@@ -276,6 +276,51 @@ pub fn end_session(tx: &Tx<'_>, sid: &str, now: i64) -> Result<Vec<String>> {
     Ok(clients.collect::<rusqlite::Result<_>>()?)
 }
 
+/// A grant ended by [`revoke_all_of`]: its client and the session it was
+/// obtained in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revoked {
+    pub client_id: String,
+    pub sid: Option<String>,
+    /// Its refresh family was still alive (so its client may still be
+    /// acting for the citizen without any session here).
+    pub family_alive: bool,
+}
+
+/// Revokes everything `sub` granted, whatever session it came from:
+/// every grant still standing (refresh families included) with its access
+/// and refresh tokens, and the codes not yet redeemed. Returns the grants
+/// it revoked.
+pub fn revoke_all_of(tx: &Tx<'_>, sub: &str, now: i64) -> Result<Vec<Revoked>> {
+    tx.conn
+        .prepare_cached(
+            "UPDATE access_tokens SET revoked_at = ?2 \
+         WHERE grant_id IN (SELECT id FROM grants WHERE sub = ?1) AND revoked_at IS NULL",
+        )?
+        .execute(params![sub, now])?;
+    tx.conn
+        .prepare_cached(
+            "UPDATE refresh_tokens SET rotated_at = ?2 \
+         WHERE grant_id IN (SELECT id FROM grants WHERE sub = ?1) AND rotated_at IS NULL",
+        )?
+        .execute(params![sub, now])?;
+    tx.conn
+        .prepare_cached("UPDATE auth_codes SET used_at = ?2 WHERE sub = ?1 AND used_at IS NULL")?
+        .execute(params![sub, now])?;
+    let mut stmt = tx.conn.prepare_cached(
+        "UPDATE grants SET revoked_at = ?2 WHERE sub = ?1 AND revoked_at IS NULL \
+         RETURNING client_id, sid, expires_at IS NOT NULL AND expires_at > ?2",
+    )?;
+    let rows = stmt.query_map(params![sub, now], |row| {
+        Ok(Revoked {
+            client_id: row.get(0)?,
+            sid: row.get(1)?,
+            family_alive: row.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 pub fn revoke_access_token(tx: &Tx<'_>, jti: &str, now: i64) -> Result<()> {
     tx.conn
         .prepare_cached(

@@ -19,11 +19,11 @@ use crate::rp::*;
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 /// What the test relying parties received: (client, logout_token, status).
-type Inbox = Arc<Mutex<Vec<(String, String, u16)>>>;
+pub(crate) type Inbox = Arc<Mutex<Vec<(String, String, u16)>>>;
 
 /// An HTTP listener standing for the relying parties' back-channel
 /// endpoints: `POST /bc/{client}`; `rp-basic` answers 500 the first time.
-async fn relying_parties() -> (String, Inbox) {
+pub(crate) async fn relying_parties() -> (String, Inbox) {
     async fn receive(
         State(inbox): State<Inbox>,
         Path(client): Path<String>,
@@ -52,7 +52,7 @@ async fn relying_parties() -> (String, Inbox) {
 
 /// Declares back-channel URIs for rp-basic and spa (not rp-post) and
 /// reloads clients.toml, as SIGHUP would.
-fn declare_backchannel(server: &TestServer, base: &str) {
+pub(crate) fn declare_backchannel(server: &TestServer, base: &str) {
     let toml = clients_toml()
         .replace(
             "id = \"rp-basic\"\n",
@@ -68,7 +68,10 @@ fn declare_backchannel(server: &TestServer, base: &str) {
 
 /// Verifies a logout token's signature against the published JWKS and
 /// returns its header and claims.
-async fn verified(server: &TestServer, token: &str) -> (serde_json::Value, serde_json::Value) {
+pub(crate) async fn verified(
+    server: &TestServer,
+    token: &str,
+) -> (serde_json::Value, serde_json::Value) {
     let header = {
         use base64::Engine;
         let part = token.split('.').next().unwrap();
@@ -92,7 +95,7 @@ async fn verified(server: &TestServer, token: &str) -> (serde_json::Value, serde
     (header, serde_json::from_slice(&payload).unwrap())
 }
 
-async fn wait_for(inbox: &Inbox, done: impl Fn(&[(String, String, u16)]) -> bool) {
+pub(crate) async fn wait_for(inbox: &Inbox, done: impl Fn(&[(String, String, u16)]) -> bool) {
     for _ in 0..150 {
         if done(&inbox.lock().unwrap()) {
             return;

@@ -31,6 +31,7 @@ mod userinfo;
 // — comptes
 mod links;
 mod mail;
+mod password_change;
 mod password_rules;
 mod reset;
 mod signup;

@@ -7,10 +7,10 @@ use crate::helpers::*;
 use crate::mailbox::SmtpSink;
 use crate::signup::{NO_LIMITS, finish, start_request, with_smtp};
 
-const NEW_PASSWORD: &str = "Gentiane-Tram-58";
+pub(crate) const NEW_PASSWORD: &str = "Gentiane-Tram-58";
 
 /// Asks for a reset of `email` from `b` (for `interaction`, if any).
-async fn forgot(
+pub(crate) async fn forgot(
     server: &TestServer,
     b: &reqwest::Client,
     email: &str,
@@ -42,7 +42,7 @@ async fn forgot(
     (response.status(), response.text().await.unwrap())
 }
 
-async fn reset_link(server: &TestServer, sink: &SmtpSink, n: usize) -> String {
+pub(crate) async fn reset_link(server: &TestServer, sink: &SmtpSink, n: usize) -> String {
     let mail = sink.nth(n).await;
     assert_eq!(
         mail.subject(),
@@ -53,7 +53,7 @@ async fn reset_link(server: &TestServer, sink: &SmtpSink, n: usize) -> String {
 }
 
 /// Opens the reset link in `b` and submits `password` / `confirm`.
-async fn choose(
+pub(crate) async fn choose(
     server: &TestServer,
     b: &reqwest::Client,
     link: &str,
