@@ -32,15 +32,24 @@ pub fn next_step(
     consented: Option<&[String]>,
     now: i64,
 ) -> Next {
+    let hinted_other = |s: &Session| req.hint_sub.as_ref().is_some_and(|hint| *hint != s.sub);
     let needs_login = match session {
         None => true,
+        // OIDC Core §3.1.2.1: the hinted citizen must be the one who signs
+        // in; anyone else gets no code, and the client learns it.
+        Some(s) if progress.signed_in && hinted_other(s) => {
+            return Next::Fail(OAuthError::new(
+                ErrorCode::LoginRequired,
+                "the citizen who signed in is not the one id_token_hint names",
+            ));
+        }
         Some(_) if progress.signed_in => false,
         Some(s) => {
             req.prompt.login
                 || req
                     .max_age
                     .is_some_and(|max| max == 0 || now - s.auth_time > max)
-                || req.hint_sub.as_ref().is_some_and(|hint| *hint != s.sub)
+                || hinted_other(s)
         }
     };
     if needs_login {
@@ -208,6 +217,27 @@ mod tests {
         req.hint_sub = Some("alice".into());
         assert_eq!(
             step(&req, Some(&session(0)), false, Some(&all), 1),
+            Next::Issue
+        );
+    }
+
+    #[test]
+    fn signing_in_as_someone_else_than_the_hint_answers_login_required() {
+        let mut req = request();
+        req.hint_sub = Some("bob".into());
+        let all = vec!["email".to_owned(), "openid".to_owned()];
+        assert_eq!(
+            step(&req, Some(&session(0)), false, Some(&all), 1),
+            Next::Login,
+            "without prompt=none, the hinted citizen is asked to sign in"
+        );
+        assert!(
+            matches!(step(&req, Some(&session(0)), true, Some(&all), 1), Next::Fail(e) if e.code == ErrorCode::LoginRequired),
+            "alice signed in for a request hinted for bob"
+        );
+        req.hint_sub = Some("alice".into());
+        assert_eq!(
+            step(&req, Some(&session(0)), true, Some(&all), 1),
             Next::Issue
         );
     }

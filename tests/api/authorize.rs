@@ -209,6 +209,48 @@ async fn id_token_hint_with_prompt_none() {
 }
 
 #[tokio::test]
+async fn signing_in_as_someone_else_than_the_hint_gives_login_required() {
+    let server = TestServer::start().await;
+    let (_, alice) = signed_in(&server, "alice-hint@example.test").await;
+    server.add_user("bob-hint@example.test", true).await;
+    let hint = alice["id_token"].as_str().unwrap();
+    let b = browser();
+    let start = b
+        .get(auth_url(&server, &format!("&id_token_hint={hint}")))
+        .send()
+        .await
+        .unwrap();
+    let login = location(&start);
+    assert!(login.starts_with("/login?interaction="), "{login}");
+    let answer = submit_login(&server, &b, &login, "bob-hint@example.test").await;
+    assert!(answer.starts_with(REDIRECT), "back to the client: {answer}");
+    let q = query(&answer);
+    assert_eq!(q["error"], "login_required", "{answer}");
+    assert_eq!(q["state"], "st4te");
+    assert_eq!(q["iss"], server.base);
+    assert!(
+        !q.contains_key("code"),
+        "no code for bob on a request for alice"
+    );
+
+    let again = b
+        .get(auth_url(&server, &format!("&id_token_hint={hint}")))
+        .send()
+        .await
+        .unwrap();
+    let login = location(&again);
+    assert!(
+        login.starts_with("/login?interaction="),
+        "bob's session is not alice's: {login}"
+    );
+    let answer = submit_login(&server, &b, &login, "alice-hint@example.test").await;
+    assert!(
+        query(&answer).contains_key("code"),
+        "the hinted citizen gets her code: {answer}"
+    );
+}
+
+#[tokio::test]
 async fn claims_parameter_returns_the_requested_claims() {
     let server = TestServer::start().await;
     let (b, _) = signed_in(&server, "claims@example.test").await;
