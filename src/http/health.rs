@@ -27,7 +27,7 @@ async fn live() -> Response {
 }
 
 async fn ready(State(app): State<AppState>) -> Response {
-    let answer = tokio::time::timeout(READY_DEADLINE, app.store.run(crate::store::ping)).await;
+    let answer = tokio::time::timeout(READY_DEADLINE, app.store.ping()).await;
     match answer {
         Ok(Ok(())) => probe(StatusCode::OK, "ready"),
         Ok(Err(e)) => {

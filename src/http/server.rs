@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -19,8 +20,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt;
 
@@ -43,32 +44,12 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot.map_err(io::Error::other)?,
+        let (stream, peer, slot) = tokio::select! {
+            accepted = accept(&listener, &slots) => accepted?,
             () = &mut shutdown => break,
         };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Out of descriptors or a connection reset before accept:
-                    // wait a moment rather than spin, and keep serving.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let service = TowerToHyperService::new(router.clone().map_request(
-            move |request: axum::http::Request<Incoming>| {
-                let mut request = request.map(Body::new);
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request
-            },
-        ));
         let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout));
-        let connection = graceful.watch(http.serve_connection(io, service));
+        let connection = graceful.watch(http.serve_connection(io, service(router.clone(), peer)));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
@@ -77,17 +58,67 @@ pub async fn serve(
         });
     }
     drop(listener);
+    drain(graceful, limits.shutdown_grace).await;
+    Ok(())
+}
+
+/// The next connection, once a slot is free.
+async fn accept(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> io::Result<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
+    let slot = slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(io::Error::other)?;
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => return Ok((stream, peer, slot)),
+            Err(e) => {
+                // Out of descriptors or a connection reset before accept:
+                // wait a moment rather than spin, and keep serving.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// The router for one connection, which tells handlers the peer's address
+/// through `ConnectInfo` as `axum::serve` did.
+fn service(
+    router: Router,
+    peer: SocketAddr,
+) -> TowerToHyperService<
+    impl tower::Service<
+        axum::http::Request<Incoming>,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future = impl Send,
+    > + Clone,
+> {
+    TowerToHyperService::new(
+        router.map_request(move |request: axum::http::Request<Incoming>| {
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request
+        }),
+    )
+}
+
+/// Waits for the connections still open to finish their requests.
+async fn drain(graceful: GracefulShutdown, grace: Duration) {
     tracing::info!(
         connections = graceful.count(),
         "stopped accepting; finishing the requests in flight"
     );
-    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+    if tokio::time::timeout(grace, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!("some requests were still running at the end of the grace period");
     }
-    Ok(())
 }
 
 /// Completes on SIGTERM (systemd's stop) or SIGINT (Ctrl-C).

@@ -102,6 +102,17 @@ pub struct Store {
 }
 
 impl Store {
+    /// The cheapest job the database thread can answer (readiness probe).
+    pub async fn ping(&self) -> Result<()> {
+        self.run(|tx| {
+            Ok(tx
+                .conn
+                .prepare_cached("SELECT 1")?
+                .query_row([], |_| Ok(()))?)
+        })
+        .await
+    }
+
     /// Opens (creating if needed) `dir/sesame.db`, applies the migrations and
     /// starts the database thread.
     pub fn open(dir: &Path) -> Result<Store, Error> {
@@ -305,14 +316,6 @@ fn passive_checkpoint(conn: &Connection) -> Option<i64> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
         .map_err(|e| tracing::warn!(error = %e, "database: checkpoint failed"))
         .ok()
-}
-
-/// The cheapest question the database can answer (readiness probe).
-pub fn ping(tx: &Tx<'_>) -> Result<()> {
-    Ok(tx
-        .conn
-        .prepare_cached("SELECT 1")?
-        .query_row([], |_| Ok(()))?)
 }
 
 /// Opens one connection with the settings every connection needs.
