@@ -1,22 +1,30 @@
 //! The command line of DESIGN §4: `serve`, `init`, `user add`,
-//! `clients new-secret|check`, `keys rotate`. Each prints a short result
-//! and fails with a one-line reason.
+//! `clients new-secret|check`, `keys rotate`. Each names the instance it
+//! acts on (standard error), prints a short result and fails with a
+//! one-line reason.
 
-use std::io::BufRead;
+mod clients_check;
+mod instance;
+mod user_add;
+
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::accounts::password::hash_blocking;
-use crate::accounts::users::{Email, new_user};
-use crate::config::{self, Clients, Config};
+use crate::config;
 use crate::{app, http, keys, secrets, store};
+use instance::Instance;
 
 #[derive(Parser)]
 #[command(
     name = "sesame",
     version,
-    about = "Sésame — OpenID Connect provider for a city's online services"
+    about = "Sésame — OpenID Connect provider for a city's online services",
+    long_about = "Sésame — OpenID Connect provider for a city's online services.\n\n\
+        Every command acts on one instance: the sesame.toml named by --config, else by \
+        the SESAME_CONFIG environment variable, else the built-in defaults in the current \
+        folder (./data, ./keys, the demo client). It names that instance on standard error. \
+        Without a command, `sesame` is `sesame serve`."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -25,11 +33,13 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs the provider (built-in defaults without --config).
+    /// Runs the provider (built-in defaults without --config or SESAME_CONFIG).
     Serve(ServeArgs),
-    /// Writes DIR/sesame.toml, DIR/clients.toml, keys and the data folder.
+    /// Writes DIR/sesame.toml, DIR/clients.toml (demo client), the keys and the data folder.
     Init {
+        /// The instance's folder (created if missing; an existing sesame.toml is kept).
         dir: PathBuf,
+        /// Public URL of the provider, as relying parties see it [default: http://127.0.0.1:8080].
         #[arg(long)]
         issuer: Option<String>,
     },
@@ -44,19 +54,30 @@ enum Command {
     Keys(KeysCommand),
 }
 
+/// The instance's `sesame.toml`: `--config`, else `SESAME_CONFIG`.
+#[derive(Args, Default)]
+struct ConfigArg {
+    /// The instance's sesame.toml [env: SESAME_CONFIG; default: built-in defaults].
+    #[arg(long, env = "SESAME_CONFIG", hide_env = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
 #[derive(Args, Default)]
 struct ServeArgs {
-    #[arg(long)]
-    config: Option<PathBuf>,
-    #[arg(long)]
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Address and port to listen on, overriding `listen` (e.g. 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
-    #[arg(long)]
+    /// Public URL of the provider, overriding `issuer`.
+    #[arg(long, value_name = "URL")]
     issuer: Option<String>,
 }
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Creates a citizen; the password is read from standard input.
+    /// Creates a citizen; the password is read from standard input and must
+    /// pass the password policy.
     Add(UserAdd),
 }
 
@@ -68,38 +89,52 @@ enum Gender {
 
 #[derive(Args)]
 struct UserAdd {
-    #[arg(long)]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigArg,
+    /// The citizen's email address (their sign-in name).
     #[arg(long)]
     email: String,
-    /// Read the password from the first line of standard input.
+    /// Read the password from the first line of standard input (required: never on the command line).
     #[arg(long, required = true)]
     password_stdin: bool,
+    /// Skip the password policy of [policy] (tests and demonstrations only).
+    #[arg(long)]
+    allow_weak_password: bool,
     /// Mark the email address as already verified.
     #[arg(long)]
     verified: bool,
+    /// Prénoms (claim given_name).
     #[arg(long)]
     given_name: Option<String>,
+    /// Nom de naissance (claim family_name).
     #[arg(long)]
     family_name: Option<String>,
+    /// Nom d'usage (claim preferred_username).
     #[arg(long)]
     preferred_username: Option<String>,
+    /// Civilité (claim gender).
     #[arg(long, value_enum)]
     gender: Option<Gender>,
-    /// YYYY-MM-DD
+    /// Date of birth, YYYY-MM-DD (claim birthdate).
     #[arg(long)]
     birthdate: Option<String>,
+    /// Phone number (claim phone_number).
     #[arg(long)]
     phone: Option<String>,
+    /// Street address (claim address.street_address).
     #[arg(long)]
     street: Option<String>,
+    /// Postal code (claim address.postal_code).
     #[arg(long)]
     postal_code: Option<String>,
+    /// Town (claim address.locality).
     #[arg(long)]
     locality: Option<String>,
+    /// Country (claim address.country).
     #[arg(long)]
     country: Option<String>,
-    #[arg(long = "role")]
+    /// A role (claim roles); repeat for several.
+    #[arg(long = "role", value_name = "ROLE")]
     roles: Vec<String>,
 }
 
@@ -107,10 +142,12 @@ struct UserAdd {
 enum ClientsCommand {
     /// Prints a new client secret and the sha256: digest for clients.toml.
     NewSecret,
-    /// Validates clients.toml and prints the clients.
+    /// Validates a clients file as a reload would take it, and prints the clients.
     Check {
-        #[arg(long)]
-        config: Option<PathBuf>,
+        /// A candidate clients file to check before deploying it [default: the instance's clients_file].
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArg,
     },
 }
 
@@ -118,18 +155,30 @@ enum ClientsCommand {
 enum KeysCommand {
     /// Makes new active signing keys; the previous ones stay published.
     Rotate {
-        #[arg(long)]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArg,
     },
 }
 
 /// Runs the command line; `Err` is the one-line reason to print.
 pub async fn run(cli: Cli) -> Result<(), String> {
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+    // `sesame` alone is `sesame serve`; clap reads SESAME_CONFIG only for
+    // a parsed subcommand, so it is read here for that case.
+    let command = cli.command.unwrap_or_else(|| {
+        Command::Serve(ServeArgs {
+            config: ConfigArg {
+                config: std::env::var_os("SESAME_CONFIG")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from),
+            },
+            ..ServeArgs::default()
+        })
+    });
+    match command {
         Command::Serve(args) => serve(args).await,
         Command::Init { dir, issuer } => init(&dir, issuer.as_deref()),
         Command::User(command) => match *command {
-            UserCommand::Add(args) => user_add(args),
+            UserCommand::Add(args) => user_add::run(args),
         },
         Command::Clients(ClientsCommand::NewSecret) => {
             let secret = secrets::token();
@@ -140,9 +189,13 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::Clients(ClientsCommand::Check { config }) => clients_check(config.as_deref()),
+        Command::Clients(ClientsCommand::Check { file, config }) => {
+            clients_check::run(file.as_deref(), config.config.as_deref())
+        }
         Command::Keys(KeysCommand::Rotate { config }) => {
-            let config = Config::load_or_default(config.as_deref()).map_err(|e| e.to_string())?;
+            let instance = Instance::open(config.config.as_deref())?;
+            instance.require_existing()?;
+            let config = instance.config;
             let kids = keys::rotate(&config.keys_dir, app::now()).map_err(|e| e.to_string())?;
             println!(
                 "new active keys in {}: {}",
@@ -156,14 +209,15 @@ pub async fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    let mut config = Config::load_or_default(args.config.as_deref()).map_err(|e| e.to_string())?;
+    let file = args.config.config.as_deref();
+    let mut config = Instance::open(file)?.config;
     if let Some(listen) = &args.listen {
         config.set_listen(listen).map_err(|e| e.to_string())?;
     }
     if let Some(issuer) = &args.issuer {
         config.set_issuer(issuer).map_err(|e| e.to_string())?;
     }
-    if args.config.is_none() {
+    if file.is_none() {
         tracing::info!(
             "no --config: running on built-in defaults with the demo client portail-citoyen"
         );
@@ -201,7 +255,7 @@ fn init(dir: &Path, issuer: Option<&str>) -> Result<(), String> {
         )
         .map_err(|e| format!("{}: {e}", clients_path.display()))?;
     }
-    let config = Config::load(&config_path).map_err(|e| e.to_string())?;
+    let config = Instance::open(Some(&config_path))?.config;
     keys::KeyRing::load_or_create(&config.keys_dir, app::now()).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
@@ -235,93 +289,34 @@ fn loopback_listen(issuer: &str) -> Option<String> {
     Some(format!("{ip}:{}", url.port_or_known_default()?))
 }
 
-fn user_add(args: UserAdd) -> Result<(), String> {
-    let config = Config::load_or_default(args.config.as_deref()).map_err(|e| e.to_string())?;
-    let email = Email::parse(&args.email)
-        .ok_or_else(|| format!("--email: `{}` is not an email address", args.email))?;
-    let mut password = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut password)
-        .map_err(|e| format!("cannot read the password: {e}"))?;
-    let password = password.trim_end_matches(['\r', '\n']);
-    if password.is_empty() {
-        return Err("no password on standard input".into());
-    }
-    if let Some(date) = &args.birthdate {
-        let format = time::macros::format_description!("[year]-[month]-[day]");
-        time::Date::parse(date, &format)
-            .map_err(|_| format!("--birthdate: `{date}` is not YYYY-MM-DD"))?;
-    }
-    let hash = hash_blocking(password)?;
-    let mut user = new_user(&email, hash, app::now());
-    user.email_verified = args.verified;
-    user.given_name = args.given_name;
-    user.family_name = args.family_name;
-    user.preferred_username = args.preferred_username;
-    user.gender = args.gender.map(|g| match g {
-        Gender::Female => "female".into(),
-        Gender::Male => "male".into(),
-    });
-    user.birthdate = args.birthdate;
-    user.phone_number = args.phone;
-    user.street_address = args.street;
-    user.postal_code = args.postal_code;
-    user.locality = args.locality;
-    user.country = args.country;
-    user.roles = args.roles;
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
-    let db = store::open_for_cli(&config.data_dir).map_err(|e| e.to_string())?;
-    let conn = db.tx();
-    if store::users::by_email(&conn, email.as_str())
-        .map_err(|e| e.to_string())?
-        .is_some()
-    {
-        return Err(format!("an account with {} already exists", email.as_str()));
-    }
-    store::users::insert(&conn, &user).map_err(|e| e.to_string())?;
-    println!(
-        "created {} (sub {}){}",
-        user.email,
-        user.sub,
-        if user.email_verified {
-            ", verified"
-        } else {
-            ""
-        }
-    );
-    Ok(())
-}
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
 
-fn clients_check(config: Option<&Path>) -> Result<(), String> {
-    let config = Config::load_or_default(config).map_err(|e| e.to_string())?;
-    let clients: Clients = config.load_clients().map_err(|e| e.to_string())?;
-    let source = config
-        .clients_file
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "(built-in demo)".into());
-    println!("{source}: {} client(s) OK", clients.len());
-    println!(
-        "{:<20} {:<20} {:<20} {:<9} {:<45} SCOPES",
-        "ID", "NAME", "AUTH", "CONSENT", "GRANTS"
-    );
-    for c in clients.iter() {
-        let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
-        let consent = match c.consent {
-            config::ConsentMode::Required => "required",
-            config::ConsentMode::Implicit => "implicit",
-        };
-        println!(
-            "{:<20} {:<20} {:<20} {:<9} {:<45} {}",
-            c.id,
-            c.name,
-            c.auth_method.as_str(),
-            consent,
-            grants.join(","),
-            c.scopes.join(" ")
-        );
+    use super::Cli;
+
+    /// `--help` describes every verb and every option of every verb.
+    #[test]
+    fn every_verb_and_option_is_described() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if arg.get_help().is_none() && !builtin {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                let path = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() {
+                    missing.push(path.clone());
+                }
+                walk(sub, &path, missing);
+            }
+        }
+        let command = Cli::command();
+        command.clone().debug_assert();
+        let mut missing = Vec::new();
+        walk(&command, "sesame", &mut missing);
+        assert!(missing.is_empty(), "undescribed: {missing:?}");
     }
-    Ok(())
 }

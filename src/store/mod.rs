@@ -124,7 +124,7 @@ impl Store {
         wal_restart_frames: i64,
         checkpoint_interval: Duration,
     ) -> Result<Store, Error> {
-        let path = dir.join("sesame.db");
+        let path = database_file(dir);
         let mut conn = open_connection(&path)?;
         migrate(&mut conn)?;
         // The checkpointer thread copies the WAL back into the database, so
@@ -336,9 +336,14 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// The SQLite file of the instance whose data folder is `dir`.
+pub fn database_file(dir: &Path) -> std::path::PathBuf {
+    dir.join("sesame.db")
+}
+
 /// Opens the database for a one-off command (CLI), migrated.
 pub fn open_for_cli(dir: &Path) -> Result<Db> {
-    let mut conn = open_connection(&dir.join("sesame.db"))?;
+    let mut conn = open_connection(&database_file(dir))?;
     migrate(&mut conn)?;
     Ok(Db::new(conn))
 }
