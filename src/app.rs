@@ -102,7 +102,8 @@ impl App {
         self.clients.current()
     }
 
-    /// Re-reads `clients.toml`; on error the old clients stay.
+    /// Re-reads `clients.toml`; on error (an empty file is one) the old
+    /// clients stay.
     pub fn reload_clients(&self) -> Result<usize, ConfigError> {
         reload_clients(&self.config, &self.clients)
     }
@@ -113,7 +114,7 @@ impl App {
 }
 
 fn reload_clients(config: &Config, clients: &ClientsHandle) -> Result<usize, ConfigError> {
-    let fresh = config.load_clients()?;
+    let fresh = config.reload_clients()?;
     let count = fresh.len();
     clients.replace(fresh);
     Ok(count)

@@ -138,9 +138,39 @@ impl Config {
     /// Loads the relying parties this configuration names.
     pub fn load_clients(&self) -> Result<Clients, ConfigError> {
         match &self.clients_file {
-            Some(path) => Clients::load(path),
+            Some(path) => self.load_clients_file(path),
             None => Ok(Clients::demo()),
         }
+    }
+
+    /// Loads `path` as this instance's clients file would be loaded.
+    pub fn load_clients_file(&self, path: &Path) -> Result<Clients, ConfigError> {
+        Clients::load(path)
+    }
+
+    /// The clients for a reload of a running server (SIGHUP).
+    pub fn reload_clients(&self) -> Result<Clients, ConfigError> {
+        match &self.clients_file {
+            Some(path) => self.deployable_clients(path),
+            None => Ok(Clients::demo()),
+        }
+    }
+
+    /// `path` as a reload would take it (what `sesame clients check FILE`
+    /// runs on a candidate before it is deployed): as at start, and not
+    /// empty. An emptied or truncated file is far more likely a mistake
+    /// than a wish to turn every service away, so it is refused like a
+    /// broken one and the running clients stay.
+    pub fn deployable_clients(&self, path: &Path) -> Result<Clients, ConfigError> {
+        let clients = self.load_clients_file(path)?;
+        if clients.is_empty() {
+            return Err(ConfigError::new(
+                path,
+                "client",
+                "declares no client: refused, since every service would be turned away",
+            ));
+        }
+        Ok(clients)
     }
 
     fn from_raw(raw: RawConfig, base: &Path, file: &Path) -> Result<Config, ConfigError> {
