@@ -90,3 +90,15 @@ fn type_error_names_the_key_and_the_line() {
     let err = Config::load(&path).unwrap_err();
     assert_eq!(err.key, "listen (line 1)", "{err}");
 }
+
+#[test]
+fn the_outbox_of_an_init_file_follows_a_changed_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = init_file("http://127.0.0.1:8080", "127.0.0.1:8080")
+        .replace("data_dir = \"data\"", "data_dir = \"/var/lib/sesame\"");
+    let config = Config::load(&write(dir.path(), "sesame.toml", &text)).unwrap();
+    assert_eq!(
+        config.mail.outbox_dir,
+        Path::new("/var/lib/sesame").join("outbox")
+    );
+}

@@ -295,3 +295,77 @@ fn serve_runs_openssl_with_the_right_capability_mask() {
     );
     assert_eq!(running_with(Some(":~0")).as_deref(), Some(":~0"));
 }
+
+/// SIGTERM (systemd's stop): the listener closes at once, the request in
+/// flight still gets its answer, then the process exits successfully.
+#[cfg(unix)]
+#[test]
+fn sigterm_finishes_the_request_in_flight_then_exits() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sesame"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--issuer",
+            "http://127.0.0.1:1",
+        ])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let listening = lines
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find(|l| l.contains("is listening"))
+        .expect("serve started");
+    // The bound address is the last 127.0.0.1:PORT of the line.
+    let at = listening.rfind("127.0.0.1:").unwrap();
+    let port: String = listening[at + 10..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let addr = format!("127.0.0.1:{port}");
+    std::thread::spawn(move || lines.for_each(drop));
+
+    let mut in_flight = TcpStream::connect(&addr).unwrap();
+    let body = "grant_type=client_credentials";
+    write!(
+        in_flight,
+        "POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\ngrant_type=",
+        body.len()
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(&addr).is_ok() {
+        assert!(Instant::now() < deadline, "still accepting after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    in_flight
+        .write_all(&body.as_bytes()["grant_type=".len()..])
+        .unwrap();
+    in_flight
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = String::new();
+    in_flight.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 401") && answer.contains("invalid_client"),
+        "the request in flight was answered: {answer}"
+    );
+    let exited = child.wait().unwrap();
+    assert!(exited.success(), "{exited:?}");
+}
