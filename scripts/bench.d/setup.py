@@ -33,7 +33,7 @@ def authorize(scope):
         _, _, html = call(base + loc)
         if loc.startswith("/login"):
             form = {"csrf": hidden(html, "csrf"), "interaction": hidden(html, "interaction"),
-                    "email": "bench@example.test", "password": "Bench-Passw0rd"}
+                    "email": "bench@example.test", "password": "Banc-Essai-Charge-93"}
             _, headers, _ = call(f"{base}/login", form)
         else:
             form = {"csrf": hidden(html, "csrf"), "interaction": hidden(html, "interaction"), "decision": "accept"}
