@@ -9,6 +9,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use subtle::ConstantTimeEq;
 
 /// 256 random bits, base64url without padding (43 characters).
+/// Length of a [`token`]: 32 random bytes in base64url without padding.
+/// Every cookie, link and id made by `token` is recognised by it.
+pub const TOKEN_LEN: usize = 43;
+
 pub fn token() -> String {
     random_b64(32)
 }
@@ -54,7 +58,8 @@ pub fn keyed_token() -> (String, String) {
 
 /// The key of a [`keyed_token`]; `None` for anything of another shape.
 pub fn token_key(token: &str) -> Option<&str> {
-    (token.len() == ORDERED_ID_LEN + 43 && token.is_ascii()).then(|| &token[..ORDERED_ID_LEN])
+    (token.len() == ORDERED_ID_LEN + TOKEN_LEN && token.is_ascii())
+        .then(|| &token[..ORDERED_ID_LEN])
 }
 
 pub fn sha256(input: &[u8]) -> [u8; 32] {

@@ -11,7 +11,8 @@ use crate::config::MailLimits;
 use crate::i18n::Lang;
 use crate::mail::{self, Mailer};
 use crate::secrets;
-use crate::store::email_tokens::{self, EmailToken};
+use crate::store::email_tokens;
+pub use crate::store::email_tokens::EmailToken;
 use crate::store::{mail_queue, mail_requests, users};
 
 use super::password_change::{Ended, PasswordChange, password_changed};
@@ -120,7 +121,7 @@ pub fn inspect(
     purpose: Purpose,
     now: i64,
 ) -> crate::store::Result<LinkState> {
-    if token.len() != 43 {
+    if token.len() != secrets::TOKEN_LEN {
         return Ok(LinkState::Unknown);
     }
     let Some(row) = email_tokens::get(tx, &secrets::digest(token))? else {
@@ -359,7 +360,7 @@ pub fn renew(
 }
 
 fn token_row(tx: &Tx<'_>, token: &str) -> crate::store::Result<Option<EmailToken>> {
-    if token.len() != 43 {
+    if token.len() != secrets::TOKEN_LEN {
         return Ok(None);
     }
     email_tokens::get(tx, &secrets::digest(token))

@@ -3,10 +3,14 @@
 //! what a password change ends.
 
 pub mod links;
+pub mod login;
 pub mod password;
 pub mod password_change;
 pub mod policy;
+pub mod sessions;
 pub mod signup;
 pub mod users;
 
+pub use crate::store::users::User;
 pub use password_change::password_changed;
+pub use sessions::Session;

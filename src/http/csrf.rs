@@ -15,7 +15,7 @@ pub fn token(jar: CookieJar, secure: bool) -> (CookieJar, String) {
     if let Some(existing) = jar
         .get(COOKIE)
         .map(|c| c.value().to_owned())
-        .filter(|v| v.len() == 43)
+        .filter(|v| v.len() == secrets::TOKEN_LEN)
     {
         return (jar, existing);
     }
@@ -33,7 +33,7 @@ pub fn token(jar: CookieJar, secure: bool) -> (CookieJar, String) {
 pub fn verify(jar: &CookieJar, submitted: Option<&str>) -> bool {
     match (jar.get(COOKIE), submitted) {
         (Some(cookie), Some(field)) => {
-            cookie.value().len() == 43 && secrets::same(cookie.value(), field)
+            cookie.value().len() == secrets::TOKEN_LEN && secrets::same(cookie.value(), field)
         }
         _ => false,
     }

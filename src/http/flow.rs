@@ -11,21 +11,14 @@ use serde::Serialize;
 use super::error::{self, Internal};
 use super::pages::Render;
 use super::paths;
+use crate::accounts::Session;
 use crate::app::App;
 use crate::i18n::Lang;
 use crate::oidc::OAuthError;
 use crate::oidc::authorize::{AuthRequest, ResponseMode, ReturnTo};
-use crate::oidc::flow::{Next, Progress, next_step};
-use crate::oidc::grants;
+use crate::oidc::flow::Progress;
+use crate::oidc::pending::{self, Lifetimes, Moved};
 use crate::secrets;
-use crate::store::sessions::Session;
-use crate::store::{self, consents, interactions};
-
-enum Outcome {
-    Page(&'static str, String),
-    Code(String),
-    Fail(OAuthError),
-}
 
 /// Moves `req` on: to the login or consent page, or back to the client
 /// with a code or an error. `interaction` is the pending request's id when
@@ -64,88 +57,68 @@ pub async fn proceed_with(
     signed: Signed,
     progress: Progress,
 ) -> Result<Response, Internal> {
-    let Some(client) = app.clients().get(&req.client_id).cloned() else {
+    let Some(client) = app.clients().shared(&req.client_id) else {
         return Ok(client_gone(app, lang));
     };
-    let now = app.now();
-    let (code_ttl, interaction_ttl) = (
-        app.config.tokens.code_ttl,
-        app.config.tokens.interaction_ttl,
-    );
+    let (now, ttl) = (app.now(), lifetimes(app));
     let return_to = req.return_to.clone();
-    let outcome = app
+    let moved = app
         .store
-        .run(move |conn| {
+        .run(move |tx| {
             let session = match signed {
                 Signed::Known(session) => session,
-                Signed::Cookie(Some(lookup)) => lookup.run(conn)?,
+                Signed::Cookie(Some(lookup)) => lookup.run(tx)?,
                 Signed::Cookie(None) => None,
             };
-            let consented = match &session {
-                Some(s) => consents::granted(conn, &s.sub, &client.id)?,
-                None => None,
-            };
-            let next = next_step(
-                &req,
-                &client,
-                session.as_ref(),
-                progress,
-                consented.as_deref(),
-                now,
-            );
-            let page = match next {
-                Next::Login => paths::LOGIN,
-                Next::Consent => paths::CONSENT,
-                Next::Issue => {
-                    let session = session
-                        .as_ref()
-                        .ok_or_else(|| store::Error::Internal("a code without a session".into()))?;
-                    let code = grants::issue_code(conn, &req, session, now, code_ttl)?;
-                    if let Some(id) = &interaction {
-                        interactions::delete(conn, id)?;
-                    }
-                    return Ok(Outcome::Code(code));
-                }
-                Next::Fail(e) => {
-                    if let Some(id) = &interaction {
-                        interactions::delete(conn, id)?;
-                    }
-                    return Ok(Outcome::Fail(e));
-                }
-            };
-            let id = match interaction {
-                Some(id) => id,
-                None => {
-                    let id = secrets::token();
-                    let json = serde_json::to_string(&req)
-                        .map_err(|e| store::Error::Internal(format!("interaction: {e}")))?;
-                    interactions::insert(conn, &id, &json, now + interaction_ttl)?;
-                    id
-                }
-            };
-            Ok(Outcome::Page(page, id))
+            let (id, session) = (interaction.as_deref(), session.as_ref());
+            pending::advance(tx, &client, &req, id, session, progress, now, ttl)
         })
         .await?;
-    Ok(match outcome {
-        Outcome::Page(path, id) => see_other(&format!("{path}?interaction={id}")),
-        Outcome::Code(code) => respond(app, lang, &return_to, Ok(&code)),
-        Outcome::Fail(e) => respond(app, lang, &return_to, Err(&e)),
-    })
+    Ok(render(app, lang, &return_to, moved))
+}
+
+/// Continues the pending request `id` after the citizen signed in as
+/// `session` (password, verification link, reset: all the same way).
+pub async fn after_sign_in(
+    app: &App,
+    lang: Lang,
+    id: String,
+    req: AuthRequest,
+    session: Session,
+) -> Result<Response, Internal> {
+    let Some(client) = app.clients().shared(&req.client_id) else {
+        return Ok(client_gone(app, lang));
+    };
+    let (now, ttl) = (app.now(), lifetimes(app));
+    let return_to = req.return_to.clone();
+    let moved = app
+        .store
+        .run(move |tx| pending::after_sign_in(tx, &client, &id, &req, &session, now, ttl))
+        .await?;
+    Ok(render(app, lang, &return_to, moved))
+}
+
+/// The one rendering of where a request stands.
+pub fn render(app: &App, lang: Lang, return_to: &ReturnTo, moved: Moved) -> Response {
+    match moved {
+        Moved::Login(id) => see_other(&format!("{}?interaction={id}", paths::LOGIN)),
+        Moved::Consent(id) => see_other(&format!("{}?interaction={id}", paths::CONSENT)),
+        Moved::Code(code) => respond(app, lang, return_to, Ok(&code)),
+        Moved::Fail(e) => respond(app, lang, return_to, Err(&e)),
+    }
+}
+
+pub fn lifetimes(app: &App) -> Lifetimes {
+    Lifetimes {
+        code: app.config.tokens.code_ttl,
+        interaction: app.config.tokens.interaction_ttl,
+    }
 }
 
 /// Loads a pending request by id.
 pub async fn load(app: &App, id: &str) -> Result<Option<(AuthRequest, Option<String>)>, Internal> {
-    if id.len() != 43 {
-        return Ok(None);
-    }
-    let id = id.to_owned();
-    let now = app.now();
-    let found = app
-        .store
-        .run(move |conn| interactions::get(conn, &id, now))
-        .await?;
-    Ok(found
-        .and_then(|(json, login_sid)| serde_json::from_str(&json).ok().map(|req| (req, login_sid))))
+    let (id, now) = (id.to_owned(), app.now());
+    Ok(app.store.run(move |tx| pending::load(tx, &id, now)).await?)
 }
 
 /// The page shown when a pending request is unknown or expired.

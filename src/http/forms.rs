@@ -129,7 +129,7 @@ pub fn same_browser(jar: &CookieJar, bound: Option<&str>) -> bool {
 fn link_cookie_value(jar: &CookieJar) -> Option<String> {
     jar.get(LINK_COOKIE)
         .map(|c| c.value().to_owned())
-        .filter(|v| v.len() == 43)
+        .filter(|v| v.len() == secrets::TOKEN_LEN)
 }
 
 /// The client's IP address, for the abuse limits: the TCP peer (the

@@ -14,13 +14,11 @@ use serde::Serialize;
 use super::error::Internal;
 use super::pages::Render;
 use super::{csrf, flow, lang, paths, session};
-use crate::accounts::users::Email;
+use crate::accounts::login::{Login, login};
 use crate::app::{App, AppState};
 use crate::i18n::Lang;
 use crate::oidc::authorize::AuthRequest;
-use crate::oidc::flow::Progress;
 use crate::oidc::params::Params;
-use crate::store::{interactions, users};
 
 pub fn router() -> Router<AppState> {
     Router::new().route(paths::LOGIN, get(show).post(submit))
@@ -57,6 +55,28 @@ async fn pending(app: &App, params: &Params) -> Result<Result<Option<Pending>, (
     })
 }
 
+/// The pending request named by `params` and the page's language; the
+/// « expired » page when the request is gone.
+async fn open(
+    app: &App,
+    jar: CookieJar,
+    headers: &HeaderMap,
+    params: &Params,
+    lang_param: Option<&str>,
+) -> Result<Result<(CookieJar, Lang, Option<Pending>), Response>, Internal> {
+    let pending = pending(app, params).await?;
+    let ui_locales = pending
+        .as_ref()
+        .ok()
+        .and_then(|p| p.as_ref())
+        .and_then(|p| p.req.ui_locales.clone());
+    let (jar, lang) = lang::choose(jar, headers, lang_param, ui_locales.as_deref());
+    Ok(match pending {
+        Ok(pending) => Ok((jar, lang, pending)),
+        Err(()) => Err((jar, flow::expired(app, lang)).into_response()),
+    })
+}
+
 async fn show(
     State(app): State<AppState>,
     jar: CookieJar,
@@ -64,29 +84,21 @@ async fn show(
     RawQuery(q): RawQuery,
 ) -> Result<Response, Internal> {
     let params = Params::parse(q.unwrap_or_default().as_bytes());
-    let pending = pending(&app, &params).await?;
-    let ui_locales = pending
-        .as_ref()
-        .ok()
-        .and_then(|p| p.as_ref())
-        .and_then(|p| p.req.ui_locales.clone());
-    let (jar, lang) = lang::choose(jar, &headers, params.first("lang"), ui_locales.as_deref());
-    let Ok(pending) = pending else {
-        return Ok((jar, flow::expired(&app, lang)).into_response());
-    };
+    let (jar, lang, pending) =
+        match open(&app, jar, &headers, &params, params.first("lang")).await? {
+            Ok(opened) => opened,
+            Err(expired) => return Ok(expired),
+        };
     let email = pending
         .as_ref()
         .and_then(|p| p.req.login_hint.clone())
         .unwrap_or_default();
-    Ok(render(
-        &app,
-        jar,
-        lang,
-        pending.as_ref(),
+    let page = Form {
+        pending: pending.as_ref(),
         email,
-        None,
-        StatusCode::OK,
-    ))
+        error: None,
+    };
+    Ok(render(&app, jar, lang, page, StatusCode::OK))
 }
 
 async fn submit(
@@ -96,96 +108,76 @@ async fn submit(
     body: Bytes,
 ) -> Result<Response, Internal> {
     let form = Params::parse(&body);
-    let pending = pending(&app, &form).await?;
-    let ui_locales = pending
-        .as_ref()
-        .ok()
-        .and_then(|p| p.as_ref())
-        .and_then(|p| p.req.ui_locales.clone());
-    let (jar, lang) = lang::choose(jar, &headers, None, ui_locales.as_deref());
-    let Ok(pending) = pending else {
-        return Ok((jar, flow::expired(&app, lang)).into_response());
+    let (jar, lang, pending) = match open(&app, jar, &headers, &form, None).await? {
+        Ok(opened) => opened,
+        Err(expired) => return Ok(expired),
     };
-    let email_input = form.first("email").unwrap_or_default().trim().to_owned();
+    let email = form.first("email").unwrap_or_default().trim().to_owned();
     let fail = |jar, key: &'static str, status| {
-        let message = app.pages.text(lang, key);
-        render(
-            &app,
-            jar,
-            lang,
-            pending.as_ref(),
-            email_input.clone(),
-            Some(message),
-            status,
-        )
+        let error = Some(app.pages.text(lang, key));
+        let page = Form {
+            pending: pending.as_ref(),
+            email: email.clone(),
+            error,
+        };
+        render(&app, jar, lang, page, status)
     };
     if !csrf::verify(&jar, form.first(csrf::FIELD)) {
         return Ok(fail(jar, "csrf_failed", StatusCode::BAD_REQUEST));
     }
     let password = form.first("password").unwrap_or_default().to_owned();
-    let Some(email) =
-        Email::parse(&email_input).filter(|_| !password.is_empty() && password.len() <= 1024)
-    else {
-        return Ok(fail(jar, "login_failed", StatusCode::OK));
-    };
-    let lookup = email.as_str().to_owned();
-    let user = app
-        .store
-        .run(move |conn| users::by_email(conn, &lookup))
-        .await?;
-    let checked = app
-        .hasher
-        .verify(user.as_ref().map(|u| u.password_hash.clone()), password)
-        .await;
-    let Some(user) = user.filter(|_| checked.ok) else {
-        tracing::info!("login refused");
-        return Ok(fail(jar, "login_failed", StatusCode::OK));
-    };
-    if !user.email_verified {
-        let id = pending.as_ref().map(|p| p.id.clone());
-        let notice = super::forms::Notice::error(app.pages.text(lang, "login_unverified"));
-        let page = super::signup::check_email(&app, jar, lang, &user.email, id, false, notice);
-        return Ok(page);
+    match login(&app.store, &app.hasher, &email, password, app.now()).await? {
+        Login::Refused => {
+            tracing::info!("login refused");
+            Ok(fail(jar, "login_failed", StatusCode::OK))
+        }
+        Login::Unverified(user) => {
+            let id = pending.map(|p| p.id);
+            let notice = super::forms::Notice::error(app.pages.text(lang, "login_unverified"));
+            Ok(super::signup::check_email(
+                &app,
+                jar,
+                lang,
+                &user.email,
+                id,
+                false,
+                notice,
+            ))
+        }
+        Login::Accepted(user) => signed_in(&app, jar, lang, user.sub, pending).await,
     }
-    if let Some(hash) = checked.rehash {
-        let (sub, now) = (user.sub.clone(), app.now());
-        app.store
-            .run(move |conn| users::set_password_hash(conn, &sub, &hash, now))
-            .await?;
-    }
-    let (jar, session) = session::start(&app, jar, user.sub, vec!["pwd".into()]).await?;
+}
+
+/// A session for `sub`, then the pending request carried on (or home).
+async fn signed_in(
+    app: &App,
+    jar: CookieJar,
+    lang: Lang,
+    sub: String,
+    pending: Option<Pending>,
+) -> Result<Response, Internal> {
+    let (jar, session) = session::start(app, jar, sub, vec!["pwd".into()]).await?;
     tracing::info!(sid = %session.sid, "citizen signed in");
     let Some(Pending { id, req }) = pending else {
         return Ok((jar, flow::see_other(paths::HOME)).into_response());
     };
-    let (interaction, sid) = (id.clone(), session.sid.clone());
-    app.store
-        .run(move |conn| interactions::set_login(conn, &interaction, &sid))
-        .await?;
-    let response = flow::proceed(
-        &app,
-        lang,
-        req,
-        Some(id),
-        Some(session),
-        Progress {
-            signed_in: true,
-            consented: false,
-        },
-    )
-    .await?;
+    let response = flow::after_sign_in(app, lang, id, req, session).await?;
     Ok((jar, response).into_response())
 }
 
-fn render(
-    app: &App,
-    jar: CookieJar,
-    lang: Lang,
-    pending: Option<&Pending>,
+/// What the login form shows.
+struct Form<'a> {
+    pending: Option<&'a Pending>,
     email: String,
     error: Option<String>,
-    status: StatusCode,
-) -> Response {
+}
+
+fn render(app: &App, jar: CookieJar, lang: Lang, form: Form<'_>, status: StatusCode) -> Response {
+    let Form {
+        pending,
+        email,
+        error,
+    } = form;
     let (jar, csrf) = csrf::token(jar, app.config.https());
     let query = pending
         .map(|p| format!("?interaction={}", p.id))

@@ -18,16 +18,15 @@ use super::forms::{self, Button, FormState, MessagePage, Notice, Values, Visit};
 use super::pages::Render;
 use super::verify::dead_link;
 use super::{csrf, flow, lang, paths, session};
+use crate::accounts::User;
 use crate::accounts::links;
+use crate::accounts::links::EmailToken;
 use crate::accounts::policy::Personal;
 use crate::accounts::signup::{Field, Problem, password_problems};
 use crate::accounts::users::Email;
 use crate::app::{App, AppState};
 use crate::i18n::Lang;
-use crate::oidc::flow::Progress;
 use crate::oidc::params::Params;
-use crate::store::users::User;
-use crate::store::{email_tokens::EmailToken, interactions};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -372,15 +371,7 @@ async fn signed_in_again(
             page,
         ));
     };
-    let (interaction, sid) = (id.clone(), session.sid.clone());
-    app.store
-        .run(move |conn| interactions::set_login(conn, &interaction, &sid))
-        .await?;
-    let progress = Progress {
-        signed_in: true,
-        consented: false,
-    };
-    let response = flow::proceed(app, lang, req, Some(id), Some(session), progress).await?;
+    let response = flow::after_sign_in(app, lang, id, req, session).await?;
     Ok((jar, response).into_response())
 }
 

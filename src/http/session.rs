@@ -4,9 +4,9 @@
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
+use crate::accounts::sessions::{self, Session};
 use crate::app::App;
 use crate::secrets;
-use crate::store::sessions::{self, Session};
 use crate::store::{self, Tx};
 
 pub const COOKIE: &str = "sesame_session";
@@ -33,7 +33,7 @@ impl Lookup {
         let value = jar
             .get(COOKIE)
             .map(|c| c.value().to_owned())
-            .filter(|v| v.len() == 43)?;
+            .filter(|v| v.len() == secrets::TOKEN_LEN)?;
         Some(Lookup {
             digest: secrets::digest(&value),
             now: app.now(),
@@ -43,21 +43,8 @@ impl Lookup {
 
     /// The live session, its idle deadline pushed forward when due.
     pub fn run(&self, tx: &Tx<'_>) -> crate::store::Result<Option<Session>> {
-        let found = sessions::live(tx, &self.digest, self.now)?;
-        if let Some(s) = &found
-            && needs_touch(s.idle_expires_at, self.now, self.idle)
-        {
-            sessions::touch(tx, &self.digest, self.now + self.idle)?;
-        }
-        Ok(found)
+        sessions::live(tx, &self.digest, self.now, self.idle)
     }
-}
-
-/// Sliding idle expiry, written only when the deadline would move by a
-/// minute, or by half the idle lifetime when that is shorter.
-fn needs_touch(idle_expires_at: i64, now: i64, idle: i64) -> bool {
-    let step = (idle / 2).clamp(1, 60);
-    now + idle - idle_expires_at >= step
 }
 
 /// Starts a session for `sub` after a login, replacing this browser's
@@ -83,14 +70,7 @@ pub async fn start(
     let digest = secrets::digest(&cookie_value);
     let row = session.clone();
     app.store
-        .run(move |tx| {
-            let tx = tx.savepoint()?;
-            if let Some(previous) = previous {
-                sessions::delete(&tx, &previous)?;
-            }
-            sessions::insert(&tx, &digest, &row, now)?;
-            tx.commit()
-        })
+        .run(move |tx| sessions::open(tx, previous.as_deref(), &digest, &row, now))
         .await?;
     let cookie = Cookie::build((COOKIE, cookie_value))
         .path("/")
@@ -99,20 +79,4 @@ pub async fn start(
         .same_site(SameSite::Lax)
         .build();
     Ok((jar.add(cookie), session))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::needs_touch;
-
-    #[test]
-    fn idle_deadline_slides_for_short_and_long_lifetimes() {
-        assert!(!needs_touch(1800, 0, 1800), "just written");
-        assert!(!needs_touch(1800, 59, 1800));
-        assert!(needs_touch(1800, 60, 1800));
-        assert!(!needs_touch(10, 4, 10));
-        assert!(needs_touch(10, 5, 10), "short lifetimes slide too");
-        assert!(!needs_touch(1, 0, 1), "just written");
-        assert!(needs_touch(1, 1, 1));
-    }
 }

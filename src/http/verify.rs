@@ -15,13 +15,11 @@ use axum_extra::extract::CookieJar;
 use super::error::Internal;
 use super::forms::{self, Button, MessagePage, Notice};
 use super::{csrf, flow, lang, paths, session};
+use crate::accounts::links::EmailToken;
 use crate::accounts::links::{self, LinkState, Renewed, Verified};
 use crate::app::{App, AppState};
 use crate::i18n::Lang;
-use crate::oidc::flow::Progress;
 use crate::oidc::params::Params;
-use crate::store::email_tokens::EmailToken;
-use crate::store::interactions;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -77,15 +75,7 @@ async fn activated(
     let Some((id, req)) = pending else {
         return Ok(active(app, jar, lang, "verify_done_text", None));
     };
-    let (interaction, sid) = (id.clone(), session.sid.clone());
-    app.store
-        .run(move |conn| interactions::set_login(conn, &interaction, &sid))
-        .await?;
-    let progress = Progress {
-        signed_in: true,
-        consented: false,
-    };
-    let response = flow::proceed(app, lang, req, Some(id), Some(session), progress).await?;
+    let response = flow::after_sign_in(app, lang, id, req, session).await?;
     Ok((jar, response).into_response())
 }
 

@@ -11,6 +11,7 @@ pub mod grants;
 pub mod introspection;
 pub mod logout;
 pub mod params;
+pub mod pending;
 pub mod pkce;
 pub mod revocation;
 pub mod scopes;

@@ -234,7 +234,7 @@ pub fn classify(issuer: &str, token: &str, now: i64) -> Presented {
             Some(access) => Presented::Access(Box::new(access)),
             None => Presented::Unknown,
         }
-    } else if token.len() == 43 {
+    } else if token.len() == crate::secrets::TOKEN_LEN {
         Presented::Refresh(crate::secrets::digest(token))
     } else {
         Presented::Unknown

@@ -1,0 +1,153 @@
+//! The pending authorization request (DESIGN §2): stored as an interaction
+//! while a page is needed, loaded by id, and moved on — after validation,
+//! after any sign-in, after consent — by one function, [`advance`]. Every
+//! way of signing in (password, email verification, password reset, and a
+//! second factor later) continues through [`after_sign_in`].
+
+use super::authorize::AuthRequest;
+use super::flow::{Next, Progress, next_step};
+use super::{ErrorCode, OAuthError, grants};
+use crate::config::Client;
+use crate::secrets;
+use crate::store::sessions::Session;
+use crate::store::{self, Tx, consents, interactions};
+
+/// How long codes and interactions live (from `[tokens]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub code: i64,
+    pub interaction: i64,
+}
+
+/// Where a request stands once moved on.
+#[derive(Debug)]
+pub enum Moved {
+    /// The citizen must sign in for the interaction with this id.
+    Login(String),
+    /// The citizen must consent, on the interaction with this id.
+    Consent(String),
+    /// Back to the client with this code.
+    Code(String),
+    /// Back to the client with this error.
+    Fail(OAuthError),
+}
+
+/// A pending request and the session that signed in for it, if any.
+pub fn load(
+    tx: &Tx<'_>,
+    id: &str,
+    now: i64,
+) -> store::Result<Option<(AuthRequest, Option<String>)>> {
+    if id.len() != secrets::TOKEN_LEN {
+        return Ok(None);
+    }
+    Ok(interactions::get(tx, id, now)?
+        .and_then(|(json, login_sid)| serde_json::from_str(&json).ok().map(|req| (req, login_sid))))
+}
+
+/// Moves `req` on (OIDC Core §3.1.2.3–§3.1.2.4): stores it as an
+/// interaction when a page is needed (reusing `interaction` when it has
+/// one), issues the code when nothing is, and forgets the interaction once
+/// the client gets its answer.
+#[allow(clippy::too_many_arguments)] // one decision over all it depends on
+pub fn advance(
+    tx: &Tx<'_>,
+    client: &Client,
+    req: &AuthRequest,
+    interaction: Option<&str>,
+    session: Option<&Session>,
+    progress: Progress,
+    now: i64,
+    ttl: Lifetimes,
+) -> store::Result<Moved> {
+    let consented = match session {
+        Some(s) => consents::granted(tx, &s.sub, &client.id)?,
+        None => None,
+    };
+    let next = next_step(req, client, session, progress, consented.as_deref(), now);
+    let page: fn(String) -> Moved = match next {
+        Next::Login => Moved::Login,
+        Next::Consent => Moved::Consent,
+        Next::Issue => {
+            let session =
+                session.ok_or_else(|| store::Error::Internal("a code without a session".into()))?;
+            let code = grants::issue_code(tx, req, session, now, ttl.code)?;
+            forget(tx, interaction)?;
+            return Ok(Moved::Code(code));
+        }
+        Next::Fail(e) => {
+            forget(tx, interaction)?;
+            return Ok(Moved::Fail(e));
+        }
+    };
+    let id = match interaction {
+        Some(id) => id.to_owned(),
+        None => {
+            let id = secrets::token();
+            let json = serde_json::to_string(req)
+                .map_err(|e| store::Error::Internal(format!("interaction: {e}")))?;
+            interactions::insert(tx, &id, &json, now + ttl.interaction)?;
+            id
+        }
+    };
+    Ok(page(id))
+}
+
+/// Continues the pending request `id` after the citizen signed in as
+/// `session`, whichever way they did: records the sign-in on the
+/// interaction (so a later consent knows it was made for this request) and
+/// moves the request on.
+pub fn after_sign_in(
+    tx: &Tx<'_>,
+    client: &Client,
+    id: &str,
+    req: &AuthRequest,
+    session: &Session,
+    now: i64,
+    ttl: Lifetimes,
+) -> store::Result<Moved> {
+    interactions::set_login(tx, id, &session.sid)?;
+    let progress = Progress {
+        signed_in: true,
+        consented: false,
+    };
+    advance(tx, client, req, Some(id), Some(session), progress, now, ttl)
+}
+
+/// The citizen's answer on the consent page: refused, the client hears
+/// `access_denied` (RFC 6749 §4.1.2.1); accepted, the consent is recorded
+/// and the request moves on. `login_sid` is the session that signed in for
+/// this request, if one did.
+#[allow(clippy::too_many_arguments)] // the answer and all it moves on
+pub fn consent(
+    tx: &Tx<'_>,
+    client: &Client,
+    id: &str,
+    req: &AuthRequest,
+    session: &Session,
+    login_sid: Option<&str>,
+    accepted: bool,
+    now: i64,
+    ttl: Lifetimes,
+) -> store::Result<Moved> {
+    if !accepted {
+        interactions::delete(tx, id)?;
+        return Ok(Moved::Fail(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "the citizen refused to share this information",
+        )));
+    }
+    consents::grant(tx, &session.sub, &client.id, &req.consent_scopes, now)?;
+    let progress = Progress {
+        signed_in: login_sid == Some(session.sid.as_str()),
+        consented: true,
+    };
+    advance(tx, client, req, Some(id), Some(session), progress, now, ttl)
+}
+
+fn forget(tx: &Tx<'_>, interaction: Option<&str>) -> store::Result<()> {
+    match interaction {
+        Some(id) => interactions::delete(tx, id),
+        None => Ok(()),
+    }
+}
