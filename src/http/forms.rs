@@ -3,10 +3,6 @@
 //! browser that signed up, the mail context, and the page that shows a
 //! message with an optional one-button form.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
@@ -132,25 +128,7 @@ fn link_cookie_value(jar: &CookieJar) -> Option<String> {
         .filter(|v| v.len() == secrets::TOKEN_LEN)
 }
 
-/// The client's IP address, for the abuse limits: the TCP peer (the
-/// server runs with connect info); "unknown" if it is missing, never a
-/// rejection.
-#[derive(Debug, Clone)]
-pub struct ClientIp(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(peer)| peer.ip().to_string())
-                .unwrap_or_else(|| "unknown".into()),
-        ))
-    }
-}
+pub use super::client_ip::ClientIp;
 
 /// The mail context of a request from `peer`.
 pub fn mail_context(

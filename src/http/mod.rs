@@ -1,6 +1,7 @@
 //! Thin axum handlers, one file per endpoint family, and the router.
 
 pub mod authorize;
+pub mod client_ip;
 pub mod consent;
 pub mod csrf;
 pub mod discovery;

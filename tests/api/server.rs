@@ -134,3 +134,60 @@ async fn health_says_live_and_ready_and_not_ready_while_the_database_is_locked()
     }
     assert_eq!(ready, 200, "ready again once the lock is released");
 }
+
+/// A browser behind the city's reverse proxy, which tells Sésame the
+/// address it saw in `X-Forwarded-For`.
+fn behind_proxy(forwarded_for: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", forwarded_for.parse().unwrap());
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// Sign-ups from `client` for fresh addresses until the per-address mail
+/// limit answers 429; how many were accepted.
+async fn signups_accepted(server: &TestServer, client: &reqwest::Client, tag: &str) -> usize {
+    use crate::signup::{citizen, submit_signup};
+    for n in 0..4 {
+        let email = format!("{tag}{n}@example.test");
+        let (status, _) = submit_signup(server, client, None, citizen(&email, &[])).await;
+        if status == 429 {
+            return n;
+        }
+        assert_eq!(status, 200);
+    }
+    4
+}
+
+#[tokio::test]
+async fn forwarded_for_is_believed_from_trusted_proxies_only() {
+    let limits = "[policy]\nmail_min_interval_seconds = 0\nmail_max_per_ip_per_hour = 2\n";
+    // Behind a trusted proxy, two citizens are two addresses: one using up
+    // its allowance leaves the other's whole.
+    let server =
+        TestServer::start_with(&format!("trusted_proxies = [\"127.0.0.1/32\"]\n{limits}")).await;
+    assert_eq!(
+        signups_accepted(&server, &behind_proxy("203.0.113.7"), "a").await,
+        2
+    );
+    assert_eq!(
+        signups_accepted(&server, &behind_proxy("1.1.1.1, 203.0.113.8"), "b").await,
+        2,
+        "another citizen behind the same proxy is not limited by the first"
+    );
+    // Without trusted proxies, the header is the client's own claim: changing
+    // it does not buy a fresh allowance.
+    let server = TestServer::start_with(limits).await;
+    assert_eq!(
+        signups_accepted(&server, &behind_proxy("203.0.113.7"), "a").await,
+        2
+    );
+    assert_eq!(
+        signups_accepted(&server, &behind_proxy("203.0.113.8"), "b").await,
+        0
+    );
+}
