@@ -98,9 +98,13 @@ async fn submit(
         return Ok(render(&app, jar, lang, &id, &req, StatusCode::BAD_REQUEST));
     }
     if form.first("decision") != Some("accept") {
-        app.store
+        let consumed = app
+            .store
             .run(move |conn| interactions::delete(conn, &id))
             .await?;
+        if !consumed {
+            return Ok((jar, flow::expired(&app, lang)).into_response());
+        }
         let denied = OAuthError::new(
             ErrorCode::AccessDenied,
             "the citizen refused to share this information",

@@ -105,6 +105,7 @@ pub fn render(app: &App, lang: Lang, return_to: &ReturnTo, moved: Moved) -> Resp
         Moved::Consent(id) => see_other(&format!("{}?interaction={id}", paths::CONSENT)),
         Moved::Code(code) => respond(app, lang, return_to, Ok(&code)),
         Moved::Fail(e) => respond(app, lang, return_to, Err(&e)),
+        Moved::Gone => expired(app, lang),
     }
 }
 

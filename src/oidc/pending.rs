@@ -30,6 +30,8 @@ pub enum Moved {
     Code(String),
     /// Back to the client with this error.
     Fail(OAuthError),
+    /// The request was answered already (another POST consumed it first).
+    Gone,
 }
 
 /// A pending request and the session that signed in for it, if any.
@@ -65,6 +67,12 @@ pub fn advance(
         None => None,
     };
     let next = next_step(req, client, session, progress, consented.as_deref(), now);
+    // The interaction is consumed in the job that answers the client: of
+    // two POSTs racing on it, the second finds it gone and gets a page, not
+    // a second code.
+    if matches!(next, Next::Issue | Next::Fail(_)) && !consume(tx, interaction)? {
+        return Ok(Moved::Gone);
+    }
     let page: fn(String) -> Moved = match next {
         Next::Login => Moved::Login,
         Next::Consent => Moved::Consent,
@@ -72,13 +80,9 @@ pub fn advance(
             let session =
                 session.ok_or_else(|| store::Error::Internal("a code without a session".into()))?;
             let code = grants::issue_code(tx, req, session, now, ttl.code)?;
-            forget(tx, interaction)?;
             return Ok(Moved::Code(code));
         }
-        Next::Fail(e) => {
-            forget(tx, interaction)?;
-            return Ok(Moved::Fail(e));
-        }
+        Next::Fail(e) => return Ok(Moved::Fail(e)),
     };
     let id = match interaction {
         Some(id) => id.to_owned(),
@@ -131,7 +135,9 @@ pub fn consent(
     ttl: Lifetimes,
 ) -> store::Result<Moved> {
     if !accepted {
-        interactions::delete(tx, id)?;
+        if !interactions::delete(tx, id)? {
+            return Ok(Moved::Gone);
+        }
         return Ok(Moved::Fail(OAuthError::new(
             ErrorCode::AccessDenied,
             "the citizen refused to share this information",
@@ -145,9 +151,12 @@ pub fn consent(
     advance(tx, client, req, Some(id), Some(session), progress, now, ttl)
 }
 
-fn forget(tx: &Tx<'_>, interaction: Option<&str>) -> store::Result<()> {
+/// Forgets the interaction once its request is answered; false when
+/// another request consumed it first (a request without one — straight
+/// from /authorize — has nothing to consume).
+fn consume(tx: &Tx<'_>, interaction: Option<&str>) -> store::Result<bool> {
     match interaction {
         Some(id) => interactions::delete(tx, id),
-        None => Ok(()),
+        None => Ok(true),
     }
 }

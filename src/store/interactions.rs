@@ -31,11 +31,14 @@ pub fn set_login(tx: &Tx<'_>, id: &str, sid: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn delete(tx: &Tx<'_>, id: &str) -> Result<()> {
-    tx.conn
+/// Consumes a pending request; false when it was gone already (another
+/// request consumed it first), so only one answer is ever sent for it.
+pub fn delete(tx: &Tx<'_>, id: &str) -> Result<bool> {
+    Ok(tx
+        .conn
         .prepare_cached("DELETE FROM interactions WHERE id = ?1")?
-        .execute([id])?;
-    Ok(())
+        .execute([id])?
+        == 1)
 }
 
 pub fn purge_expired(tx: &Tx<'_>, now: i64) -> Result<usize> {

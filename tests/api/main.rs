@@ -21,6 +21,7 @@ mod introspection;
 mod logout;
 mod operations;
 mod pages;
+mod races;
 mod refresh;
 mod revocation;
 mod robustness;
