@@ -182,7 +182,11 @@ impl Config {
         let clients_file = raw.clients_file.map(at);
         let mail = mail_config(raw.mail, file, &at, &data_dir)?;
         let policy = policy_config(raw.policy, file)?;
-        let tokens = token_config(raw.tokens, file)?;
+        let mut tokens = token_config(raw.tokens, file)?;
+        // A request must outlive the verification link a sign-up sends.
+        tokens.interaction_ttl = tokens
+            .interaction_ttl
+            .max(policy.verification_ttl_seconds + 600);
         let sessions = session_config(raw.sessions, file)?;
         let server = server::server_config(raw.server, raw.trusted_proxies, file)?;
         Ok(Config {

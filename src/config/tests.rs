@@ -102,3 +102,15 @@ fn the_outbox_of_an_init_file_follows_a_changed_data_dir() {
         Path::new("/var/lib/sesame").join("outbox")
     );
 }
+
+#[test]
+fn pending_requests_live_half_an_hour_and_outlive_the_verification_link() {
+    assert_eq!(Config::defaults().tokens.interaction_ttl, 1800);
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "s.toml",
+        "[policy]\nverification_ttl_seconds = 3600\n",
+    );
+    assert_eq!(Config::load(&path).unwrap().tokens.interaction_ttl, 4200);
+}

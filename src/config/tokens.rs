@@ -82,9 +82,14 @@ pub(super) fn token_config(raw: RawTokens, file: &Path) -> Result<TokenConfig, C
             180 * 86_400,
         )?,
         code_ttl: 60,
-        interaction_ttl: 3600,
+        interaction_ttl: INTERACTION_TTL,
     })
 }
+
+/// How long a pending authorization request waits for the citizen: long
+/// enough to sign up and follow the verification link (`Config` stretches
+/// it when links live longer), short because anyone can create one.
+pub const INTERACTION_TTL: i64 = 1800;
 
 pub(super) fn session_config(raw: RawSessions, file: &Path) -> Result<SessionConfig, ConfigError> {
     Ok(SessionConfig {

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::params::Params;
+use super::params::{MAX_VALUE_LEN, Params};
 use super::scopes::{ClaimsRequest, KNOWN_SCOPES, consent_scopes};
 use super::{ErrorCode, OAuthError, pkce};
 use crate::config::{Client, Clients};
@@ -63,6 +63,9 @@ pub enum AuthorizeError {
 }
 
 const MAX_NONCE_LEN: usize = 512;
+/// Largest pending request stored for an unauthenticated visitor: room for
+/// a long `state` or a long `claims`, not for both at the cap.
+pub const MAX_PENDING_BYTES: usize = 12 * 1024;
 
 /// Validates the parameters of an authorization request. `hint_sub` checks
 /// an `id_token_hint` and returns its `sub`.
@@ -83,7 +86,11 @@ pub fn validate(
     let return_to = ReturnTo {
         redirect_uri: redirect_uri.to_owned(),
         response_mode: *response_mode.as_ref().unwrap_or(&ResponseMode::Query),
-        state: params.first("state").map(str::to_owned),
+        // Echoed only within the cap every parameter has.
+        state: params
+            .first("state")
+            .filter(|s| s.len() <= MAX_VALUE_LEN)
+            .map(str::to_owned),
     };
     let fail = |e: OAuthError| AuthorizeError::Redirect(return_to.clone(), e);
     if let Some(name) = params.repeated() {
@@ -91,13 +98,54 @@ pub fn validate(
             "the {name} parameter is repeated"
         ))));
     }
+    if let Some(name) = params.oversized() {
+        return Err(fail(OAuthError::invalid_request(format!(
+            "the {} parameter is too long",
+            printable(name)
+        ))));
+    }
     response_mode.map_err(fail)?;
-    check(params, client, hint_sub)
+    let request = check(params, client, hint_sub)
         .map_err(fail)
         .map(|checked| AuthRequest {
             return_to: return_to.clone(),
             ..checked
-        })
+        })?;
+    if request.stored_size() > MAX_PENDING_BYTES {
+        return Err(fail(OAuthError::invalid_request(
+            "the authorization request is too large",
+        )));
+    }
+    Ok(request)
+}
+
+impl AuthRequest {
+    /// About how many bytes the pending request takes once stored: the
+    /// variable parts plus a margin for the JSON around them.
+    pub fn stored_size(&self) -> usize {
+        let optional = [
+            &self.return_to.state,
+            &self.nonce,
+            &self.code_challenge,
+            &self.login_hint,
+            &self.ui_locales,
+            &self.claims,
+            &self.hint_sub,
+        ];
+        512 + self.client_id.len()
+            + self.return_to.redirect_uri.len()
+            + self
+                .scopes
+                .iter()
+                .chain(&self.consent_scopes)
+                .map(|s| s.len() + 3)
+                .sum::<usize>()
+            + optional
+                .iter()
+                .filter_map(|v| v.as_ref())
+                .map(String::len)
+                .sum::<usize>()
+    }
 }
 
 fn trusted_client<'a>(

@@ -4,7 +4,9 @@
 use super::OAuthError;
 
 /// Longest value accepted for any single parameter.
-const MAX_VALUE_LEN: usize = 8 * 1024;
+pub const MAX_VALUE_LEN: usize = 8 * 1024;
+/// Longest parameter name: every name OAuth defines is short.
+const MAX_NAME_LEN: usize = 64;
 
 #[derive(Debug, Clone, Default)]
 pub struct Params(Vec<(String, String)>);
@@ -64,6 +66,21 @@ impl Params {
             .filter(|(_, v)| !v.is_empty())
             .map(|(k, _)| k.as_str())
             .find(|k| !seen.insert(*k))
+    }
+
+    /// The first parameter, known or not, whose name or value is over the
+    /// caps (its name, or a placeholder when the name is the long part).
+    pub fn oversized(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, v)| k.len() > MAX_NAME_LEN || v.len() > MAX_VALUE_LEN)
+            .map(|(k, _)| {
+                if k.len() > MAX_NAME_LEN {
+                    "(unnamed)"
+                } else {
+                    k.as_str()
+                }
+            })
     }
 
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {

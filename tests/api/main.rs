@@ -18,6 +18,7 @@ mod client_credentials;
 mod discovery;
 mod flows;
 mod introspection;
+mod limits;
 mod logout;
 mod operations;
 mod pages;
