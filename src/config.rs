@@ -139,20 +139,55 @@ impl Config {
     pub fn load_clients(&self) -> Result<Clients, ConfigError> {
         match &self.clients_file {
             Some(path) => self.load_clients_file(path),
-            None => Ok(Clients::demo()),
+            None => self.without_published_secret(Clients::demo(), Path::new("(built-in clients)")),
         }
     }
 
     /// Loads `path` as this instance's clients file would be loaded.
     pub fn load_clients_file(&self, path: &Path) -> Result<Clients, ConfigError> {
-        Clients::load(path)
+        self.without_published_secret(Clients::load(path)?, path)
+    }
+
+    /// The demo client's secret is printed in the docs: anyone could get
+    /// tokens with it. Refused unless the issuer is this machine's loopback.
+    fn without_published_secret(
+        &self,
+        clients: Clients,
+        file: &Path,
+    ) -> Result<Clients, ConfigError> {
+        let published = crate::secrets::sha256(clients::DEMO_CLIENT_SECRET.as_bytes());
+        let exposed = clients.iter().find(|c| c.secret_digest == Some(published));
+        match exposed {
+            Some(client) if !self.loopback_issuer() => Err(ConfigError::new(
+                file,
+                format!("client \"{}\".secret", client.id),
+                format!(
+                    "is the demo secret published in Sésame's documentation, refused for the issuer {}: write a clients.toml with `sesame clients new-secret` (or run `sesame init`)",
+                    self.issuer
+                ),
+            )),
+            _ => Ok(clients),
+        }
+    }
+
+    /// Whether the issuer is on this machine only (127.0.0.0/8, ::1, localhost).
+    fn loopback_issuer(&self) -> bool {
+        match url::Url::parse(&self.issuer)
+            .ok()
+            .and_then(|u| u.host().map(|h| h.to_owned()))
+        {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(name)) => name == "localhost",
+            None => false,
+        }
     }
 
     /// The clients for a reload of a running server (SIGHUP).
     pub fn reload_clients(&self) -> Result<Clients, ConfigError> {
         match &self.clients_file {
             Some(path) => self.deployable_clients(path),
-            None => Ok(Clients::demo()),
+            None => self.load_clients(),
         }
     }
 

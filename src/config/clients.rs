@@ -361,7 +361,11 @@ fn check(raw: RawClient, index: usize, path: &Path) -> Result<Client, ConfigErro
     })
 }
 
-/// A redirect URI: absolute, without fragment (RFC 6749 §3.1.2).
+/// A redirect URI: absolute, without fragment (RFC 6749 §3.1.2), and one
+/// a browser may safely be sent to with a code (RFC 8252 §7, RFC 9700
+/// §4.1): `https`, `http` to this machine's loopback only, or an app's
+/// private-use scheme in reverse-domain form (`org.ville.app:/cb`) — never
+/// `javascript:`, `data:`, `file:` nor plain `http` across the network.
 fn absolute_uri(uri: &str) -> Result<(), &'static str> {
     let url = url::Url::parse(uri).map_err(|_| "is not an absolute URI")?;
     if url.fragment().is_some() {
@@ -370,7 +374,22 @@ fn absolute_uri(uri: &str) -> Result<(), &'static str> {
     if url.cannot_be_a_base() && !uri.contains(':') {
         return Err("is not an absolute URI");
     }
-    Ok(())
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(()),
+        "https" => Err("has no host"),
+        "http" => match url.host() {
+            Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(()),
+            Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(()),
+            Some(url::Host::Domain("localhost")) => Ok(()),
+            _ => Err(
+                "uses plain http to another host than loopback (127.0.0.1, [::1], localhost): use https",
+            ),
+        },
+        scheme if scheme.contains('.') => Ok(()),
+        _ => Err(
+            "must be https, http to loopback, or a private-use scheme such as org.example.app:/callback (RFC 8252)",
+        ),
+    }
 }
 
 fn web_url(uri: &str) -> Result<(), &'static str> {
@@ -398,6 +417,19 @@ mod tests {
     }
 
     #[test]
+    fn loopback_http_and_private_use_schemes_are_accepted() {
+        for uri in [
+            "http://127.0.0.1:8081/callback",
+            "http://[::1]/cb",
+            "http://localhost:3000/cb",
+            "org.ville.app:/callback",
+            "https://rp.example/cb?x=1",
+        ] {
+            assert_eq!(absolute_uri(uri), Ok(()), "{uri}");
+        }
+    }
+
+    #[test]
     fn demo_client_is_confidential_with_refresh() {
         let demo = Clients::demo();
         let c = demo.get("portail-citoyen").unwrap();
@@ -412,6 +444,11 @@ mod tests {
             ("[[client]]\nid = \"c\"\nsecret = \"plain\"\nredirect_uris = [\"https://a/cb\"]".to_owned(), "client \"c\".secret", "sha256"),
             (confidential("").replace("https://rp.example/cb", "/cb"), "client \"c\".redirect_uris", "absolute"),
             (confidential("").replace("https://rp.example/cb", "https://rp.example/cb#x"), "client \"c\".redirect_uris", "fragment"),
+            (confidential("").replace("https://rp.example/cb", "javascript:alert(1)"), "client \"c\".redirect_uris", "private-use"),
+            (confidential("").replace("https://rp.example/cb", "data:text/html,x"), "client \"c\".redirect_uris", "private-use"),
+            (confidential("").replace("https://rp.example/cb", "file:///etc/passwd"), "client \"c\".redirect_uris", "private-use"),
+            (confidential("").replace("https://rp.example/cb", "http://rp.example/cb"), "client \"c\".redirect_uris", "loopback"),
+            (confidential("post_logout_redirect_uris = [\"http://10.0.0.1/bye\"]"), "client \"c\".post_logout_redirect_uris", "loopback"),
             (
                 "[[client]]\nid = \"p\"\nauth_method = \"none\"\nredirect_uris = [\"https://a/cb\"]\ngrant_types = [\"client_credentials\"]".into(),
                 "client \"p\".grant_types",

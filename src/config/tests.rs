@@ -114,3 +114,19 @@ fn pending_requests_live_half_an_hour_and_outlive_the_verification_link() {
     );
     assert_eq!(Config::load(&path).unwrap().tokens.interaction_ttl, 4200);
 }
+
+#[test]
+fn the_published_demo_secret_is_refused_off_loopback() {
+    let mut config = Config::defaults();
+    assert!(config.load_clients().is_ok(), "loopback: the demo works");
+    config.set_issuer("https://id.ville.example").unwrap();
+    let err = config.load_clients().unwrap_err();
+    assert_eq!(err.key, "client \"portail-citoyen\".secret", "{err}");
+    // The same secret copied into a clients file is refused too.
+    let dir = tempfile::tempdir().unwrap();
+    let digest = crate::secrets::sha256_prefixed(clients::DEMO_CLIENT_SECRET);
+    let path = write(dir.path(), "clients.toml", &clients::demo_toml(&digest));
+    assert!(config.load_clients_file(&path).is_err());
+    config.set_issuer("http://localhost:8080").unwrap();
+    assert!(config.load_clients_file(&path).is_ok());
+}

@@ -69,7 +69,34 @@ pub fn router(app: AppState, prepared: discovery::Prepared) -> Router {
         .layer(header_layer(header::CONTENT_SECURITY_POLICY, PAGE_CSP))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            html_not_stored,
+        ))
+        .layer(hsts(app.config.https()))
         .with_state(app)
+}
+
+/// Pages carry forms (CSRF tokens) or personal data: no shared cache, no
+/// browser history copy may keep them. Other responses say for themselves.
+fn html_not_stored(response: &axum::response::Response) -> Option<HeaderValue> {
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    html.then_some(HeaderValue::from_static("no-store"))
+}
+
+/// With an https issuer, browsers are told to never try plain http again
+/// (a year, the usual preload minimum); nothing for a plain http issuer.
+fn hsts(
+    https: bool,
+) -> SetResponseHeaderLayer<impl Fn(&axum::response::Response) -> Option<HeaderValue> + Clone> {
+    let value = https.then_some(HeaderValue::from_static("max-age=31536000"));
+    SetResponseHeaderLayer::if_not_present(
+        header::STRICT_TRANSPORT_SECURITY,
+        move |_: &axum::response::Response| value.clone(),
+    )
 }
 
 /// CORS for the JSON endpoints: any origin, no cookies (they authenticate

@@ -17,6 +17,7 @@ mod backchannel;
 mod client_credentials;
 mod discovery;
 mod flows;
+mod hardening;
 mod introspection;
 mod limits;
 mod logout;
