@@ -149,13 +149,24 @@ pub fn spawn_workers(app: &App) {
 struct Housekeeping {
     access_token_ttl: i64,
     unverified_ttl_days: i64,
+    /// Throttle counters quiet for longer than any run or window are
+    /// stale: they would start over at their next use anyway.
+    throttle_quiet: i64,
 }
 
 impl Housekeeping {
     fn of(config: &Config) -> Housekeeping {
+        let policy = &config.policy;
+        let quiet = [
+            86_400,
+            policy.login_limits.account.forget_after_seconds,
+            policy.login_limits.client.forget_after_seconds,
+            policy.pending_requests.window_seconds,
+        ];
         Housekeeping {
             access_token_ttl: config.tokens.access_token_ttl,
             unverified_ttl_days: config.policy.unverified_account_ttl_days,
+            throttle_quiet: quiet.into_iter().max().unwrap_or(86_400),
         }
     }
 }
@@ -168,6 +179,7 @@ fn spawn_housekeeping(store: Store, settings: Housekeeping) {
             let now = now();
             let ended = now - settings.access_token_ttl - 86_400;
             let unverified_ttl_days = settings.unverified_ttl_days;
+            let stale = now - settings.throttle_quiet;
             let result = store
                 .run(move |conn| {
                     crate::store::sessions::purge_expired(conn, now)?;
@@ -175,6 +187,7 @@ fn spawn_housekeeping(store: Store, settings: Housekeeping) {
                     crate::store::grants::purge_codes(conn, now - 86_400)?;
                     crate::store::grants::purge_grants(conn, ended)?;
                     crate::accounts::links::housekeeping(conn, now, unverified_ttl_days)?;
+                    crate::store::throttle::purge(conn, stale)?;
                     crate::store::grants::purge_access_tokens(conn, now - 86_400)
                 })
                 .await;

@@ -18,7 +18,7 @@ use serde::Deserialize;
 pub use clients::{AuthMethod, Client, Clients, ConsentMode, GrantType, SigningAlg};
 pub use init_template::init_file;
 pub use mail::{MailConfig, MailTransport};
-pub use policy::{CharClass, MailLimits, PolicyConfig};
+pub use policy::{Backoff, CharClass, LoginLimits, MailLimits, PolicyConfig, WindowLimit};
 pub use tokens::{SessionConfig, TokenConfig};
 
 use mail::{RawMail, mail_config};

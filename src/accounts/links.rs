@@ -158,30 +158,54 @@ pub fn redeem(
 }
 
 /// Checks the abuse limits for a mail to `address` and, when allowed,
-/// counts the request.
+/// counts the request. The tight limits (one a minute, a few an hour) are
+/// per (address, requester): what a third party asks for the citizen's
+/// address uses up only its own allowance. The per-address ceiling counts
+/// everyone over a short window, so it bounds a distributed flood of the
+/// mailbox while the owner still gets a link once that window ends.
 pub fn allow_mail(
     tx: &Tx<'_>,
     address: &str,
     ctx: &MailContext,
     now: i64,
 ) -> crate::store::Result<Result<(), Limit>> {
+    if let Err(limit) = mail_limit(tx, address, ctx, now)? {
+        return Ok(Err(limit));
+    }
+    mail_requests::record(tx, address, &ctx.ip, now)?;
+    Ok(Ok(()))
+}
+
+/// The limit a mail to `address` would hit now, without counting anything:
+/// lets a sign-up refuse before its costly password checks.
+pub fn mail_limit(
+    tx: &Tx<'_>,
+    address: &str,
+    ctx: &MailContext,
+    now: i64,
+) -> crate::store::Result<Result<(), Limit>> {
     let limits = ctx.limits;
+    let requester = ctx.ip.as_str();
     if limits.max_per_ip_per_hour > 0
-        && mail_requests::for_ip(tx, &ctx.ip, now - 3600)? >= limits.max_per_ip_per_hour
+        && mail_requests::for_ip(tx, requester, now - 3600)? >= limits.max_per_ip_per_hour
     {
         return Ok(Err(Limit::Ip));
     }
-    if limits.min_interval_seconds > 0
-        && mail_requests::for_address(tx, address, now - limits.min_interval_seconds)? > 0
+    let mine = |since| mail_requests::for_address_and_ip(tx, address, requester, since);
+    if limits.min_interval_seconds > 0 && mine(now - limits.min_interval_seconds)? > 0 {
+        return Ok(Err(Limit::Address));
+    }
+    if limits.max_per_requester_per_hour > 0
+        && mine(now - 3600)? >= limits.max_per_requester_per_hour
     {
         return Ok(Err(Limit::Address));
     }
-    if limits.max_per_address_per_hour > 0
-        && mail_requests::for_address(tx, address, now - 3600)? >= limits.max_per_address_per_hour
+    if limits.max_per_address_per_window > 0
+        && mail_requests::for_address(tx, address, now - limits.address_window_seconds)?
+            >= limits.max_per_address_per_window
     {
         return Ok(Err(Limit::Address));
     }
-    mail_requests::record(tx, address, &ctx.ip, now)?;
     Ok(Ok(()))
 }
 
@@ -421,9 +445,9 @@ pub struct NewPassword<'a> {
 }
 
 /// Completes a reset: uses the link, stores the new hash, marks the
-/// address verified (the mailbox was proven), and ends everything the old
-/// password gave ([`password_changed`]). Returns the link's row and what
-/// was ended.
+/// address verified (the mailbox was proven), clears the address's
+/// sign-in throttle, and ends everything the old password gave
+/// ([`password_changed`]). Returns the link's row and what was ended.
 pub fn reset_password(
     tx: &Tx<'_>,
     mailer: &Mailer,
@@ -438,6 +462,14 @@ pub fn reset_password(
     };
     users::set_password_hash(&tx, &row.sub, new.password_hash, now)?;
     users::set_verified(&tx, &row.sub, now)?;
+    // The mailbox owner chose a new password: failed guesses at the old one
+    // no longer delay them.
+    if let Some(user) = users::by_sub(&tx, &row.sub)? {
+        crate::accounts::throttle::clear(
+            &tx,
+            &crate::accounts::throttle::account_key(&user.email),
+        )?;
+    }
     let change = PasswordChange {
         sub: &row.sub,
         keep_sid: None,

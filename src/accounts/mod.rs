@@ -1,6 +1,6 @@
-//! Citizens: passwords and their hashing, account creation, the password
-//! policy, email links (verification, reset) and their abuse limits, and
-//! what a password change ends.
+//! Citizens: passwords and their hashing, sign-in and its throttling,
+//! account creation, the password policy, email links (verification,
+//! reset) and their abuse limits, and what a password change ends.
 
 pub mod links;
 pub mod login;
@@ -9,6 +9,7 @@ pub mod password_change;
 pub mod policy;
 pub mod sessions;
 pub mod signup;
+pub mod throttle;
 pub mod users;
 
 pub use crate::store::users::User;

@@ -2,6 +2,7 @@
 //! async executor and bounded by a semaphore sized to the cores, so a burst
 //! of logins queues instead of starving token issuance (DESIGN §3b).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::phc::PasswordHash;
@@ -33,6 +34,9 @@ pub struct Checked {
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    /// argon2 computations started, for the operator and for tests that
+    /// show a refused request cost none.
+    runs: Arc<AtomicU64>,
 }
 
 impl Default for Hasher {
@@ -42,12 +46,19 @@ impl Default for Hasher {
             .unwrap_or(2);
         Hasher {
             permits: Arc::new(Semaphore::new(cores)),
+            runs: Arc::new(AtomicU64::new(0)),
         }
     }
 }
 
 impl Hasher {
+    /// How many hashes and checks were started since the process began.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
+    }
+
     pub async fn hash(&self, password: String) -> Result<String, String> {
+        self.runs.fetch_add(1, Ordering::Relaxed);
         let _permit = self.permits.acquire().await.map_err(|e| e.to_string())?;
         tokio::task::spawn_blocking(move || hash_blocking(&password))
             .await
@@ -57,6 +68,7 @@ impl Hasher {
     /// Checks `password` against `stored`; with no stored hash (unknown
     /// account) a dummy hash is checked instead so the answer takes as long.
     pub async fn verify(&self, stored: Option<String>, password: String) -> Checked {
+        self.runs.fetch_add(1, Ordering::Relaxed);
         let Ok(_permit) = self.permits.acquire().await else {
             return Checked {
                 ok: false,

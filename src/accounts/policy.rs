@@ -193,7 +193,7 @@ fn contains_personal(password: &str, words: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::MailLimits;
+    use crate::config::{Backoff, LoginLimits, MailLimits, WindowLimit};
 
     fn policy() -> PolicyConfig {
         PolicyConfig {
@@ -204,11 +204,28 @@ mod tests {
             unverified_account_ttl_days: 7,
             mail_limits: MailLimits {
                 min_interval_seconds: 60,
-                max_per_address_per_hour: 5,
+                max_per_requester_per_hour: 5,
+                max_per_address_per_window: 5,
+                address_window_seconds: 300,
                 max_per_ip_per_hour: 20,
+            },
+            login_limits: LoginLimits {
+                account: BACKOFF,
+                client: BACKOFF,
+            },
+            pending_requests: WindowLimit {
+                max: 0,
+                window_seconds: 600,
             },
         }
     }
+
+    const BACKOFF: Backoff = Backoff {
+        free: 5,
+        first_delay_seconds: 2,
+        max_delay_seconds: 900,
+        forget_after_seconds: 3600,
+    };
 
     fn me() -> Personal<'static> {
         Personal {

@@ -27,9 +27,15 @@ verification_ttl_seconds = 300
 # Accounts (docs/accounts.md):
 password_min_score = 2              # zxcvbn score 0-4 a new password must reach (0: off)
 unverified_account_ttl_days = 7     # unverified accounts are removed after this
-mail_min_interval_seconds = 60      # between two verification/reset mails to one address
-mail_max_per_address_per_hour = 5
+mail_min_interval_seconds = 60      # between two mails to one address from one client address
+mail_max_per_requester_per_hour = 5 # mails to one address from one client address
+mail_max_per_address_per_window = 10 # to one address, whoever asks, per 300 s
 mail_max_per_ip_per_hour = 20       # 0 turns a limit off
+# Sign-in throttling (docs/configuration.md): a growing delay after failures.
+login_failures_before_delay = 5     # per address typed
+login_client_failures_before_delay = 100 # per client address
+login_max_delay_seconds = 900       # never a permanent lock
+pending_requests_per_client = 300   # pending /authorize requests per client address per 600 s
 
 [tokens]
 access_token_ttl_seconds = 600

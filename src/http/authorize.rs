@@ -8,11 +8,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
 
+use super::client_ip::ClientIp;
 use super::error::{self, Internal};
 use super::{flow, lang, paths, session};
 use crate::app::{App, AppState};
 use crate::oidc::authorize::{AuthorizeError, validate};
-use crate::oidc::flow::Progress;
 use crate::oidc::params::Params;
 use crate::oidc::tokens;
 
@@ -22,27 +22,32 @@ pub fn router() -> Router<AppState> {
 
 async fn authorize_get(
     State(app): State<AppState>,
+    peer: ClientIp,
     jar: CookieJar,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
-    authorize(&app, jar, &headers, params).await.into_response()
+    authorize(&app, peer, jar, &headers, params)
+        .await
+        .into_response()
 }
 
 async fn authorize_post(
     State(app): State<AppState>,
+    peer: ClientIp,
     jar: CookieJar,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    authorize(&app, jar, &headers, Params::parse(&body))
+    authorize(&app, peer, jar, &headers, Params::parse(&body))
         .await
         .into_response()
 }
 
 async fn authorize(
     app: &App,
+    peer: ClientIp,
     jar: CookieJar,
     headers: &HeaderMap,
     params: Params,
@@ -67,5 +72,7 @@ async fn authorize(
         Err(AuthorizeError::Redirect(to, e)) => return Ok(flow::respond(app, lang, &to, Err(&e))),
     };
     let signed = flow::Signed::Cookie(session::Lookup::of(app, &jar));
-    flow::proceed_with(app, lang, req, None, signed, Progress::default()).await
+    // A new pending request is written for an unauthenticated visitor: its
+    // client address may open only so many.
+    flow::open(app, lang, req, signed, &peer.0).await
 }

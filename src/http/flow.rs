@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::error::{self, Internal};
 use super::pages::Render;
 use super::paths;
-use crate::accounts::Session;
+use crate::accounts::{Session, throttle};
 use crate::app::App;
 use crate::i18n::Lang;
 use crate::oidc::OAuthError;
@@ -77,6 +77,44 @@ pub async fn proceed_with(
     Ok(render(app, lang, &return_to, moved))
 }
 
+/// Moves a request straight from /authorize on; a new interaction counts
+/// against the bound of `client_address` (`[policy]
+/// pending_requests_per_client`).
+pub async fn open(
+    app: &App,
+    lang: Lang,
+    req: AuthRequest,
+    signed: Signed,
+    client_address: &str,
+) -> Result<Response, Internal> {
+    let Some(client) = app.clients().shared(&req.client_id) else {
+        return Ok(client_gone(app, lang));
+    };
+    let (now, ttl) = (app.now(), lifetimes(app));
+    let creator = pending::Creator {
+        key: throttle::pending_key(&throttle::requester(client_address)),
+        bound: app.config.policy.pending_requests,
+    };
+    let return_to = req.return_to.clone();
+    let moved = app
+        .store
+        .run(move |tx| {
+            let session = match signed {
+                Signed::Known(session) => session,
+                Signed::Cookie(Some(lookup)) => lookup.run(tx)?,
+                Signed::Cookie(None) => None,
+            };
+            let fresh = pending::Fresh {
+                req: &req,
+                session: session.as_ref(),
+                creator: &creator,
+            };
+            pending::open(tx, &client, fresh, now, ttl)
+        })
+        .await?;
+    Ok(render(app, lang, &return_to, moved))
+}
+
 /// Continues the pending request `id` after the citizen signed in as
 /// `session` (password, verification link, reset: all the same way).
 pub async fn after_sign_in(
@@ -106,7 +144,15 @@ pub fn render(app: &App, lang: Lang, return_to: &ReturnTo, moved: Moved) -> Resp
         Moved::Code(code) => respond(app, lang, return_to, Ok(&code)),
         Moved::Fail(e) => respond(app, lang, return_to, Err(&e)),
         Moved::Gone => expired(app, lang),
+        Moved::Busy(wait) => busy(app, lang, wait),
     }
+}
+
+/// 429: this client address opened too many pending requests lately.
+fn busy(app: &App, lang: Lang, wait: i64) -> Response {
+    let status = StatusCode::TOO_MANY_REQUESTS;
+    let page = error::page(app, lang, status, "busy_title", "busy_text", None);
+    ([(header::RETRY_AFTER, wait.to_string())], page).into_response()
 }
 
 pub fn lifetimes(app: &App) -> Lifetimes {

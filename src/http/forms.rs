@@ -140,7 +140,7 @@ pub fn mail_context(
 ) -> MailContext {
     let policy = &app.config.policy;
     MailContext {
-        ip: peer.0,
+        ip: crate::accounts::throttle::requester(&peer.0),
         lang,
         interaction,
         browser,

@@ -1,20 +1,21 @@
-//! « Se connecter »: the login form, its check (argon2id off the executor,
-//! the same answer for an unknown email and a wrong password) and the
-//! session it starts.
+//! « Se connecter »: the login form, its check (`accounts::login`: argon2id
+//! off the executor, the same answer for an unknown email and a wrong
+//! password, throttled after failures) and the session it starts.
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
+use super::client_ip::ClientIp;
 use super::error::Internal;
 use super::pages::Render;
 use super::{csrf, flow, lang, paths, session};
-use crate::accounts::login::{Login, login};
+use crate::accounts::login::{Login, Origin, login};
 use crate::app::{App, AppState};
 use crate::i18n::Lang;
 use crate::oidc::authorize::AuthRequest;
@@ -103,6 +104,7 @@ async fn show(
 
 async fn submit(
     State(app): State<AppState>,
+    ClientIp(client): ClientIp,
     jar: CookieJar,
     headers: HeaderMap,
     body: Bytes,
@@ -126,10 +128,23 @@ async fn submit(
         return Ok(fail(jar, "csrf_failed", StatusCode::BAD_REQUEST));
     }
     let password = form.first("password").unwrap_or_default().to_owned();
-    match login(&app.store, &app.hasher, &email, password, app.now()).await? {
+    let origin = Origin {
+        client: &client,
+        limits: app.config.policy.login_limits,
+    };
+    match login(&app.store, &app.hasher, &email, password, origin, app.now()).await? {
         Login::Refused => {
             tracing::info!("login refused");
             Ok(fail(jar, "login_failed", StatusCode::OK))
+        }
+        Login::Throttled { retry_after } => {
+            let page = Form {
+                pending: pending.as_ref(),
+                email: email.clone(),
+                error: Some(throttled_message(&app, lang, retry_after)),
+            };
+            let page = render(&app, jar, lang, page, StatusCode::TOO_MANY_REQUESTS);
+            Ok(([(header::RETRY_AFTER, retry_after.to_string())], page).into_response())
         }
         Login::Unverified(user) => {
             let id = pending.map(|p| p.id);
@@ -199,4 +214,18 @@ fn render(app: &App, jar: CookieJar, lang: Lang, form: Form<'_>, status: StatusC
         app.pages.render(status, "login.html", lang, &here, page),
     )
         .into_response()
+}
+
+/// When to try again, in words: seconds below two minutes, then minutes
+/// (rounded up, so the citizen never comes back too early).
+fn throttled_message(app: &App, lang: Lang, retry_after: i64) -> String {
+    let (key, n) = if retry_after < 120 {
+        ("delay_seconds", retry_after)
+    } else {
+        ("delay_minutes", (retry_after + 59) / 60)
+    };
+    let delay = app.pages.text(lang, key).replace("{n}", &n.to_string());
+    app.pages
+        .text(lang, "login_throttled")
+        .replace("{delay}", &delay)
 }

@@ -84,6 +84,10 @@ async fn submit(
             StatusCode::BAD_REQUEST,
         ));
     }
+    // The mail limits first: a refused sign-up costs no zxcvbn, no argon2.
+    if let Some(limit) = limited(&app, &peer, visit.lang, &raw.email).await? {
+        return Ok(refused(&app, visit, values, limit));
+    }
     let policy = app.config.policy.clone();
     let checked = tokio::task::spawn_blocking(move || signup::parse(&raw, &policy))
         .await
@@ -107,18 +111,35 @@ async fn submit(
                 None,
             ))
         }
-        Err(limit) => {
-            let error = forms::limit_message(&app, visit.lang, limit);
-            Ok(render(
-                &app,
-                visit,
-                values,
-                &[],
-                Some(error),
-                StatusCode::TOO_MANY_REQUESTS,
-            ))
-        }
+        Err(limit) => Ok(refused(&app, visit, values, limit)),
     }
+}
+
+/// 429: the form again, with the limit it hit.
+fn refused(app: &App, visit: Visit, values: Values, limit: links::Limit) -> Response {
+    let error = forms::limit_message(app, visit.lang, limit);
+    let status = StatusCode::TOO_MANY_REQUESTS;
+    render(app, visit, values, &[], Some(error), status)
+}
+
+/// The mail limit a sign-up for `email` would hit (nothing is counted;
+/// `signup::register` checks again and counts).
+async fn limited(
+    app: &AppState,
+    peer: &forms::ClientIp,
+    lang: Lang,
+    email: &str,
+) -> Result<Option<links::Limit>, Internal> {
+    let Some(address) = Email::parse(email) else {
+        return Ok(None);
+    };
+    let ctx = forms::mail_context(app, peer.clone(), lang, None, None);
+    let now = app.now();
+    let verdict = app
+        .store
+        .run(move |tx| links::mail_limit(tx, address.as_str(), &ctx, now))
+        .await?;
+    Ok(verdict.err())
 }
 
 /// Hashes the password (off the executor), binds the link to this

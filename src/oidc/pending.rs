@@ -7,7 +7,8 @@
 use super::authorize::AuthRequest;
 use super::flow::{Next, Progress, next_step};
 use super::{ErrorCode, OAuthError, grants};
-use crate::config::Client;
+use crate::accounts::throttle;
+use crate::config::{Client, WindowLimit};
 use crate::secrets;
 use crate::store::sessions::Session;
 use crate::store::{self, Tx, consents, interactions};
@@ -32,6 +33,56 @@ pub enum Moved {
     Fail(OAuthError),
     /// The request was answered already (another POST consumed it first).
     Gone,
+    /// Its client address opened too many pending requests lately: nothing
+    /// was stored; retry after this many seconds.
+    Busy(i64),
+}
+
+/// Who opens a new pending request, and how many one may open per window.
+#[derive(Debug, Clone)]
+pub struct Creator {
+    /// The throttle key of the client address.
+    pub key: String,
+    pub bound: WindowLimit,
+}
+
+/// A request straight from /authorize, before any interaction exists.
+pub struct Fresh<'a> {
+    pub req: &'a AuthRequest,
+    pub session: Option<&'a Session>,
+    pub creator: &'a Creator,
+}
+
+/// Moves a fresh request on like [`advance`]; the interaction it may store
+/// is a write for a visitor nobody authenticated, so it counts against its
+/// creator's bound, and over the bound it is not kept: pending requests
+/// must not become a way to fill the database.
+pub fn open(
+    tx: &Tx<'_>,
+    client: &Client,
+    fresh: Fresh<'_>,
+    now: i64,
+    ttl: Lifetimes,
+) -> store::Result<Moved> {
+    let progress = Progress::default();
+    let moved = advance(
+        tx,
+        client,
+        fresh.req,
+        None,
+        fresh.session,
+        progress,
+        now,
+        ttl,
+    )?;
+    if let Moved::Login(id) | Moved::Consent(id) = &moved {
+        let creator = fresh.creator;
+        if let Err(wait) = throttle::take(tx, &creator.key, &creator.bound, now)? {
+            interactions::delete(tx, id)?;
+            return Ok(Moved::Busy(wait));
+        }
+    }
+    Ok(moved)
 }
 
 /// A pending request and the session that signed in for it, if any.

@@ -1,5 +1,6 @@
 //! `mail_requests`: one row per verification or reset mail a visitor asked
-//! for (sent or not), counted by the abuse limits per address and per IP.
+//! for (sent or not), counted by the abuse limits per address, per
+//! (address, IP) and per IP.
 
 use rusqlite::params;
 
@@ -20,6 +21,17 @@ pub fn for_address(tx: &Tx<'_>, address: &str, since: i64) -> Result<i64> {
             "SELECT COUNT(*) FROM mail_requests WHERE address = ?1 AND created_at > ?2",
         )?
         .query_row(params![address, since], |row| row.get(0))?)
+}
+
+/// Requests for `address` from `ip` since `since`.
+pub fn for_address_and_ip(tx: &Tx<'_>, address: &str, ip: &str, since: i64) -> Result<i64> {
+    Ok(tx
+        .conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM mail_requests \
+             WHERE address = ?1 AND ip = ?2 AND created_at > ?3",
+        )?
+        .query_row(params![address, ip, since], |row| row.get(0))?)
 }
 
 /// Requests from `ip` since `since`.

@@ -15,6 +15,7 @@ pub mod interactions;
 pub mod mail_queue;
 pub mod mail_requests;
 pub mod sessions;
+pub mod throttle;
 pub mod users;
 
 mod tx;
@@ -51,6 +52,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0006_clustered_codes_and_grants",
         include_str!("../../migrations/0006_clustered_codes_and_grants.sql"),
+    ),
+    (
+        "0007_throttle",
+        include_str!("../../migrations/0007_throttle.sql"),
     ),
 ];
 

@@ -29,6 +29,7 @@ mod revocation;
 mod robustness;
 mod server;
 mod sso;
+mod throttle;
 mod token;
 mod userinfo;
 // — comptes

@@ -15,7 +15,7 @@ use crate::helpers::*;
 use crate::mailbox::SmtpSink;
 
 /// Limits off, so that tests can resend at once.
-pub const NO_LIMITS: &str = "[policy]\nmail_min_interval_seconds = 0\nmail_max_per_address_per_hour = 0\nmail_max_per_ip_per_hour = 0\n";
+pub const NO_LIMITS: &str = "[policy]\nmail_min_interval_seconds = 0\nmail_max_per_requester_per_hour = 0\nmail_max_per_address_per_window = 0\nmail_max_per_ip_per_hour = 0\n";
 
 /// A server sending its mail to a fresh SMTP sink, with `extra` config.
 pub async fn with_smtp(extra: &str) -> (TestServer, SmtpSink) {

@@ -26,7 +26,9 @@ fn ctx() -> MailContext {
         ttl_seconds: 300,
         limits: MailLimits {
             min_interval_seconds: 60,
-            max_per_address_per_hour: 5,
+            max_per_requester_per_hour: 5,
+            max_per_address_per_window: 5,
+            address_window_seconds: 300,
             max_per_ip_per_hour: 20,
         },
         verify_url: "https://id.example.org/verify?token=".into(),
@@ -135,53 +137,92 @@ fn a_link_is_single_use_and_a_new_one_replaces_it() {
 }
 
 #[test]
-fn mail_limits_per_address_and_per_ip() {
+fn mail_limits_per_requester_per_address_and_per_ip() {
     let conn = crate::store::memory();
     let c = ctx();
+    let from = |ip: &str| MailContext {
+        ip: ip.into(),
+        ..c.clone()
+    };
     assert_eq!(allow_mail(&conn.tx(), "a@x.test", &c, T0).unwrap(), Ok(()));
     assert_eq!(
         allow_mail(&conn.tx(), "A@x.test", &c, T0 + 59).unwrap(),
         Err(Limit::Address),
-        "one a minute per address, whatever its case"
+        "one a minute per address and requester, whatever its case"
     );
-    for i in 1..5 {
+    assert_eq!(
+        allow_mail(&conn.tx(), "a@x.test", &from("192.0.2.9"), T0 + 59).unwrap(),
+        Ok(()),
+        "another requester is not held by the first one's requests"
+    );
+    for i in 1..4 {
         assert_eq!(
-            allow_mail(&conn.tx(), "a@x.test", &c, T0 + 60 * i).unwrap(),
+            allow_mail(&conn.tx(), "a@x.test", &c, T0 + 300 * i).unwrap(),
             Ok(())
         );
     }
     assert_eq!(
-        allow_mail(&conn.tx(), "a@x.test", &c, T0 + 300).unwrap(),
+        allow_mail(&conn.tx(), "a@x.test", &c, T0 + 1500).unwrap(),
+        Ok(()),
+        "the fifth of the hour"
+    );
+    assert_eq!(
+        allow_mail(&conn.tx(), "a@x.test", &c, T0 + 1800).unwrap(),
         Err(Limit::Address),
-        "five an hour per address"
+        "five an hour per address and requester"
     );
     assert_eq!(
-        allow_mail(&conn.tx(), "a@x.test", &c, T0 + 3601).unwrap(),
-        Ok(())
+        allow_mail(&conn.tx(), "a@x.test", &from("192.0.2.9"), T0 + 1800).unwrap(),
+        Ok(()),
+        "while the owner, elsewhere, still gets theirs"
     );
-    for i in 0..15 {
+    // Many requesters together: at most five per address in five minutes,
+    // then the next window opens for whoever asks first.
+    for i in 0..5 {
         assert_eq!(
-            allow_mail(&conn.tx(), &format!("other{i}@x.test"), &c, T0 + 3602).unwrap(),
+            allow_mail(
+                &conn.tx(),
+                "b@x.test",
+                &from(&format!("198.51.100.{i}")),
+                T0
+            )
+            .unwrap(),
             Ok(())
         );
     }
     assert_eq!(
-        allow_mail(&conn.tx(), "new@x.test", &c, T0 + 3603).unwrap(),
+        allow_mail(&conn.tx(), "b@x.test", &from("203.0.113.1"), T0 + 10).unwrap(),
+        Err(Limit::Address),
+        "the per-address ceiling"
+    );
+    assert_eq!(
+        allow_mail(&conn.tx(), "b@x.test", &from("203.0.113.1"), T0 + 301).unwrap(),
+        Ok(()),
+        "five minutes later"
+    );
+    // Twenty an hour per requester over all addresses.
+    let d = from("192.0.2.50");
+    for i in 0..20 {
+        assert_eq!(
+            allow_mail(&conn.tx(), &format!("other{i}@x.test"), &d, T0 + 3602).unwrap(),
+            Ok(())
+        );
+    }
+    assert_eq!(
+        allow_mail(&conn.tx(), "new@x.test", &d, T0 + 3603).unwrap(),
         Err(Limit::Ip),
         "twenty an hour per IP"
     );
-    let elsewhere = MailContext {
-        ip: "192.0.2.2".into(),
-        ..c.clone()
-    };
     assert_eq!(
-        allow_mail(&conn.tx(), "new@x.test", &elsewhere, T0 + 3603).unwrap(),
+        allow_mail(&conn.tx(), "new@x.test", &from("192.0.2.51"), T0 + 3603).unwrap(),
         Ok(())
     );
     let off = MailContext {
         limits: MailLimits {
             min_interval_seconds: 0,
-            max_per_address_per_hour: 0,
+            max_per_requester_per_hour: 0,
+            max_per_address_per_window: 0,
+            address_window_seconds: 300,
             max_per_ip_per_hour: 0,
         },
         ..c

@@ -1,0 +1,62 @@
+//! `throttle`: one counter per key (a submitted address, a client address,
+//! …), read and written by `accounts::throttle` inside the job of the
+//! request it judges, so a check and its count are one atomic step.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Tx};
+
+/// A counter as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counter {
+    pub count: i64,
+    /// Start of the current run of failures, or of the current window.
+    pub since: i64,
+    /// Attempts before this time are refused unchecked.
+    pub blocked_until: i64,
+}
+
+pub fn get(tx: &Tx<'_>, key: &str) -> Result<Option<Counter>> {
+    Ok(tx
+        .conn
+        .prepare_cached("SELECT count, since, blocked_until FROM throttle WHERE key = ?1")?
+        .query_row([key], |row| {
+            Ok(Counter {
+                count: row.get(0)?,
+                since: row.get(1)?,
+                blocked_until: row.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
+pub fn put(tx: &Tx<'_>, key: &str, counter: Counter) -> Result<()> {
+    tx.conn
+        .prepare_cached(
+            "INSERT INTO throttle (key, count, since, blocked_until) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (key) DO UPDATE SET count = ?2, since = ?3, blocked_until = ?4",
+        )?
+        .execute(params![
+            key,
+            counter.count,
+            counter.since,
+            counter.blocked_until
+        ])?;
+    Ok(())
+}
+
+pub fn delete(tx: &Tx<'_>, key: &str) -> Result<()> {
+    tx.conn
+        .prepare_cached("DELETE FROM throttle WHERE key = ?1")?
+        .execute([key])?;
+    Ok(())
+}
+
+/// Removes counters whose block ended and whose last activity is older
+/// than `before` (housekeeping; they would be reset on their next use).
+pub fn purge(tx: &Tx<'_>, before: i64) -> Result<usize> {
+    Ok(tx
+        .conn
+        .prepare_cached("DELETE FROM throttle WHERE blocked_until < ?1 AND since < ?1")?
+        .execute([before])?)
+}
