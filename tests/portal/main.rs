@@ -23,3 +23,4 @@ mod common;
 mod backchannel;
 mod harness;
 mod journeys;
+mod throttle;

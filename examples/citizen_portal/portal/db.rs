@@ -1,6 +1,7 @@
 //! The portal's own SQLite: portal accounts (identifiant, argon2 password,
 //! the `sub` they are linked to), their families (« Ma famille »), the
-//! browser sessions and the logout tokens already seen. All SQL is here.
+//! browser sessions, the logout tokens already seen and the counters that
+//! throttle « J'ai déjà un compte ». All SQL is here.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -49,6 +50,12 @@ CREATE TABLE IF NOT EXISTS seen_logout_tokens (
     jti TEXT PRIMARY KEY,
     expires_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS link_throttle (
+    key TEXT PRIMARY KEY,          -- 'identifiant:…' or 'sub:…' (throttle.rs)
+    failures INTEGER NOT NULL,
+    last_failure INTEGER NOT NULL,
+    blocked_until INTEGER NOT NULL
+) WITHOUT ROWID;
 ";
 
 /// One connection behind a mutex, used off the async executor.
@@ -323,6 +330,45 @@ pub fn purge_expired(c: &Connection, now: i64) -> rusqlite::Result<()> {
         "DELETE FROM seen_logout_tokens WHERE expires_at <= ?1",
         [now],
     )?;
+    Ok(())
+}
+
+// --- throttle of « J'ai déjà un compte » (rules in throttle.rs) ------------
+
+/// Failed attempts of one key.
+pub struct LinkCounter {
+    pub failures: i64,
+    pub last_failure: i64,
+    pub blocked_until: i64,
+}
+
+pub fn link_counter(c: &Connection, key: &str) -> rusqlite::Result<Option<LinkCounter>> {
+    c.query_row(
+        "SELECT failures, last_failure, blocked_until FROM link_throttle WHERE key = ?1",
+        [key],
+        |r| {
+            Ok(LinkCounter {
+                failures: r.get(0)?,
+                last_failure: r.get(1)?,
+                blocked_until: r.get(2)?,
+            })
+        },
+    )
+    .optional()
+}
+
+pub fn put_link_counter(c: &Connection, key: &str, k: &LinkCounter) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO link_throttle (key, failures, last_failure, blocked_until) \
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (key) DO UPDATE \
+         SET failures = ?2, last_failure = ?3, blocked_until = ?4",
+        params![key, k.failures, k.last_failure, k.blocked_until],
+    )?;
+    Ok(())
+}
+
+pub fn delete_link_counter(c: &Connection, key: &str) -> rusqlite::Result<()> {
+    c.execute("DELETE FROM link_throttle WHERE key = ?1", [key])?;
     Ok(())
 }
 

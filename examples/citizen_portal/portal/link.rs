@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use axum::Form;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,7 @@ use super::error::{PortalError, Result};
 use super::handlers::{banner, display_name};
 use super::rp::Identity;
 use super::session::{self, SESSION_TTL, Session};
-use super::{Portal, State as PortalState, db, paths};
+use super::{Portal, State as PortalState, db, paths, throttle};
 
 /// The session of a signed-in citizen not linked yet; otherwise where to go.
 async fn unlinked(
@@ -45,7 +45,7 @@ struct ChoicesPage {
     email: String,
     csrf: String,
     identifiant: String,
-    error: Option<&'static str>,
+    error: Option<String>,
 }
 
 fn choices_page(
@@ -54,6 +54,48 @@ fn choices_page(
     identifiant: &str,
     error: Option<&'static str>,
 ) -> Result<Response> {
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render_choices(
+        portal,
+        session,
+        identifiant,
+        error.map(str::to_owned),
+        status,
+    )
+}
+
+/// 429 with `Retry-After`: too many wrong portal passwords lately.
+fn throttled_page(
+    portal: &Portal,
+    session: &Session,
+    identifiant: &str,
+    wait: i64,
+) -> Result<Response> {
+    let when = if wait < 120 {
+        format!("{wait} secondes")
+    } else {
+        format!("{} minutes", (wait + 59) / 60)
+    };
+    let error = format!(
+        "Trop de tentatives ont échoué. Par sécurité, réessayez dans {when}. \
+         Vous pouvez aussi créer un nouvel espace personnel."
+    );
+    let status = StatusCode::TOO_MANY_REQUESTS;
+    let page = render_choices(portal, session, identifiant, Some(error), status)?;
+    Ok(([(header::RETRY_AFTER, wait.to_string())], page).into_response())
+}
+
+fn render_choices(
+    portal: &Portal,
+    session: &Session,
+    identifiant: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response> {
     let identity = identity(session)?;
     let page = ChoicesPage {
         name: display_name(&identity.claims),
@@ -61,11 +103,6 @@ fn choices_page(
         csrf: session.data.csrf.clone(),
         identifiant: identifiant.to_owned(),
         error,
-    };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
     };
     Ok(portal
         .pages
@@ -115,12 +152,26 @@ pub async fn existing(
             Some("Saisissez votre identifiant et votre mot de passe."),
         );
     }
-    let lookup = identifiant.clone();
+    // Checked and counted in the job that looks the account up, so that
+    // concurrent guesses cannot all pass before the first one is counted.
+    let (lookup, now) = (identifiant.clone(), portal.now());
+    let keys = throttle::keys(&identifiant, &identity(&session)?.sub);
+    let counted = keys.clone();
     let account = if identifiant.len() <= 100 && form.mot_de_passe.len() <= 1024 {
-        portal
+        let found = portal
             .db
-            .run(move |c| db::by_identifiant(c, &lookup))
-            .await?
+            .run(move |c| {
+                if let Some(wait) = throttle::blocked(c, &counted, now)? {
+                    return Ok(Err(wait));
+                }
+                throttle::fail(c, &counted, now)?;
+                db::by_identifiant(c, &lookup).map(Ok)
+            })
+            .await?;
+        match found {
+            Ok(account) => account,
+            Err(wait) => return throttled_page(&portal, &session, &identifiant, wait),
+        }
     } else {
         None
     };
@@ -136,7 +187,14 @@ pub async fn existing(
     };
     let sub = identity(&session)?.sub.clone();
     let id = account.id;
-    if !portal.db.run(move |c| db::link(c, id, &sub)).await? {
+    let linked = portal
+        .db
+        .run(move |c| {
+            throttle::clear(c, &keys)?;
+            db::link(c, id, &sub)
+        })
+        .await?;
+    if !linked {
         return choices_page(
             &portal,
             &session,

@@ -17,6 +17,7 @@ pub mod link;
 pub mod pages;
 pub mod rp;
 pub mod session;
+pub mod throttle;
 
 use std::path::PathBuf;
 use std::sync::Arc;
