@@ -62,6 +62,18 @@ pub enum GrantType {
 }
 
 impl GrantType {
+    /// Every grant type Sésame serves (discovery lists them).
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ];
+
+    /// The grant type named `name` (RFC 6749's `grant_type` values).
+    pub fn parse(name: &str) -> Option<GrantType> {
+        GrantType::ALL.into_iter().find(|g| g.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             GrantType::AuthorizationCode => "authorization_code",
@@ -283,14 +295,13 @@ fn check(raw: RawClient, index: usize, path: &Path) -> Result<Client, ConfigErro
         .grant_types
         .unwrap_or_else(|| vec!["authorization_code".into()])
         .iter()
-        .map(|g| match g.as_str() {
-            "authorization_code" => Ok(GrantType::AuthorizationCode),
-            "refresh_token" => Ok(GrantType::RefreshToken),
-            "client_credentials" => Ok(GrantType::ClientCredentials),
-            other => Err(err(
-                "grant_types",
-                format!("`{other}` is not authorization_code, refresh_token or client_credentials"),
-            )),
+        .map(|g| {
+            GrantType::parse(g).ok_or_else(|| {
+                err(
+                    "grant_types",
+                    format!("`{g}` is not authorization_code, refresh_token or client_credentials"),
+                )
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     if auth_method == AuthMethod::None && grant_types.contains(&GrantType::ClientCredentials) {

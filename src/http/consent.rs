@@ -14,13 +14,12 @@ use serde::Serialize;
 use super::error::Internal;
 use super::pages::Render;
 use super::{csrf, flow, lang, paths, session};
+use crate::accounts::Session;
 use crate::app::{App, AppState};
 use crate::i18n::Lang;
 use crate::oidc::authorize::AuthRequest;
-use crate::oidc::flow::Progress;
 use crate::oidc::params::Params;
-use crate::oidc::{ErrorCode, OAuthError};
-use crate::store::{consents, interactions};
+use crate::oidc::pending;
 
 pub fn router() -> Router<AppState> {
     Router::new().route(paths::CONSENT, get(show).post(submit))
@@ -97,35 +96,34 @@ async fn submit(
     if !csrf::verify(&jar, form.first(csrf::FIELD)) {
         return Ok(render(&app, jar, lang, &id, &req, StatusCode::BAD_REQUEST));
     }
-    if form.first("decision") != Some("accept") {
-        let consumed = app
-            .store
-            .run(move |conn| interactions::delete(conn, &id))
-            .await?;
-        if !consumed {
-            return Ok((jar, flow::expired(&app, lang)).into_response());
-        }
-        let denied = OAuthError::new(
-            ErrorCode::AccessDenied,
-            "the citizen refused to share this information",
-        );
-        return Ok((jar, flow::respond(&app, lang, &req.return_to, Err(&denied))).into_response());
-    }
-    let (sub, client_id, scopes, now) = (
-        session.sub.clone(),
-        req.client_id.clone(),
-        req.consent_scopes.clone(),
-        app.now(),
-    );
-    app.store
-        .run(move |conn| consents::grant(conn, &sub, &client_id, &scopes, now))
-        .await?;
-    let progress = Progress {
-        signed_in: login_sid.as_deref() == Some(session.sid.as_str()),
-        consented: true,
-    };
-    let response = flow::proceed(&app, lang, req, Some(id), Some(session), progress).await?;
+    let accepted = form.first("decision") == Some("accept");
+    let response = decide(&app, lang, id, req, login_sid, session, accepted).await?;
     Ok((jar, response).into_response())
+}
+
+/// Records the citizen's answer and renders where the request stands.
+async fn decide(
+    app: &App,
+    lang: Lang,
+    id: String,
+    req: AuthRequest,
+    login_sid: Option<String>,
+    session: Session,
+    accepted: bool,
+) -> Result<Response, Internal> {
+    let Some(client) = app.clients().shared(&req.client_id) else {
+        return Ok(flow::client_gone(app, lang));
+    };
+    let (now, ttl) = (app.now(), flow::lifetimes(app));
+    let return_to = req.return_to.clone();
+    let moved = app
+        .store
+        .run(move |tx| {
+            let login = login_sid.as_deref();
+            pending::consent(tx, &client, &id, &req, &session, login, accepted, now, ttl)
+        })
+        .await?;
+    Ok(flow::render(app, lang, &return_to, moved))
 }
 
 fn render(

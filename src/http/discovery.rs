@@ -10,7 +10,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::paths;
-use crate::config::Config;
+use crate::config::{Config, GrantType};
 use crate::keys::KeyRing;
 use crate::oidc::scopes::{KNOWN_SCOPES, supported_claims};
 
@@ -53,7 +53,7 @@ pub fn document(config: &Config) -> Value {
         "scopes_supported": KNOWN_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": GrantType::ALL.map(GrantType::as_str),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "userinfo_signing_alg_values_supported": [],

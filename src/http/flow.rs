@@ -180,7 +180,7 @@ pub fn expired(app: &App, lang: Lang) -> Response {
     )
 }
 
-fn client_gone(app: &App, lang: Lang) -> Response {
+pub fn client_gone(app: &App, lang: Lang) -> Response {
     error::page(
         app,
         lang,

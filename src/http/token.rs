@@ -12,11 +12,11 @@ use axum::routing::post;
 use super::error::{JsonError, no_store};
 use super::paths;
 use crate::app::{App, AppState};
-use crate::config::{Client, GrantType};
-use crate::oidc::grants::{self, CodeRedemption};
+use crate::config::Client;
+use crate::oidc::grants::{AccessToken, Grant};
 use crate::oidc::params::Params;
-use crate::oidc::{ErrorCode, OAuthError, client_auth, tokens};
-use crate::store::grants::{AccessToken, Grant};
+use crate::oidc::token::{self, TokenRequest};
+use crate::oidc::{OAuthError, client_auth, tokens};
 use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
@@ -75,85 +75,34 @@ async fn exchange(
     body: &[u8],
 ) -> Result<tokens::TokenResponse, JsonError> {
     let params = form_params(headers, body)?;
-    let grant_type = params
-        .get("grant_type")?
-        .ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?;
+    let grant_type = token::grant_type(&params)?;
     let client = authenticated_client(app, headers, &params)?;
-    let grant = match grant_type {
-        "authorization_code" => GrantType::AuthorizationCode,
-        "refresh_token" => GrantType::RefreshToken,
-        "client_credentials" => GrantType::ClientCredentials,
-        _ => {
-            return Err(
-                OAuthError::new(ErrorCode::UnsupportedGrantType, "unsupported grant_type").into(),
-            );
-        }
-    };
-    if !client.allows(grant) {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "this client may not use this grant_type",
-        )
-        .into());
-    }
+    let request = TokenRequest::parse(grant_type, &client, &params)?;
     let (now, cfg) = (app.now(), app.config.tokens.clone());
-    let owned = |name: &str| params.get(name).map(|v| v.map(str::to_owned));
-    let job_app = app.clone();
-    let sign = move |grant: &Grant, access: &AccessToken| {
-        let app = &job_app;
-        tokens::sign_access(
-            &app.keys,
-            &app.config.issuer,
-            &app.config.tokens,
-            grant,
-            access,
-            now,
-        )
-        .map_err(|e| tracing::error!(error = %e, "signing an access token failed"))
-        .ok()
-    };
-    let job_client = Arc::clone(&client);
-    let issued = match grant {
-        GrantType::AuthorizationCode => {
-            let redemption = CodeRedemption {
-                code: owned("code")?
-                    .ok_or_else(|| OAuthError::invalid_request("code is missing"))?,
-                redirect_uri: owned("redirect_uri")?,
-                code_verifier: owned("code_verifier")?,
-            };
-            app.store
-                .run(move |conn| {
-                    grants::redeem_code(conn, &redemption, &job_client, now, &cfg, &sign)
-                })
-                .await?
-        }
-        GrantType::RefreshToken => {
-            let token = owned("refresh_token")?
-                .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
-            let scope = owned("scope")?;
-            app.store
-                .run(move |conn| {
-                    let scope = scope.as_deref();
-                    grants::refresh(conn, &token, &job_client, scope, now, &cfg, &sign)
-                })
-                .await?
-        }
-        GrantType::ClientCredentials => {
-            let scope = owned("scope")?;
-            app.store
-                .run(move |conn| {
-                    let scope = scope.as_deref();
-                    grants::client_credentials(conn, &job_client, scope, now, &cfg, &sign)
-                })
-                .await?
-        }
-    }?;
+    let (job_app, job_client) = (Arc::clone(app), Arc::clone(&client));
+    let issued = app
+        .store
+        .run(move |tx| {
+            let sign =
+                |grant: &Grant, access: &AccessToken| sign_access(&job_app, grant, access, now);
+            token::exchange(tx, &job_client, &request, now, &cfg, &sign)
+        })
+        .await??;
+    let (keys, issuer) = (&app.keys, &app.config.issuer);
     Ok(tokens::mint(
-        &app.keys,
-        &app.config.issuer,
+        keys,
+        issuer,
         &app.config.tokens,
         &client,
         issued,
         now,
     )?)
+}
+
+/// The RFC 9068 access token for `access`, signed with the prepared key.
+fn sign_access(app: &App, grant: &Grant, access: &AccessToken, now: i64) -> Option<String> {
+    let (keys, issuer, cfg) = (&app.keys, &app.config.issuer, &app.config.tokens);
+    tokens::sign_access(keys, issuer, cfg, grant, access, now)
+        .map_err(|e| tracing::error!(error = %e, "signing an access token failed"))
+        .ok()
 }

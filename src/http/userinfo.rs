@@ -15,9 +15,7 @@ use serde_json::{Map, Value};
 use super::error::Internal;
 use super::paths;
 use crate::app::{App, AppState};
-use crate::oidc::scopes::{ClaimsRequest, user_claims};
-use crate::oidc::{params::Params, tokens};
-use crate::store::{Tx, grants, users};
+use crate::oidc::{params::Params, tokens, userinfo};
 
 pub fn router() -> Router<AppState> {
     Router::new().route(paths::USERINFO, get(userinfo).post(userinfo))
@@ -113,26 +111,6 @@ async fn userinfo(
     }
 }
 
-type Found = (
-    grants::AccessToken,
-    Option<String>,
-    crate::store::users::User,
-);
-
-/// The citizen of an active token (none for a client's own token).
-fn with_user(
-    tx: &Tx<'_>,
-    active: Option<(grants::AccessToken, Option<String>)>,
-) -> crate::store::Result<Option<Found>> {
-    let Some((token, claims)) = active else {
-        return Ok(None);
-    };
-    let Some(sub) = token.sub.as_deref() else {
-        return Ok(None);
-    };
-    Ok(users::by_sub(tx, sub)?.map(|user| (token, claims, user)))
-}
-
 /// The claims an active citizen token may see; `None` when the token is
 /// not active (bad signature, expired, revoked, or a client's own token).
 async fn claims(app: &App, token: &str) -> Result<Option<Map<String, Value>>, Internal> {
@@ -140,30 +118,9 @@ async fn claims(app: &App, token: &str) -> Result<Option<Map<String, Value>>, In
     let Some(presented) = tokens::presented_access(&app.config.issuer, token, now) else {
         return Ok(None);
     };
-    let found = app
+    let holder = app
         .store
-        .run(move |conn| {
-            let (jti, digest) = (&presented.claims.jti, &presented.digest);
-            with_user(conn, grants::active_access_token(conn, jti, digest, now)?)
-        })
+        .run(move |tx| userinfo::holder(tx, &presented, now))
         .await?;
-    let Some((token, claims_request, user)) = found else {
-        return Ok(None);
-    };
-    let scopes: Vec<&str> = token.scopes.split(' ').collect();
-    if !scopes.contains(&"openid") {
-        return Ok(None);
-    }
-    let requested = ClaimsRequest::from_stored(claims_request.as_deref());
-    let clients = app.clients();
-    let allowed: Vec<&str> = clients
-        .get(&token.client_id)
-        .map(|c| c.scopes.iter().map(String::as_str).collect())
-        .unwrap_or_default();
-    Ok(Some(user_claims(
-        &user,
-        &scopes,
-        &requested.userinfo,
-        &allowed,
-    )))
+    Ok(holder.and_then(|holder| userinfo::released(&holder, &app.clients())))
 }

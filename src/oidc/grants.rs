@@ -10,7 +10,8 @@ use super::authorize::AuthRequest;
 use super::{OAuthError, pkce};
 use crate::config::{Client, GrantType, TokenConfig};
 use crate::secrets;
-use crate::store::grants::{self as store, AccessToken, Code, Grant};
+use crate::store::grants::{self as store, Code};
+pub use crate::store::grants::{AccessToken, Grant};
 use crate::store::sessions::Session;
 use crate::store::users::{self, User};
 

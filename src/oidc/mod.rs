@@ -15,7 +15,9 @@ pub mod pending;
 pub mod pkce;
 pub mod revocation;
 pub mod scopes;
+pub mod token;
 pub mod tokens;
+pub mod userinfo;
 
 pub use error::{ErrorCode, OAuthError};
 

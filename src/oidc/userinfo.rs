@@ -1,0 +1,57 @@
+//! What the UserInfo endpoint releases (OIDC Core §5.3): the citizen of an
+//! active access token, and the claims its scopes, the `claims` request
+//! and the client's own scopes allow.
+
+use serde_json::{Map, Value};
+
+use super::scopes::{ClaimsRequest, user_claims};
+use super::tokens::PresentedAccess;
+use crate::config::Clients;
+use crate::store::grants::{self, AccessToken};
+use crate::store::users::{self, User};
+use crate::store::{self, Tx};
+
+/// An active citizen token, with its `claims` request and its citizen.
+pub struct Holder {
+    token: AccessToken,
+    claims_request: Option<String>,
+    user: User,
+}
+
+/// The citizen of `presented` if the token is active (recorded, not
+/// revoked, unexpired at `now`); `None` too for a client's own token.
+pub fn holder(tx: &Tx<'_>, presented: &PresentedAccess, now: i64) -> store::Result<Option<Holder>> {
+    let (jti, digest) = (&presented.claims.jti, &presented.digest);
+    let Some((token, claims_request)) = grants::active_access_token(tx, jti, digest, now)? else {
+        return Ok(None);
+    };
+    let Some(sub) = token.sub.as_deref() else {
+        return Ok(None);
+    };
+    Ok(users::by_sub(tx, sub)?.map(|user| Holder {
+        token,
+        claims_request,
+        user,
+    }))
+}
+
+/// The claims released to `holder`'s token: none without `openid`; else
+/// those its scopes and `claims` request ask for, within the scopes its
+/// client is allowed.
+pub fn released(holder: &Holder, clients: &Clients) -> Option<Map<String, Value>> {
+    let scopes: Vec<&str> = holder.token.scopes.split(' ').collect();
+    if !scopes.contains(&"openid") {
+        return None;
+    }
+    let requested = ClaimsRequest::from_stored(holder.claims_request.as_deref());
+    let allowed: Vec<&str> = clients
+        .get(&holder.token.client_id)
+        .map(|c| c.scopes.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    Some(user_claims(
+        &holder.user,
+        &scopes,
+        &requested.userinfo,
+        &allowed,
+    ))
+}
