@@ -19,3 +19,6 @@ pub mod pages;
 pub mod secrets;
 pub mod store;
 pub mod tuning;
+
+#[cfg(test)]
+mod parser_properties;

@@ -23,6 +23,7 @@ mod limits;
 mod logout;
 mod operations;
 mod pages;
+mod properties;
 mod races;
 mod refresh;
 mod revocation;
