@@ -23,7 +23,17 @@ pub fn router() -> Router<AppState> {
     Router::new().route(paths::TOKEN, post(token))
 }
 
-async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn token(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    // Over the body limit (or cut off): an OAuth error like any other, not
+    // axum's text/plain 413 that a client library cannot read.
+    let Ok(body) = body else {
+        let unreadable = OAuthError::invalid_request("the request body is too large or unreadable");
+        return JsonError(unreadable).into_response();
+    };
     match exchange(&app, &headers, &body).await {
         Ok(answer) => (no_store(), Json(answer)).into_response(),
         Err(e) => e.into_response(),

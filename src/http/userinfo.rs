@@ -49,8 +49,17 @@ fn unauthorized(error: Option<(&str, &str)>) -> Response {
 /// when there is none at all.
 type BearerProblem = Option<(&'static str, &'static str)>;
 
-/// The bearer token of the request.
-fn bearer(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<String, BearerProblem> {
+/// The bearer token of the request. A token in the URL (RFC 6750 §2.3) is
+/// not accepted — URLs end up in logs — but counts as a place: the same
+/// token sent in two places is refused (§2).
+fn bearer(
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<String, BearerProblem> {
+    let in_query =
+        query.is_some_and(|q| Params::parse(q.as_bytes()).first("access_token").is_some());
     let from_header = match headers.get(header::AUTHORIZATION) {
         None => None,
         Some(v) => match v.to_str().unwrap_or_default().split_once(' ') {
@@ -77,7 +86,14 @@ fn bearer(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<String, B
     };
     match (from_header, from_body) {
         (Some(_), Some(_)) => Err(Some(("invalid_request", "send the token only once"))),
+        (Some(_), None) | (None, Some(_)) if in_query => {
+            Err(Some(("invalid_request", "send the token only once")))
+        }
         (Some(t), None) | (None, Some(t)) => Ok(t),
+        (None, None) if in_query => Err(Some((
+            "invalid_request",
+            "send the token in the Authorization header, not in the URL",
+        ))),
         (None, None) => Err(None),
     }
 }
@@ -85,10 +101,11 @@ fn bearer(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<String, B
 async fn userinfo(
     State(app): State<AppState>,
     method: Method,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let token = match bearer(&method, &headers, &body) {
+    let token = match bearer(&method, &headers, uri.query(), &body) {
         Ok(t) => t,
         Err(problem) => return unauthorized(problem),
     };

@@ -74,6 +74,9 @@ async fn malformed_requests_get_4xx() {
         .await
         .unwrap();
     assert!(too_big.status().is_client_error());
+    // An OAuth client library reads the error only if it is OAuth's JSON.
+    let error: serde_json::Value = too_big.json().await.expect("a JSON error");
+    assert_eq!(error["error"], "invalid_request");
     for body in [
         vec![0xff, 0x00],
         b"csrf=&email=%zz&password=".to_vec(),

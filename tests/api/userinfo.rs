@@ -179,3 +179,28 @@ async fn only_the_token_exactly_as_issued_is_honoured() {
     assert_eq!(status(none).await, 401, "alg none");
     assert_eq!(status(at).await, 200, "the original still works");
 }
+
+/// RFC 6750 §2: one token, one place. A token in the URL as well as in the
+/// header or body is refused, as is one in the URL alone (not supported).
+#[tokio::test]
+async fn a_token_in_more_than_one_place_is_invalid_request() {
+    let server = TestServer::start().await;
+    let (_, tokens) = signed_in(&server, "twice@example.test").await;
+    let at = tokens["access_token"].as_str().unwrap();
+    let http = rp_http();
+    let in_url = server.url(&format!("/userinfo?access_token={at}"));
+    let cases = [
+        http.get(&in_url).bearer_auth(at),
+        http.post(&in_url).form(&[("access_token", at)]),
+        http.post(server.url("/userinfo"))
+            .bearer_auth(at)
+            .form(&[("access_token", at)]),
+        http.get(&in_url),
+    ];
+    for request in cases {
+        let answer = request.send().await.unwrap();
+        assert_eq!(answer.status(), 400);
+        let challenge = answer.headers()["www-authenticate"].to_str().unwrap();
+        assert!(challenge.contains("invalid_request"), "{challenge}");
+    }
+}
