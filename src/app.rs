@@ -44,6 +44,8 @@ pub struct App {
     pub pages: Pages,
     pub backchannel: Arc<Backchannel>,
     pub mailer: Arc<Mailer>,
+    /// The key binding CSRF tokens to their browser (kept in the database).
+    pub csrf_key: [u8; 32],
 }
 
 pub type AppState = Arc<App>;
@@ -82,6 +84,11 @@ impl App {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
         let keys = KeyRing::load_or_create(&config.keys_dir, now())?;
+        let csrf_key = {
+            let db = crate::store::open_for_cli(&config.data_dir)?;
+            let fresh = crate::secrets::random_key();
+            crate::store::server_secrets::get_or_create(&db.tx(), "csrf", &fresh, now())?
+        };
         let store = Store::open(&config.data_dir)?;
         let backchannel = Backchannel::new().map_err(StartError::Backchannel)?;
         let mailer = Arc::new(Mailer::new(&config.mail).map_err(StartError::Mail)?);
@@ -94,6 +101,7 @@ impl App {
             pages,
             backchannel: Arc::new(backchannel),
             mailer,
+            csrf_key,
         })
     }
 

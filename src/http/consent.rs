@@ -93,7 +93,7 @@ async fn submit(
         )
             .into_response());
     };
-    if !csrf::verify(&jar, form.first(csrf::FIELD)) {
+    if !csrf::verify(&app, &jar, form.first(csrf::FIELD)) {
         return Ok(render(&app, jar, lang, &id, &req, StatusCode::BAD_REQUEST));
     }
     let accepted = form.first("decision") == Some("accept");
@@ -136,7 +136,7 @@ fn render(
 ) -> Response {
     let clients = app.clients();
     let client = clients.get(&req.client_id);
-    let (jar, csrf) = csrf::token(jar, app.config.https());
+    let (jar, csrf) = csrf::token(app, jar);
     let page = ConsentPage {
         action: paths::CONSENT,
         csrf,

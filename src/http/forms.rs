@@ -6,12 +6,12 @@
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::cookie::SameSite;
 use serde::Serialize;
 
 use super::error::Internal;
 use super::pages::Render;
-use super::{flow, lang, paths};
+use super::{cookies, flow, lang, paths};
 use crate::accounts::links::{Limit, MailContext};
 use crate::accounts::signup::{Field, Problem};
 use crate::app::App;
@@ -19,10 +19,6 @@ use crate::i18n::Lang;
 use crate::oidc::authorize::AuthRequest;
 use crate::oidc::params::Params;
 use crate::secrets;
-
-/// The cookie naming the browser that asked for an activation link, so
-/// that opening the link there signs the citizen in.
-pub const LINK_COOKIE: &str = "sesame_link";
 
 /// A visit to an account page: its language and pending request.
 pub struct Visit {
@@ -96,36 +92,27 @@ pub async fn resume(
         .map(|(req, _)| (id.to_owned(), req)))
 }
 
-/// This browser's link cookie (created if needed) and its digest.
-pub fn link_cookie(jar: CookieJar, secure: bool) -> (CookieJar, String) {
-    if let Some(value) = link_cookie_value(&jar) {
+/// This browser's link cookie (created if needed) and its digest: it
+/// names the browser that asked for an activation link, so that opening
+/// the link there signs the citizen in.
+pub fn link_cookie(jar: CookieJar, https: bool) -> (CookieJar, String) {
+    if let Some(value) = cookies::token(&jar, cookies::LINK, https) {
         let digest = secrets::digest(&value);
         return (jar, digest);
     }
     let value = secrets::token();
     let digest = secrets::digest(&value);
-    let cookie = Cookie::build((LINK_COOKIE, value))
-        .path("/")
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Lax)
-        .max_age(time::Duration::days(1))
-        .build();
+    let mut cookie = cookies::build(cookies::LINK, value, https, SameSite::Lax);
+    cookie.set_max_age(time::Duration::days(1));
     (jar.add(cookie), digest)
 }
 
 /// Whether this browser is the one a link was bound to.
-pub fn same_browser(jar: &CookieJar, bound: Option<&str>) -> bool {
-    match (link_cookie_value(jar), bound) {
+pub fn same_browser(jar: &CookieJar, https: bool, bound: Option<&str>) -> bool {
+    match (cookies::token(jar, cookies::LINK, https), bound) {
         (Some(value), Some(bound)) => secrets::same(&secrets::digest(&value), bound),
         _ => false,
     }
-}
-
-fn link_cookie_value(jar: &CookieJar) -> Option<String> {
-    jar.get(LINK_COOKIE)
-        .map(|c| c.value().to_owned())
-        .filter(|v| v.len() == secrets::TOKEN_LEN)
 }
 
 pub use super::client_ip::ClientIp;
@@ -225,7 +212,7 @@ pub fn message(
         #[serde(flatten)]
         page: MessagePage,
     }
-    let (jar, csrf) = super::csrf::token(jar, app.config.https());
+    let (jar, csrf) = super::csrf::token(app, jar);
     let body = app.pages.render(
         status,
         "form_message.html",

@@ -124,7 +124,7 @@ async fn submit(
         };
         render(&app, jar, lang, page, status)
     };
-    if !csrf::verify(&jar, form.first(csrf::FIELD)) {
+    if !csrf::verify(&app, &jar, form.first(csrf::FIELD)) {
         return Ok(fail(jar, "csrf_failed", StatusCode::BAD_REQUEST));
     }
     let password = form.first("password").unwrap_or_default().to_owned();
@@ -193,7 +193,7 @@ fn render(app: &App, jar: CookieJar, lang: Lang, form: Form<'_>, status: StatusC
         email,
         error,
     } = form;
-    let (jar, csrf) = csrf::token(jar, app.config.https());
+    let (jar, csrf) = csrf::token(app, jar);
     let query = pending
         .map(|p| format!("?interaction={}", p.id))
         .unwrap_or_default();

@@ -12,7 +12,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::Cookie;
 use serde::Serialize;
 
 use super::error::{self, Internal};
@@ -79,7 +78,7 @@ async fn logout(
         }
     };
     let answered = decision.is_some();
-    if answered && !csrf::verify(&jar, params.first(csrf::FIELD)) {
+    if answered && !csrf::verify(app, &jar, params.first(csrf::FIELD)) {
         let problem = Some(app.pages.text(lang, "csrf_failed"));
         return Ok(confirm_page(
             app,
@@ -104,8 +103,9 @@ async fn finish(
     lang: Lang,
     plan: &LogoutPlan,
 ) -> Result<Response, Internal> {
-    if let Some(cookie) = jar.get(session::COOKIE) {
-        let digest = secrets::digest(cookie.value());
+    let https = app.config.https();
+    if let Some(cookie) = super::cookies::token(&jar, super::cookies::SESSION, https) {
+        let digest = secrets::digest(&cookie);
         let (clients, now) = (app.clients(), app.now());
         let wants = move |id: &str| {
             clients
@@ -123,7 +123,7 @@ async fn finish(
             }
         }
     }
-    let jar = jar.remove(Cookie::build(session::COOKIE).path("/"));
+    let jar = super::cookies::remove(jar, super::cookies::SESSION, https);
     let response = match plan.after.as_ref().and_then(AfterLogout::location) {
         Some(location) => flow::see_other(&location),
         None => logged_out_page(app, lang),
@@ -167,7 +167,7 @@ fn confirm_page(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let (jar, csrf) = csrf::token(jar, app.config.https());
+    let (jar, csrf) = csrf::token(app, jar);
     let fields = carried(plan);
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields.iter().map(|(k, v)| (*k, v.as_str())))

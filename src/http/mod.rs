@@ -3,6 +3,7 @@
 pub mod authorize;
 pub mod client_ip;
 pub mod consent;
+pub mod cookies;
 pub mod csrf;
 pub mod discovery;
 pub mod error;

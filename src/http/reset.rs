@@ -81,7 +81,7 @@ async fn forgot_submit(
         Err(expired) => return Ok(expired),
     };
     let typed = form.first("email").unwrap_or_default().trim().to_owned();
-    if !csrf::verify(&visit.jar, form.first(csrf::FIELD)) {
+    if !csrf::verify(&app, &visit.jar, form.first(csrf::FIELD)) {
         let error = app.pages.text(visit.lang, "csrf_failed");
         return Ok(render_forgot(
             &app,
@@ -175,7 +175,7 @@ fn render_forgot(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let (jar, csrf) = csrf::token(visit.jar.clone(), app.config.https());
+    let (jar, csrf) = csrf::token(app, visit.jar.clone());
     let values = Values {
         email,
         ..Values::default()
@@ -243,7 +243,7 @@ async fn reset_submit(
         Ok(found) => found,
         Err(dead) => return Ok(dead),
     };
-    if !csrf::verify(&jar, form.first(csrf::FIELD)) {
+    if !csrf::verify(&app, &jar, form.first(csrf::FIELD)) {
         let error = Some(app.pages.text(lang, "csrf_failed"));
         return Ok(render_reset(
             &app,
@@ -386,7 +386,7 @@ fn render_reset(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let (jar, csrf) = csrf::token(jar, app.config.https());
+    let (jar, csrf) = csrf::token(app, jar);
     let values = Values {
         email: user.email.clone(),
         ..Values::default()

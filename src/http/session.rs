@@ -1,15 +1,16 @@
 //! The browser session: a random cookie whose SHA-256 digest keys a row of
-//! `sessions` (HttpOnly, SameSite=Lax, Secure when the issuer is https).
+//! `sessions` (HttpOnly, SameSite=Lax; Secure and `__Host-` when the issuer
+//! is https, see `cookies`).
 
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::cookie::SameSite;
+
+use super::cookies;
 
 use crate::accounts::sessions::{self, Session};
 use crate::app::App;
 use crate::secrets;
 use crate::store::{self, Tx};
-
-pub const COOKIE: &str = "sesame_session";
 
 /// The live session of this browser, if any.
 pub async fn current(app: &App, jar: &CookieJar) -> Result<Option<Session>, store::Error> {
@@ -30,10 +31,7 @@ pub struct Lookup {
 impl Lookup {
     /// `None` when the browser sent no well-formed session cookie.
     pub fn of(app: &App, jar: &CookieJar) -> Option<Lookup> {
-        let value = jar
-            .get(COOKIE)
-            .map(|c| c.value().to_owned())
-            .filter(|v| v.len() == secrets::TOKEN_LEN)?;
+        let value = cookies::token(jar, cookies::SESSION, app.config.https())?;
         Some(Lookup {
             digest: secrets::digest(&value),
             now: app.now(),
@@ -66,17 +64,13 @@ pub async fn start(
         idle_expires_at: now + app.config.sessions.idle_ttl,
         expires_at: now + app.config.sessions.absolute_ttl,
     };
-    let previous = jar.get(COOKIE).map(|c| secrets::digest(c.value()));
+    let https = app.config.https();
+    let previous = cookies::token(&jar, cookies::SESSION, https).map(|v| secrets::digest(&v));
     let digest = secrets::digest(&cookie_value);
     let row = session.clone();
     app.store
         .run(move |tx| sessions::open(tx, previous.as_deref(), &digest, &row, now))
         .await?;
-    let cookie = Cookie::build((COOKIE, cookie_value))
-        .path("/")
-        .http_only(true)
-        .secure(app.config.https())
-        .same_site(SameSite::Lax)
-        .build();
+    let cookie = cookies::build(cookies::SESSION, cookie_value, https, SameSite::Lax);
     Ok((jar.add(cookie), session))
 }

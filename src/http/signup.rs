@@ -73,7 +73,7 @@ async fn submit(
         given_name: raw.given_name.clone(),
         email: raw.email.trim().to_owned(),
     };
-    if !csrf::verify(&visit.jar, form.first(csrf::FIELD)) {
+    if !csrf::verify(&app, &visit.jar, form.first(csrf::FIELD)) {
         let error = app.pages.text(visit.lang, "csrf_failed");
         return Ok(render(
             &app,
@@ -183,7 +183,7 @@ async fn resend(
     let email = form.first("email").unwrap_or_default().trim().to_owned();
     let id = visit.interaction();
     let t = |k| app.pages.text(visit.lang, k);
-    if !csrf::verify(&visit.jar, form.first(csrf::FIELD)) {
+    if !csrf::verify(&app, &visit.jar, form.first(csrf::FIELD)) {
         let notice = Notice::error(t("csrf_failed"));
         return Ok(check_email(
             &app, visit.jar, visit.lang, &email, id, false, notice,
@@ -278,7 +278,7 @@ fn render(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let (jar, csrf) = csrf::token(visit.jar.clone(), app.config.https());
+    let (jar, csrf) = csrf::token(app, visit.jar.clone());
     let query = visit.query();
     let page = SignupPage {
         action: paths::SIGNUP,

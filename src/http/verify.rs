@@ -67,7 +67,7 @@ async fn activated(
     row: EmailToken,
     pending: Option<(String, crate::oidc::authorize::AuthRequest)>,
 ) -> Result<Response, Internal> {
-    if !forms::same_browser(&jar, row.browser.as_deref()) {
+    if !forms::same_browser(&jar, app.config.https(), row.browser.as_deref()) {
         return Ok(active(app, jar, lang, "verify_done_text", pending));
     }
     let (jar, session) = session::start(app, jar, row.sub, vec!["pwd".into()]).await?;
@@ -89,7 +89,9 @@ fn active(
     pending: Option<(String, crate::oidc::authorize::AuthRequest)>,
 ) -> Response {
     let t = |k| app.pages.text(lang, k);
-    let signed_in_here = jar.get(session::COOKIE).is_some() && pending.is_none();
+    let signed_in_here = super::cookies::token(&jar, super::cookies::SESSION, app.config.https())
+        .is_some()
+        && pending.is_none();
     let mut paragraphs = vec![t(text)];
     let (href, label) = match &pending {
         Some((id, _)) => {
@@ -164,7 +166,7 @@ async fn renew(
     let (jar, lang) = lang::choose(jar, &headers, None, None);
     let t = |k| app.pages.text(lang, k);
     let expired = LinkState::Expired(EmailToken::default());
-    if !csrf::verify(&jar, form.first(csrf::FIELD)) {
+    if !csrf::verify(&app, &jar, form.first(csrf::FIELD)) {
         let notice = Notice::error(t("csrf_failed"));
         return Ok(dead_link(&app, jar, lang, &expired, &token, notice));
     }

@@ -14,6 +14,7 @@ pub mod grants;
 pub mod interactions;
 pub mod mail_queue;
 pub mod mail_requests;
+pub mod server_secrets;
 pub mod sessions;
 pub mod throttle;
 pub mod users;
@@ -56,6 +57,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0007_throttle",
         include_str!("../../migrations/0007_throttle.sql"),
+    ),
+    (
+        "0008_server_secrets",
+        include_str!("../../migrations/0008_server_secrets.sql"),
     ),
 ];
 

@@ -15,6 +15,7 @@ mod rp;
 mod authorize;
 mod backchannel;
 mod client_credentials;
+mod csrf;
 mod discovery;
 mod flows;
 mod hardening;
