@@ -8,8 +8,14 @@
 //! argon2 runs (then forgiven if it was right), so concurrent guesses
 //! cannot all slip through before the first one is counted; an attempt
 //! refused by the throttle runs no argon2 at all.
+//!
+//! Every attempt is recorded in the audit trail under the citizen when the
+//! address is known: a throttled one in the job that refuses it, a right
+//! password in the job that forgives it, a wrong one in a job of its own
+//! after argon2 (the only added round trip, on a path argon2 dominates).
 
 use super::User;
+use super::audit::{self, Kind};
 use super::password::Hasher;
 use super::throttle;
 use super::users::Email;
@@ -31,6 +37,9 @@ pub enum Login {
     Throttled { retry_after: i64 },
     /// The password is right but the address is not verified yet.
     Unverified(User),
+    /// The password is right but the city's staff disabled the account:
+    /// saying so does not help a guesser, who had to know the password.
+    Disabled,
     /// Signed in as this citizen (a hash with outdated parameters has
     /// been replaced).
     Accepted(User),
@@ -41,6 +50,10 @@ pub struct Origin<'a> {
     /// The client address, as the HTTP layer gives it.
     pub client: &'a str,
     pub limits: LoginLimits,
+    /// The address and user agent, for the audit trail.
+    pub audit: audit::Origin,
+    /// The service whose sign-in page it was, if any.
+    pub service: Option<String>,
 }
 
 /// Checks `email` and `password` from `origin`; rehashes an outdated hash
@@ -61,7 +74,15 @@ pub async fn login(
     let keys = Keys::of(&email, origin.client);
     let begun = keys.clone();
     let limits = origin.limits;
-    let user = match store.run(move |tx| begin(tx, &begun, &limits, now)).await? {
+    let trail = Trail {
+        origin: origin.audit,
+        service: origin.service,
+    };
+    let seen = trail.clone();
+    let user = match store
+        .run(move |tx| begin(tx, &begun, &limits, &seen, now))
+        .await?
+    {
         Ok(user) => user,
         Err(retry_after) => {
             tracing::info!(retry_after, "sign-in throttled");
@@ -71,26 +92,63 @@ pub async fn login(
     let checked = hasher
         .verify(user.as_ref().map(|u| u.password_hash.clone()), password)
         .await;
+    let known = user.as_ref().map(|u| u.sub.clone());
     let Some(user) = user.filter(|_| checked.ok) else {
-        // Counted already, in `begin`.
+        // Counted already, in `begin`; recorded under the citizen when the
+        // address is known, so the help desk sees failures on the account.
+        let sub = known;
+        store
+            .run(move |tx| trail.record(tx, Kind::SignInFailed, sub.as_deref(), None, now))
+            .await?;
         return Ok(Login::Refused);
     };
     let (sub, rehash) = (user.sub.clone(), checked.rehash);
+    let outcome = if user.disabled_at.is_some() {
+        Login::Disabled
+    } else if user.email_verified {
+        Login::Accepted(user)
+    } else {
+        Login::Unverified(user)
+    };
+    let (kind, detail) = match outcome {
+        Login::Accepted(_) => (Kind::SignInSucceeded, None),
+        Login::Disabled => (Kind::SignInDisabled, None),
+        _ => (Kind::SignInFailed, Some("address not verified")),
+    };
+    // Only a sign-in that goes through replaces an outdated or imported hash.
+    let rehash = rehash.filter(|_| kind == Kind::SignInSucceeded);
     store
         .run(move |tx| {
             throttle::clear(tx, &keys.account)?;
             throttle::forgive(tx, &keys.client)?;
-            match rehash {
-                Some(hash) => users::set_password_hash(tx, &sub, &hash, now),
-                None => Ok(()),
+            if let Some(hash) = rehash {
+                users::set_password_hash(tx, &sub, &hash, now)?;
             }
+            trail.record(tx, kind, Some(&sub), detail, now)
         })
         .await?;
-    Ok(if user.email_verified {
-        Login::Accepted(user)
-    } else {
-        Login::Unverified(user)
-    })
+    Ok(outcome)
+}
+
+/// What the audit trail records of an attempt besides its outcome.
+#[derive(Clone)]
+struct Trail {
+    origin: audit::Origin,
+    service: Option<String>,
+}
+
+impl Trail {
+    fn record(
+        &self,
+        tx: &Tx<'_>,
+        kind: Kind,
+        sub: Option<&str>,
+        detail: Option<&str>,
+        now: i64,
+    ) -> store::Result<()> {
+        let service = self.service.as_deref();
+        audit::record(tx, kind, sub, service, &self.origin, detail, now)
+    }
 }
 
 /// The address typed and the counters an attempt touches.
@@ -118,6 +176,7 @@ fn begin(
     tx: &Tx<'_>,
     keys: &Keys,
     limits: &LoginLimits,
+    trail: &Trail,
     now: i64,
 ) -> store::Result<Result<Option<User>, i64>> {
     let waits = [
@@ -125,6 +184,8 @@ fn begin(
         throttle::blocked(tx, &keys.client, now)?,
     ];
     if let Some(wait) = waits.into_iter().flatten().max() {
+        let sub = users::by_email(tx, &keys.email)?.map(|u| u.sub);
+        trail.record(tx, Kind::SignInThrottled, sub.as_deref(), None, now)?;
         return Ok(Err(wait));
     }
     throttle::fail(tx, &keys.account, &limits.account, now)?;

@@ -2,6 +2,9 @@
 //! account creation, the password policy, email links (verification,
 //! reset) and their abuse limits, and what a password change ends.
 
+pub mod admin;
+pub mod audit;
+pub mod legacy_hash;
 pub mod links;
 pub mod login;
 pub mod password;

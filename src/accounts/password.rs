@@ -90,6 +90,22 @@ fn dummy_hash() -> &'static str {
 }
 
 fn verify_blocking(stored: Option<&str>, password: &str) -> Checked {
+    // An imported bcrypt or PBKDF2 hash: checked with its own algorithm,
+    // then replaced by argon2id (an outdated hash like any other).
+    if let Some(legacy) = stored.filter(|s| {
+        matches!(
+            super::legacy_hash::family(s),
+            Some(super::legacy_hash::Family::Bcrypt | super::legacy_hash::Family::Pbkdf2Sha256)
+        )
+    }) {
+        let ok = super::legacy_hash::verify(legacy, password);
+        let rehash = if ok {
+            hash_blocking(password).ok()
+        } else {
+            None
+        };
+        return Checked { ok, rehash };
+    }
     let known = stored.is_some();
     let text = stored.unwrap_or_else(|| dummy_hash());
     let Ok(parsed) = PasswordHash::new(text) else {

@@ -56,39 +56,7 @@ pub fn password_changed(
 ) -> crate::store::Result<Ended> {
     let tx = tx.savepoint()?;
     let sub = change.sub;
-    let has_backchannel = |id: &str| {
-        clients
-            .get(id)
-            .is_some_and(|c| c.backchannel_logout_uri.is_some())
-    };
-    // (client, sid) pairs told already, so no service hears twice of one session.
-    let mut told = BTreeSet::new();
-    let ended = sessions::delete_others(&tx, sub, change.keep_sid)?;
-    for sid in &ended {
-        for client in logout::after_session_ended(&tx, sid, sub, &has_backchannel, now)? {
-            told.insert((client, sid.clone()));
-        }
-    }
-    let revoked = grants::revoke_all_of(&tx, sub, now)?;
-    for grant in &revoked {
-        // A family whose session ended earlier (a logout, an idle expiry)
-        // still acts for the citizen: its service must hear of this too.
-        let Some(sid) = grant.sid.as_deref().filter(|_| grant.family_alive) else {
-            continue;
-        };
-        let pair = (grant.client_id.clone(), sid.to_owned());
-        if has_backchannel(&grant.client_id) && !told.contains(&pair) {
-            backchannel::enqueue(
-                &tx,
-                &grant.client_id,
-                sub,
-                sid,
-                &secrets::random_b64(16),
-                now,
-            )?;
-            told.insert(pair);
-        }
-    }
+    let ended = end_everything(&tx, clients, sub, change.keep_sid, now)?;
     if let Some(user) = users::by_sub(&tx, sub)? {
         let kind = mail::Kind::PasswordChanged;
         links::queue_letter(
@@ -103,6 +71,53 @@ pub fn password_changed(
         )?;
     }
     tx.commit()?;
+    Ok(ended)
+}
+
+/// Ends every session of `sub` but `keep_sid`, revokes every grant (with
+/// its refresh and access tokens and unredeemed codes), and queues one
+/// back-channel logout per (service, session) concerned. Shared by a
+/// password change, a disabled account and a deleted one.
+pub fn end_everything(
+    tx: &Tx<'_>,
+    clients: &Clients,
+    sub: &str,
+    keep_sid: Option<&str>,
+    now: i64,
+) -> crate::store::Result<Ended> {
+    let has_backchannel = |id: &str| {
+        clients
+            .get(id)
+            .is_some_and(|c| c.backchannel_logout_uri.is_some())
+    };
+    // (client, sid) pairs told already, so no service hears twice of one session.
+    let mut told = BTreeSet::new();
+    let ended = sessions::delete_others(tx, sub, keep_sid)?;
+    for sid in &ended {
+        for client in logout::after_session_ended(tx, sid, sub, &has_backchannel, now)? {
+            told.insert((client, sid.clone()));
+        }
+    }
+    let revoked = grants::revoke_all_of(tx, sub, now)?;
+    for grant in &revoked {
+        // A family whose session ended earlier (a logout, an idle expiry)
+        // still acts for the citizen: its service must hear of this too.
+        let Some(sid) = grant.sid.as_deref().filter(|_| grant.family_alive) else {
+            continue;
+        };
+        let pair = (grant.client_id.clone(), sid.to_owned());
+        if has_backchannel(&grant.client_id) && !told.contains(&pair) {
+            backchannel::enqueue(
+                tx,
+                &grant.client_id,
+                sub,
+                sid,
+                &secrets::random_b64(16),
+                now,
+            )?;
+            told.insert(pair);
+        }
+    }
     let notified: BTreeSet<String> = told.into_iter().map(|(client, _)| client).collect();
     Ok(Ended {
         sessions: ended.len(),

@@ -117,6 +117,30 @@ pub fn same_browser(jar: &CookieJar, https: bool, bound: Option<&str>) -> bool {
 
 pub use super::client_ip::ClientIp;
 
+/// Where a request comes from, for the audit trail: the client address
+/// (as [`ClientIp`] finds it) and the `User-Agent` header.
+#[derive(Debug, Clone)]
+pub struct Origin(pub crate::accounts::audit::Origin);
+
+impl axum::extract::FromRequestParts<crate::app::AppState> for Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::app::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ClientIp(address) = ClientIp::from_request_parts(parts, state).await?;
+        let agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        Ok(Origin(crate::accounts::audit::Origin::new(
+            Some(address),
+            agent,
+        )))
+    }
+}
+
 /// The mail context of a request from `peer`.
 pub fn mail_context(
     app: &App,

@@ -105,6 +105,7 @@ async fn show(
 async fn submit(
     State(app): State<AppState>,
     ClientIp(client): ClientIp,
+    super::forms::Origin(audit): super::forms::Origin,
     jar: CookieJar,
     headers: HeaderMap,
     body: Bytes,
@@ -131,12 +132,15 @@ async fn submit(
     let origin = Origin {
         client: &client,
         limits: app.config.policy.login_limits,
+        audit,
+        service: pending.as_ref().map(|p| p.req.client_id.clone()),
     };
     match login(&app.store, &app.hasher, &email, password, origin, app.now()).await? {
         Login::Refused => {
             tracing::info!("login refused");
             Ok(fail(jar, "login_failed", StatusCode::OK))
         }
+        Login::Disabled => Ok(fail(jar, "login_disabled", StatusCode::FORBIDDEN)),
         Login::Throttled { retry_after } => {
             let page = Form {
                 pending: pending.as_ref(),

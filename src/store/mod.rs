@@ -7,6 +7,7 @@
 //! never names the database library, so that a PostgreSQL backend can later
 //! slot in under the same functions (docs/architecture.md says how).
 
+pub mod audit;
 pub mod backchannel;
 pub mod consents;
 pub mod email_tokens;
@@ -61,6 +62,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0008_server_secrets",
         include_str!("../../migrations/0008_server_secrets.sql"),
+    ),
+    (
+        "0009_audit_and_admin",
+        include_str!("../../migrations/0009_audit_and_admin.sql"),
     ),
 ];
 

@@ -27,11 +27,13 @@ pub struct User {
     pub locale: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Set while the city's staff keep the account disabled.
+    pub disabled_at: Option<i64>,
 }
 
 const COLUMNS: &str = "sub, email, email_verified, password_hash, gender, given_name, family_name, \
      preferred_username, birthdate, birthplace, birthcountry, phone_number, street_address, \
-     postal_code, locality, country, roles, locale, created_at, updated_at";
+     postal_code, locality, country, roles, locale, created_at, updated_at, disabled_at";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let roles: String = row.get(16)?;
@@ -56,6 +58,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         locale: row.get(17)?,
         created_at: row.get(18)?,
         updated_at: row.get(19)?,
+        disabled_at: row.get(20)?,
     })
 }
 
@@ -64,7 +67,7 @@ pub fn insert(tx: &Tx<'_>, user: &User) -> Result<()> {
     let roles = serde_json::to_string(&user.roles).unwrap_or_else(|_| "[]".into());
     tx.conn.prepare_cached(&format!(
         "INSERT INTO users ({COLUMNS}) VALUES \
-         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
     ))?
     .execute(params![
         user.sub,
@@ -87,6 +90,7 @@ pub fn insert(tx: &Tx<'_>, user: &User) -> Result<()> {
         user.locale,
         user.created_at,
         user.updated_at,
+        user.disabled_at,
     ])?;
     Ok(())
 }
@@ -114,6 +118,39 @@ pub fn set_password_hash(tx: &Tx<'_>, sub: &str, hash: &str, now: i64) -> Result
         .prepare_cached("UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE sub = ?1")?
         .execute(params![sub, hash, now])?;
     Ok(())
+}
+
+/// Every citizen, oldest first (`sesame user list`).
+pub fn all(tx: &Tx<'_>) -> Result<Vec<User>> {
+    let mut statement = tx.conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM users ORDER BY created_at, sub"
+    ))?;
+    let rows = statement.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Disables (`Some(now)`) or enables (`None`) an account; returns whether
+/// it exists.
+pub fn set_disabled(tx: &Tx<'_>, sub: &str, disabled_at: Option<i64>, now: i64) -> Result<bool> {
+    Ok(tx
+        .conn
+        .prepare_cached("UPDATE users SET disabled_at = ?2, updated_at = ?3 WHERE sub = ?1")?
+        .execute(params![sub, disabled_at, now])?
+        == 1)
+}
+
+/// Deletes the account row (its sessions, consents, grants, codes, tokens
+/// and links go with it: `ON DELETE CASCADE`) and retires its `sub` for
+/// good; returns whether it existed.
+pub fn delete(tx: &Tx<'_>, sub: &str, now: i64) -> Result<bool> {
+    tx.conn
+        .prepare_cached("INSERT OR IGNORE INTO retired_subs (sub, retired_at) VALUES (?1, ?2)")?
+        .execute(params![sub, now])?;
+    Ok(tx
+        .conn
+        .prepare_cached("DELETE FROM users WHERE sub = ?1")?
+        .execute([sub])?
+        == 1)
 }
 
 /// Marks the address as verified (a link sent to it was used).
