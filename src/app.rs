@@ -160,6 +160,7 @@ struct Housekeeping {
     /// Throttle counters quiet for longer than any run or window are
     /// stale: they would start over at their next use anyway.
     throttle_quiet: i64,
+    audit_retention_days: i64,
 }
 
 impl Housekeeping {
@@ -175,6 +176,7 @@ impl Housekeeping {
             access_token_ttl: config.tokens.access_token_ttl,
             unverified_ttl_days: config.policy.unverified_account_ttl_days,
             throttle_quiet: quiet.into_iter().max().unwrap_or(86_400),
+            audit_retention_days: config.policy.audit_retention_days,
         }
     }
 }
@@ -202,8 +204,28 @@ fn spawn_housekeeping(store: Store, settings: Housekeeping) {
             if let Err(e) = result {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
+            purge_audit(&store, settings.audit_retention_days).await;
         }
     });
+}
+
+/// Purges old audit events one small job at a time, so that a year's
+/// worth expiring at once never holds the database thread for long.
+async fn purge_audit(store: &Store, retention_days: i64) {
+    loop {
+        let now = now();
+        let purged = store
+            .run(move |tx| crate::accounts::audit::purge(tx, now, retention_days))
+            .await;
+        match purged {
+            Ok(n) if n as i64 >= crate::accounts::audit::PURGE_BATCH => continue,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "audit purge failed");
+                return;
+            }
+        }
+    }
 }
 
 /// Reloads `clients.toml` on SIGHUP; a bad file keeps the old clients.

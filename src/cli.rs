@@ -1,11 +1,16 @@
-//! The command line of DESIGN §4: `serve`, `init`, `user add`,
-//! `clients new-secret|check`, `keys rotate`. Each names the instance it
+//! The command line of DESIGN §4 and §4b: `serve`, `init`, `user
+//! add|import|list|show|disable|enable|delete`, `clients new-secret|check`,
+//! `keys rotate`, `audit`, `backup`. Each names the instance it
 //! acts on (standard error), prints a short result and fails with a
 //! one-line reason.
 
+mod audit;
+mod backup;
 mod clients_check;
 mod instance;
 mod user_add;
+mod user_admin;
+mod user_import;
 
 use std::path::{Path, PathBuf};
 
@@ -52,6 +57,30 @@ enum Command {
     /// Manages signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Prints the security events (sign-ins, password and consent changes, admin commands).
+    Audit {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only the events of this citizen.
+        #[arg(long)]
+        email: Option<String>,
+        /// Only the events about this relying party.
+        #[arg(long, value_name = "ID")]
+        client: Option<String>,
+        /// Only events since this long ago (90s, 30m, 1h, 2d, 1w) or since an RFC 3339 time.
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// One JSON object a line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Writes a consistent copy of the database to OUT, also while the server runs.
+    Backup {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The copy to write (must not exist yet).
+        out: PathBuf,
+    },
 }
 
 /// The instance's `sesame.toml`: `--config`, else `SESAME_CONFIG`.
@@ -78,7 +107,37 @@ struct ServeArgs {
 enum UserCommand {
     /// Creates a citizen; the password is read from standard input and must
     /// pass the password policy.
-    Add(UserAdd),
+    Add(Box<UserAdd>),
+    /// Imports citizens from a JSON-lines file (one citizen a line, with their old hash).
+    Import {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only check the file and say what would be imported.
+        #[arg(long)]
+        dry_run: bool,
+        /// The JSON-lines file (docs/operations.md gives the format).
+        file: PathBuf,
+    },
+    /// Lists the citizens (or the one of --email).
+    List(UserTarget),
+    /// Prints a citizen's account (never the password hash).
+    Show(UserTarget),
+    /// Disables an account: no sign-in, sessions ended, tokens revoked.
+    Disable(UserTarget),
+    /// Lets a disabled account sign in again.
+    Enable(UserTarget),
+    /// Deletes an account and its personal data; its sub is never given again.
+    Delete(UserTarget),
+}
+
+/// The citizen a `user` command acts on.
+#[derive(Args)]
+struct UserTarget {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// The citizen's email address.
+    #[arg(long)]
+    email: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -178,8 +237,34 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve(args) => serve(args).await,
         Command::Init { dir, issuer } => init(&dir, issuer.as_deref()),
         Command::User(command) => match *command {
-            UserCommand::Add(args) => user_add::run(args),
+            UserCommand::Add(args) => user_add::run(*args),
+            UserCommand::Import {
+                config,
+                dry_run,
+                file,
+            } => user_import::run(config.config.as_deref(), &file, dry_run),
+            UserCommand::List(t) => user_admin_run(user_admin::Verb::List, t),
+            UserCommand::Show(t) => user_admin_run(user_admin::Verb::Show, t),
+            UserCommand::Disable(t) => user_admin_run(user_admin::Verb::Disable, t),
+            UserCommand::Enable(t) => user_admin_run(user_admin::Verb::Enable, t),
+            UserCommand::Delete(t) => user_admin_run(user_admin::Verb::Delete, t),
         },
+        Command::Audit {
+            config,
+            email,
+            client,
+            since,
+            json,
+        } => {
+            let query = audit::Query {
+                email: email.as_deref(),
+                client: client.as_deref(),
+                since: since.as_deref(),
+                json,
+            };
+            audit::run(config.config.as_deref(), &query)
+        }
+        Command::Backup { config, out } => backup::run(config.config.as_deref(), &out),
         Command::Clients(ClientsCommand::NewSecret) => {
             let secret = secrets::token();
             println!("secret: {secret}");
@@ -206,6 +291,25 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn user_admin_run(verb: user_admin::Verb, target: UserTarget) -> Result<(), String> {
+    user_admin::run(
+        verb,
+        target.config.config.as_deref(),
+        target.email.as_deref(),
+    )
+}
+
+/// A Unix time as `2026-11-30T14:04:22Z` (UTC), for the operator.
+fn time_text(at: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| at.to_string())
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {

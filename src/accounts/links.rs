@@ -299,7 +299,8 @@ pub fn resend_verification(
     if let Err(limit) = allow_mail(&tx, email, ctx, now)? {
         return Ok(Err(limit));
     }
-    let link = match users::by_email(&tx, email)? {
+    // A disabled account gets no link: one would sign it in.
+    let link = match users::by_email(&tx, email)?.filter(|u| u.disabled_at.is_none()) {
         Some(user) if user.email_verified => {
             Some(send(&tx, mailer, &user, mail::Kind::Exists, ctx, now)?)
         }
@@ -323,7 +324,8 @@ pub fn forgot(
     if let Err(limit) = allow_mail(&tx, email, ctx, now)? {
         return Ok(Err(limit));
     }
-    let link = match users::by_email(&tx, email)? {
+    // A disabled account gets no link: one would sign it in.
+    let link = match users::by_email(&tx, email)?.filter(|u| u.disabled_at.is_none()) {
         Some(user) => Some(send(&tx, mailer, &user, mail::Kind::Reset, ctx, now)?),
         None => None,
     };
@@ -357,7 +359,7 @@ pub fn renew(
         Some(row) => row,
         None => return Ok(Renewed::Unknown),
     };
-    let Some(user) = users::by_sub(&tx, &row.sub)? else {
+    let Some(user) = users::by_sub(&tx, &row.sub)?.filter(|u| u.disabled_at.is_none()) else {
         return Ok(Renewed::Unknown);
     };
     let kind = match Purpose::parse(&row.purpose) {
@@ -402,11 +404,18 @@ pub enum Verified {
 }
 
 /// Opens an activation link: marks the address verified, once.
-pub fn verify(tx: &Tx<'_>, token: &str, now: i64) -> crate::store::Result<Verified> {
+pub fn verify(
+    tx: &Tx<'_>,
+    token: &str,
+    origin: &super::audit::Origin,
+    now: i64,
+) -> crate::store::Result<Verified> {
     let tx = tx.savepoint()?;
     let outcome = match redeem(&tx, token, Purpose::Verify, now)? {
         LinkState::Valid(row) => {
             users::set_verified(&tx, &row.sub, now)?;
+            let kind = super::audit::Kind::EmailVerified;
+            super::audit::record(&tx, kind, Some(&row.sub), None, origin, None, now)?;
             Verified::Done(row)
         }
         LinkState::Used(row) => match users::by_sub(&tx, &row.sub)? {
@@ -442,6 +451,8 @@ pub struct NewPassword<'a> {
     pub lang: Lang,
     /// The absolute URL of « Mot de passe oublié ? », for the notice.
     pub forgot_url: &'a str,
+    /// Where the form came from, for the audit trail.
+    pub origin: &'a super::audit::Origin,
 }
 
 /// Completes a reset: uses the link, stores the new hash, marks the
@@ -477,6 +488,8 @@ pub fn reset_password(
         forgot_url: new.forgot_url,
     };
     let ended = password_changed(&tx, mailer, clients, &change, now)?;
+    let kind = super::audit::Kind::PasswordReset;
+    super::audit::record(&tx, kind, Some(&row.sub), None, new.origin, None, now)?;
     tx.commit()?;
     tracing::info!(
         sessions_ended = ended.sessions,

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod import;
 pub mod legacy_hash;
 pub mod links;
 pub mod login;

@@ -202,6 +202,7 @@ mod tests {
             verification_ttl_seconds: 300,
             password_min_score: 2,
             unverified_account_ttl_days: 7,
+            audit_retention_days: 365,
             mail_limits: MailLimits {
                 min_interval_seconds: 60,
                 max_per_requester_per_hour: 5,

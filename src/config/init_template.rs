@@ -27,6 +27,7 @@ verification_ttl_seconds = 300
 # Accounts (docs/accounts.md):
 password_min_score = 2              # zxcvbn score 0-4 a new password must reach (0: off)
 unverified_account_ttl_days = 7     # unverified accounts are removed after this
+audit_retention_days = 365          # security events (`sesame audit`) are kept this long
 mail_min_interval_seconds = 60      # between two mails to one address from one client address
 mail_max_per_requester_per_hour = 5 # mails to one address from one client address
 mail_max_per_address_per_window = 10 # to one address, whoever asks, per 300 s

@@ -18,6 +18,7 @@ pub(super) struct RawPolicy {
     verification_ttl_seconds: Option<i64>,
     password_min_score: Option<u8>,
     unverified_account_ttl_days: Option<i64>,
+    audit_retention_days: Option<i64>,
     mail_min_interval_seconds: Option<i64>,
     /// Was per address; now counted per (address, requester): a third
     /// party's requests must not use up the owner's.
@@ -52,6 +53,8 @@ pub struct PolicyConfig {
     pub password_min_score: u8,
     /// Accounts still unverified after this long are removed.
     pub unverified_account_ttl_days: i64,
+    /// Audit events older than this are purged by housekeeping.
+    pub audit_retention_days: i64,
     /// Abuse limits on verification and reset mails; 0 turns one off.
     pub mail_limits: MailLimits,
     /// How failed sign-ins slow down the next attempts.
@@ -152,6 +155,12 @@ pub(super) fn policy_config(raw: RawPolicy, file: &Path) -> Result<PolicyConfig,
         raw.unverified_account_ttl_days,
         7,
     )?;
+    let audit_retention_days = positive(
+        file,
+        "policy.audit_retention_days",
+        raw.audit_retention_days,
+        crate::accounts::audit::DEFAULT_RETENTION_DAYS,
+    )?;
     let limit = |key: &str, value: Option<i64>, default: i64| match value {
         None => Ok(default),
         Some(v) if v >= 0 => Ok(v),
@@ -243,6 +252,7 @@ pub(super) fn policy_config(raw: RawPolicy, file: &Path) -> Result<PolicyConfig,
         verification_ttl_seconds,
         password_min_score,
         unverified_account_ttl_days,
+        audit_retention_days,
         mail_limits,
         login_limits,
         pending_requests,

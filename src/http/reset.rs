@@ -233,6 +233,7 @@ async fn reset_form(
 
 async fn reset_submit(
     State(app): State<AppState>,
+    forms::Origin(origin): forms::Origin,
     jar: CookieJar,
     headers: HeaderMap,
     body: Bytes,
@@ -285,6 +286,7 @@ async fn reset_submit(
                 password_hash: &hash,
                 lang,
                 forgot_url: &forgot_url,
+                origin: &origin,
             };
             links::reset_password(tx, &a.mailer, &a.clients(), &new, now)
         })

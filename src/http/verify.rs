@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
 
 async fn open(
     State(app): State<AppState>,
+    forms::Origin(origin): forms::Origin,
     jar: CookieJar,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
@@ -38,7 +39,7 @@ async fn open(
     let now = app.now();
     let outcome = app
         .store
-        .run(move |conn| links::verify(conn, &token, now))
+        .run(move |conn| links::verify(conn, &token, &origin, now))
         .await?;
     let row = match &outcome {
         Verified::Done(row) | Verified::Already(row) => Some(row),

@@ -363,6 +363,33 @@ pub fn open_for_cli(dir: &Path) -> Result<Db> {
     Ok(Db::new(conn))
 }
 
+/// Writes a consistent copy of the database of the data folder `dir` to
+/// `out`, while a server may be writing to it: `VACUUM INTO` reads one
+/// snapshot (a read transaction: writers go on meanwhile) into a compact
+/// new file. It is written beside `out` under a temporary name and renamed
+/// at the end, so `out` never holds half a copy. Refuses to overwrite.
+pub fn backup(dir: &Path, out: &Path) -> std::result::Result<(), String> {
+    let database = database_file(dir);
+    if !database.exists() {
+        return Err(format!("no database at {}", database.display()));
+    }
+    if out.exists() {
+        return Err(format!("{} exists; not overwriting it", out.display()));
+    }
+    let mut partial = out.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let _ = std::fs::remove_file(&partial);
+    let conn = Connection::open_with_flags(&database, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| format!("{}: {e}", database.display()))?;
+    conn.busy_timeout(Duration::from_secs(30))
+        .map_err(|e| e.to_string())?;
+    let target = partial.to_str().ok_or("the output path is not UTF-8")?;
+    conn.execute("VACUUM INTO ?1", [target])
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    std::fs::rename(&partial, out).map_err(|e| format!("{}: {e}", out.display()))
+}
+
 /// Applies the migrations not applied yet, each in a transaction. Foreign
 /// keys are off meanwhile (the pragma is ignored inside a transaction), so
 /// that a migration can rebuild a table without its `DROP` cascading; each

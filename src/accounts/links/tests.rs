@@ -1,6 +1,7 @@
 //! The link and limit rules, with the clock passed in and a real SQLite.
 
 use super::*;
+use crate::accounts::audit::Origin;
 use crate::config::{MailConfig, MailTransport};
 use crate::store::Tx;
 use crate::store::sessions::{self, Session};
@@ -244,7 +245,7 @@ fn verification_then_renewal_of_a_dead_link() {
     assert!(link.starts_with("https://id.example.org/verify?token="));
     let token = token_of(&link).to_owned();
     assert!(matches!(
-        verify(&conn.tx(), &token, T0 + 300).unwrap(),
+        verify(&conn.tx(), &token, &Origin::default(), T0 + 300).unwrap(),
         Verified::Invalid(LinkState::Expired(_))
     ));
     let renewed = renew(&conn.tx(), &m, &token, &ctx(), T0 + 400).unwrap();
@@ -252,7 +253,8 @@ fn verification_then_renewal_of_a_dead_link() {
         panic!("{renewed:?}")
     };
     let fresh = token_of(&fresh).to_owned();
-    let Verified::Done(row) = verify(&conn.tx(), &fresh, T0 + 401).unwrap() else {
+    let Verified::Done(row) = verify(&conn.tx(), &fresh, &Origin::default(), T0 + 401).unwrap()
+    else {
         panic!("fresh link works")
     };
     assert_eq!(row.interaction.as_deref(), Some("pending-request"));
@@ -263,7 +265,7 @@ fn verification_then_renewal_of_a_dead_link() {
             .email_verified
     );
     assert!(matches!(
-        verify(&conn.tx(), &fresh, T0 + 402).unwrap(),
+        verify(&conn.tx(), &fresh, &Origin::default(), T0 + 402).unwrap(),
         Verified::Already(_)
     ));
     assert_eq!(
@@ -318,11 +320,13 @@ fn reset_ends_every_session_and_verifies_the_address() {
     let token = token_of(&ok.unwrap().unwrap()).to_owned();
     assert!(reset_target(&conn.tx(), &token, T0 + 10).unwrap().is_ok());
     let clients = crate::config::Clients::demo();
+    let origin = Origin::default();
     let new = |token| NewPassword {
         token,
         password_hash: "new-hash",
         lang: Lang::Fr,
         forgot_url: "https://id.example.org/password/forgot",
+        origin: &origin,
     };
     let (row, ended) = reset_password(&conn.tx(), &m, &clients, &new(&token), T0 + 10)
         .unwrap()
