@@ -12,6 +12,7 @@ mod helpers;
 mod mailbox;
 mod rp;
 
+mod admin;
 mod authorize;
 mod backchannel;
 mod client_credentials;
