@@ -81,12 +81,18 @@ async fn a_disabled_citizen_cannot_sign_in_and_their_tokens_stop_working() {
         &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let (_, body) = post_as(&server, "/introspect", "rp-basic", &[("token", &access)]).await;
     assert_eq!(body, serde_json::json!({"active": false}));
     assert_eq!(userinfo_status(&server, &access).await, 401);
     server.app.backchannel.wake();
-    wait_for(&inbox, |got| got.iter().any(|(c, _, s)| c == "rp-basic" && *s == 200)).await;
+    wait_for(&inbox, |got| {
+        got.iter().any(|(c, _, s)| c == "rp-basic" && *s == 200)
+    })
+    .await;
 
     let (status, page) = sign_in(&server, email, PASSWORD).await;
     assert_eq!(status, 403);

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 #[path = "../common/mod.rs"]
 mod common;
 mod first_run;
+mod operations;
 
 /// Runs `sesame args` in the test's own folder, without SESAME_CONFIG.
 fn sesame(args: &[&str], stdin: Option<&str>) -> Output {
