@@ -195,6 +195,16 @@ pub fn consent(
         )));
     }
     consents::grant(tx, &session.sub, &client.id, &req.consent_scopes, now)?;
+    let scopes = req.consent_scopes.join(" ");
+    crate::accounts::audit::record(
+        tx,
+        crate::accounts::audit::Kind::ConsentGiven,
+        Some(&session.sub),
+        Some(&client.id),
+        &crate::accounts::audit::Origin::default(),
+        Some(&scopes),
+        now,
+    )?;
     let progress = Progress {
         signed_in: login_sid == Some(session.sid.as_str()),
         consented: true,

@@ -49,6 +49,17 @@ pub fn revoke(
                 return Ok(Err(not_yours()));
             }
             store::revoke_grant(&tx, &grant.id, now)?;
+            // A refresh family ended by its service: the citizen sees it
+            // in their activity (an access token's revocation is routine).
+            crate::accounts::audit::record(
+                &tx,
+                crate::accounts::audit::Kind::TokensRevoked,
+                grant.sub.as_deref(),
+                Some(&client.id),
+                &crate::accounts::audit::Origin::default(),
+                Some("refresh token revoked by the service"),
+                now,
+            )?;
         }
     }
     tx.commit()?;

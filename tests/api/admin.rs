@@ -115,6 +115,7 @@ async fn a_disabled_citizen_cannot_sign_in_and_their_tokens_stop_working() {
     let trail = events(&server, &signed.sub).await;
     let wanted = [
         "sign_in.succeeded ",
+        "consent.given email offline_access openid",
         "admin user disable",
         "sign_in.disabled ",
         "sign_in.failed ",
