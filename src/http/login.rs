@@ -116,17 +116,10 @@ async fn submit(
         Err(expired) => return Ok(expired),
     };
     let email = form.first("email").unwrap_or_default().trim().to_owned();
-    let fail = |jar, key: &'static str, status| {
-        let error = Some(app.pages.text(lang, key));
-        let page = Form {
-            pending: pending.as_ref(),
-            email: email.clone(),
-            error,
-        };
-        render(&app, jar, lang, page, status)
-    };
     if !csrf::verify(&app, &jar, form.first(csrf::FIELD)) {
-        return Ok(fail(jar, "csrf_failed", StatusCode::BAD_REQUEST));
+        let error = app.pages.text(lang, "csrf_failed");
+        let form = Form::failed(pending.as_ref(), email, error);
+        return Ok(render(&app, jar, lang, form, StatusCode::BAD_REQUEST));
     }
     let password = form.first("password").unwrap_or_default().to_owned();
     let origin = Origin {
@@ -135,36 +128,45 @@ async fn submit(
         audit,
         service: pending.as_ref().map(|p| p.req.client_id.clone()),
     };
-    match login(&app.store, &app.hasher, &email, password, origin, app.now()).await? {
-        Login::Refused => {
-            tracing::info!("login refused");
-            Ok(fail(jar, "login_failed", StatusCode::OK))
-        }
-        Login::Disabled => Ok(fail(jar, "login_disabled", StatusCode::FORBIDDEN)),
-        Login::Throttled { retry_after } => {
-            let page = Form {
-                pending: pending.as_ref(),
-                email: email.clone(),
-                error: Some(throttled_message(&app, lang, retry_after)),
-            };
-            let page = render(&app, jar, lang, page, StatusCode::TOO_MANY_REQUESTS);
-            Ok(([(header::RETRY_AFTER, retry_after.to_string())], page).into_response())
-        }
+    let outcome = login(&app.store, &app.hasher, &email, password, origin, app.now()).await?;
+    answer(&app, jar, lang, pending, email, outcome).await
+}
+
+/// The page, redirect or continuation a sign-in attempt comes to.
+async fn answer(
+    app: &App,
+    jar: CookieJar,
+    lang: Lang,
+    pending: Option<Pending>,
+    email: String,
+    outcome: Login,
+) -> Result<Response, Internal> {
+    let (error, status) = match outcome {
+        Login::Accepted(user) => return signed_in(app, jar, lang, user.sub, pending).await,
         Login::Unverified(user) => {
             let id = pending.map(|p| p.id);
             let notice = super::forms::Notice::error(app.pages.text(lang, "login_unverified"));
-            Ok(super::signup::check_email(
-                &app,
-                jar,
-                lang,
-                &user.email,
-                id,
-                false,
-                notice,
-            ))
+            let page = super::signup::check_email(app, jar, lang, &user.email, id, false, notice);
+            return Ok(page);
         }
-        Login::Accepted(user) => signed_in(&app, jar, lang, user.sub, pending).await,
-    }
+        Login::Throttled { retry_after } => {
+            let error = throttled_message(app, lang, retry_after);
+            let form = Form::failed(pending.as_ref(), email, error);
+            let page = render(app, jar, lang, form, StatusCode::TOO_MANY_REQUESTS);
+            let retry = [(header::RETRY_AFTER, retry_after.to_string())];
+            return Ok((retry, page).into_response());
+        }
+        Login::Refused => {
+            tracing::info!("login refused");
+            (app.pages.text(lang, "login_failed"), StatusCode::OK)
+        }
+        Login::Disabled => (
+            app.pages.text(lang, "login_disabled"),
+            StatusCode::FORBIDDEN,
+        ),
+    };
+    let form = Form::failed(pending.as_ref(), email, error);
+    Ok(render(app, jar, lang, form, status))
 }
 
 /// A session for `sub`, then the pending request carried on (or home).
@@ -189,6 +191,17 @@ struct Form<'a> {
     pending: Option<&'a Pending>,
     email: String,
     error: Option<String>,
+}
+
+impl<'a> Form<'a> {
+    /// The form again, with the address typed and what went wrong.
+    fn failed(pending: Option<&'a Pending>, email: String, error: impl Into<String>) -> Form<'a> {
+        Form {
+            pending,
+            email,
+            error: Some(error.into()),
+        }
+    }
 }
 
 fn render(app: &App, jar: CookieJar, lang: Lang, form: Form<'_>, status: StatusCode) -> Response {
