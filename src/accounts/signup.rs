@@ -10,7 +10,7 @@ use super::policy::{self, Personal, Rule};
 use super::users::{Email, new_user};
 use crate::config::PolicyConfig;
 use crate::mail::{self, Mailer};
-use crate::store::users;
+use crate::store::users::{self, User};
 
 /// The form's fields, in page order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +176,45 @@ fn name(value: &str, field: Field, problems: &mut Vec<Problem>) -> Option<String
     } else {
         Some(value.to_owned())
     }
+}
+
+/// What is wrong with a new password chosen for `user` (a reset): the
+/// policy's rules, then the confirmation. CPU-bound (the breached-password
+/// list): callers run it off the executor.
+pub fn new_password_problems(
+    policy: &PolicyConfig,
+    user: &User,
+    password: &str,
+    confirm: &str,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if password.is_empty() {
+        problems.push(Problem {
+            field: Field::Password,
+            key: "required_field",
+            figure: None,
+        });
+    } else {
+        let names = [user.family_name.as_deref(), user.given_name.as_deref()];
+        let personal = Personal {
+            email: &user.email,
+            names: names.into_iter().flatten().collect(),
+        };
+        problems.extend(password_problems(policy, password, &personal));
+    }
+    if confirm != password {
+        let key = if confirm.is_empty() {
+            "required_field"
+        } else {
+            "password_mismatch"
+        };
+        problems.push(Problem {
+            field: Field::Confirm,
+            key,
+            figure: None,
+        });
+    }
+    problems
 }
 
 /// Creates the account and queues its activation mail; for an address

@@ -1,6 +1,7 @@
 //! Creating citizens: the email as a checked type and a fresh opaque `sub`.
 
 use crate::store::users::User;
+use crate::store::{self, Tx};
 
 /// A syntactically plausible email address, trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +41,11 @@ pub fn new_user(email: &Email, password_hash: String, now: i64) -> User {
         updated_at: now,
         ..User::default()
     }
+}
+
+/// The citizen `sub`, if the account still exists.
+pub fn by_sub(tx: &Tx<'_>, sub: &str) -> store::Result<Option<User>> {
+    store::users::by_sub(tx, sub)
 }
 
 #[cfg(test)]

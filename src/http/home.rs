@@ -11,9 +11,9 @@ use serde::Serialize;
 use super::error::Internal;
 use super::pages::Render;
 use super::{lang, paths, session};
+use crate::accounts;
 use crate::app::AppState;
 use crate::oidc::params::Params;
-use crate::store::users;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -40,7 +40,7 @@ async fn home(
     let user = match session::current(&app, &jar).await? {
         Some(s) => {
             app.store
-                .run(move |conn| users::by_sub(conn, &s.sub))
+                .run(move |tx| accounts::users::by_sub(tx, &s.sub))
                 .await?
         }
         None => None,

@@ -65,35 +65,25 @@ async fn logout(
     let (jar, lang) = lang::choose(jar, headers, params.first("lang"), ui_locales.as_deref());
     let plan = match planned {
         Ok(plan) => plan,
-        Err(why) => {
-            let page = error::page(
-                app,
-                lang,
-                StatusCode::BAD_REQUEST,
-                "logout_error_title",
-                "logout_error_text",
-                Some(why),
-            );
-            return Ok((jar, page).into_response());
-        }
+        Err(why) => return Ok((jar, refused(app, lang, why)).into_response()),
     };
     let answered = decision.is_some();
     if answered && !csrf::verify(app, &jar, params.first(csrf::FIELD)) {
         let problem = Some(app.pages.text(lang, "csrf_failed"));
-        return Ok(confirm_page(
-            app,
-            jar,
-            lang,
-            &plan,
-            problem,
-            StatusCode::BAD_REQUEST,
-        ));
+        let status = StatusCode::BAD_REQUEST;
+        return Ok(confirm_page(app, jar, lang, &plan, problem, status));
     }
     match decision.as_deref() {
         None if plan.confirm => Ok(confirm_page(app, jar, lang, &plan, None, StatusCode::OK)),
         None | Some("logout") => finish(app, jar, lang, &plan).await,
         Some(_) => Ok((jar, flow::see_other(paths::HOME)).into_response()),
     }
+}
+
+/// The page for a logout request that cannot be honoured.
+fn refused(app: &App, lang: Lang, why: String) -> Response {
+    let (title, text) = ("logout_error_title", "logout_error_text");
+    error::page(app, lang, StatusCode::BAD_REQUEST, title, text, Some(why))
 }
 
 /// Ends this browser's session, clears its cookie and says goodbye.

@@ -21,8 +21,7 @@ use super::{csrf, flow, lang, paths, session};
 use crate::accounts::User;
 use crate::accounts::links;
 use crate::accounts::links::EmailToken;
-use crate::accounts::policy::Personal;
-use crate::accounts::signup::{Field, Problem, password_problems};
+use crate::accounts::signup::{Field, Problem, new_password_problems};
 use crate::accounts::users::Email;
 use crate::app::{App, AppState};
 use crate::i18n::Lang;
@@ -82,32 +81,17 @@ async fn forgot_submit(
     };
     let typed = form.first("email").unwrap_or_default().trim().to_owned();
     if !csrf::verify(&app, &visit.jar, form.first(csrf::FIELD)) {
-        let error = app.pages.text(visit.lang, "csrf_failed");
-        return Ok(render_forgot(
-            &app,
-            visit,
-            typed,
-            &[],
-            Some(error),
-            StatusCode::BAD_REQUEST,
-        ));
+        let error = Some(app.pages.text(visit.lang, "csrf_failed"));
+        let status = StatusCode::BAD_REQUEST;
+        return Ok(render_forgot(&app, visit, typed, &[], error, status));
     }
     let Some(email) = Email::parse(&typed) else {
-        let key = if typed.is_empty() {
-            "required_field"
-        } else {
-            "signup_email_invalid"
-        };
-        let problem = [Problem {
-            field: Field::Email,
-            key,
-            figure: None,
-        }];
+        let problems = [email_problem(&typed)];
         return Ok(render_forgot(
             &app,
             visit,
             typed,
-            &problem,
+            &problems,
             None,
             StatusCode::OK,
         ));
@@ -116,24 +100,42 @@ async fn forgot_submit(
     let (now, a) = (app.now(), app.clone());
     let result = app
         .store
-        .run(move |conn| links::forgot(conn, &a.mailer, email.as_str(), &ctx, now))
+        .run(move |tx| links::forgot(tx, &a.mailer, email.as_str(), &ctx, now))
         .await?;
+    Ok(forgot_answer(&app, visit, typed, result))
+}
+
+/// « Si un compte existe… », or the limit that kept the mail back.
+fn forgot_answer(
+    app: &App,
+    visit: Visit,
+    typed: String,
+    result: Result<Option<String>, links::Limit>,
+) -> Response {
     match result {
         Ok(link) => {
-            forms::queued(&app, link.as_deref());
-            Ok(forgot_sent(&app, visit, &typed))
+            forms::queued(app, link.as_deref());
+            forgot_sent(app, visit, &typed)
         }
         Err(limit) => {
-            let error = forms::limit_message(&app, visit.lang, limit);
-            Ok(render_forgot(
-                &app,
-                visit,
-                typed,
-                &[],
-                Some(error),
-                StatusCode::TOO_MANY_REQUESTS,
-            ))
+            let error = Some(forms::limit_message(app, visit.lang, limit));
+            let status = StatusCode::TOO_MANY_REQUESTS;
+            render_forgot(app, visit, typed, &[], error, status)
         }
+    }
+}
+
+/// An address that cannot be one: missing, or not an address.
+fn email_problem(typed: &str) -> Problem {
+    let key = if typed.is_empty() {
+        "required_field"
+    } else {
+        "signup_email_invalid"
+    };
+    Problem {
+        field: Field::Email,
+        key,
+        figure: None,
     }
 }
 
@@ -244,39 +246,37 @@ async fn reset_submit(
         Ok(found) => found,
         Err(dead) => return Ok(dead),
     };
+    let again = |jar, problems: &[Problem], error, status| {
+        render_reset(&app, jar, lang, &token, &user, problems, error, status)
+    };
     if !csrf::verify(&app, &jar, form.first(csrf::FIELD)) {
         let error = Some(app.pages.text(lang, "csrf_failed"));
-        return Ok(render_reset(
-            &app,
-            jar,
-            lang,
-            &token,
-            &user,
-            &[],
-            error,
-            StatusCode::BAD_REQUEST,
-        ));
+        return Ok(again(jar, &[], error, StatusCode::BAD_REQUEST));
     }
     let password = form.first("password").unwrap_or_default().to_owned();
-    let confirm = form
-        .first("password_confirm")
-        .unwrap_or_default()
-        .to_owned();
-    let problems = check_new_password(&app, &user, &password, &confirm).await?;
+    let confirm = form.first("password_confirm").unwrap_or_default();
+    let problems = check_new_password(&app, &user, &password, confirm).await?;
     if !problems.is_empty() {
-        return Ok(render_reset(
-            &app,
-            jar,
-            lang,
-            &token,
-            &user,
-            &problems,
-            None,
-            StatusCode::OK,
-        ));
+        return Ok(again(jar, &problems, None, StatusCode::OK));
     }
+    match reset(&app, &token, password, lang, origin).await? {
+        Ok(row) => signed_in_again(&app, jar, lang, row).await,
+        Err(state) => Ok(dead_link(&app, jar, lang, &state, &token, None)),
+    }
+}
+
+/// Sets the new password through the link `token`; what the change ends
+/// is decided by `links::reset_password`, whose mails and logout tokens
+/// the workers are told to send.
+async fn reset(
+    app: &AppState,
+    token: &str,
+    password: String,
+    lang: Lang,
+    origin: crate::accounts::audit::Origin,
+) -> Result<Result<EmailToken, links::LinkState>, Internal> {
     let hash = app.hasher.hash(password).await.map_err(Internal)?;
-    let (presented, now, a) = (token.clone(), app.now(), app.clone());
+    let (presented, now, a) = (token.to_owned(), app.now(), app.clone());
     let forgot_url = format!("{}{}", app.config.issuer, paths::FORGOT);
     let done = app
         .store
@@ -294,10 +294,7 @@ async fn reset_submit(
         .map(|(row, _)| row);
     app.backchannel.wake();
     app.mailer.queued();
-    match done {
-        Ok(row) => signed_in_again(&app, jar, lang, row).await,
-        Err(state) => Ok(dead_link(&app, jar, lang, &state, &token, None)),
-    }
+    Ok(done)
 }
 
 /// The policy and the confirmation, off the executor.
@@ -309,38 +306,9 @@ async fn check_new_password(
 ) -> Result<Vec<Problem>, Internal> {
     let policy = app.config.policy.clone();
     let (user, password, confirm) = (user.clone(), password.to_owned(), confirm.to_owned());
-    tokio::task::spawn_blocking(move || {
-        let mut problems = Vec::new();
-        if password.is_empty() {
-            problems.push(Problem {
-                field: Field::Password,
-                key: "required_field",
-                figure: None,
-            });
-        } else {
-            let names = [user.family_name.as_deref(), user.given_name.as_deref()];
-            let personal = Personal {
-                email: &user.email,
-                names: names.into_iter().flatten().collect(),
-            };
-            problems.extend(password_problems(&policy, &password, &personal));
-        }
-        if confirm != password {
-            let key = if confirm.is_empty() {
-                "required_field"
-            } else {
-                "password_mismatch"
-            };
-            problems.push(Problem {
-                field: Field::Confirm,
-                key,
-                figure: None,
-            });
-        }
-        problems
-    })
-    .await
-    .map_err(|e| Internal(e.to_string()))
+    tokio::task::spawn_blocking(move || new_password_problems(&policy, &user, &password, &confirm))
+        .await
+        .map_err(|e| Internal(e.to_string()))
 }
 
 /// After a reset: a new session here, then the pending request or the

@@ -74,15 +74,9 @@ async fn submit(
         email: raw.email.trim().to_owned(),
     };
     if !csrf::verify(&app, &visit.jar, form.first(csrf::FIELD)) {
-        let error = app.pages.text(visit.lang, "csrf_failed");
-        return Ok(render(
-            &app,
-            visit,
-            values,
-            &[],
-            Some(error),
-            StatusCode::BAD_REQUEST,
-        ));
+        let error = Some(app.pages.text(visit.lang, "csrf_failed"));
+        let status = StatusCode::BAD_REQUEST;
+        return Ok(render(&app, visit, values, &[], error, status));
     }
     // The mail limits first: a refused sign-up costs no zxcvbn, no argon2.
     if let Some(limit) = limited(&app, &peer, visit.lang, &raw.email).await? {
@@ -97,21 +91,24 @@ async fn submit(
         Err(problems) => return Ok(render(&app, visit, values, &problems, None, StatusCode::OK)),
     };
     let (visit, result) = create(&app, visit, peer, citizen).await?;
+    Ok(created(&app, visit, values, result))
+}
+
+/// « Vous devez vérifier votre courriel », or the limit that kept the
+/// mail back.
+fn created(
+    app: &App,
+    visit: Visit,
+    values: Values,
+    result: Result<String, links::Limit>,
+) -> Response {
     match result {
         Ok(link) => {
-            forms::queued(&app, Some(&link));
-            let id = visit.interaction();
-            Ok(check_email(
-                &app,
-                visit.jar,
-                visit.lang,
-                &values.email,
-                id,
-                true,
-                None,
-            ))
+            forms::queued(app, Some(&link));
+            let (id, email) = (visit.interaction(), &values.email);
+            check_email(app, visit.jar, visit.lang, email, id, true, None)
         }
-        Err(limit) => Ok(refused(&app, visit, values, limit)),
+        Err(limit) => refused(app, visit, values, limit),
     }
 }
 
@@ -192,25 +189,32 @@ async fn resend(
     let (jar, browser) = forms::link_cookie(visit.jar, app.config.https());
     let ctx = forms::mail_context(&app, peer, visit.lang, id.clone(), Some(browser));
     let notice = match Email::parse(&email) {
-        Some(address) => {
-            let (now, a) = (app.now(), app.clone());
-            let result = app
-                .store
-                .run(move |conn| {
-                    links::resend_verification(conn, &a.mailer, address.as_str(), &ctx, now)
-                })
-                .await?;
-            match result {
-                Ok(link) => {
-                    forms::queued(&app, link.as_deref());
-                    Notice::info(t("check_email_resent"))
-                }
-                Err(limit) => Notice::error(forms::limit_message(&app, visit.lang, limit)),
-            }
-        }
+        Some(address) => resend_to(&app, address, ctx, visit.lang).await?,
         None => Notice::error(t("signup_email_invalid")),
     };
     Ok(check_email(&app, jar, visit.lang, &email, id, true, notice))
+}
+
+/// Sends the activation link again (or the « compte existant » mail, or
+/// nothing); the notice says so, or names the limit hit.
+async fn resend_to(
+    app: &AppState,
+    address: Email,
+    ctx: links::MailContext,
+    lang: Lang,
+) -> Result<Option<Notice>, Internal> {
+    let (now, a) = (app.now(), app.clone());
+    let result = app
+        .store
+        .run(move |tx| links::resend_verification(tx, &a.mailer, address.as_str(), &ctx, now))
+        .await?;
+    Ok(match result {
+        Ok(link) => {
+            forms::queued(app, link.as_deref());
+            Notice::info(app.pages.text(lang, "check_email_resent"))
+        }
+        Err(limit) => Notice::error(forms::limit_message(app, lang, limit)),
+    })
 }
 
 /// « Vous devez vérifier votre courriel pour activer votre compte », with

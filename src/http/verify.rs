@@ -58,6 +58,20 @@ async fn open(
     }
 }
 
+/// « Un nouveau lien vous a été envoyé ».
+fn link_renewed(app: &App, jar: CookieJar, lang: Lang, link: &str) -> Response {
+    forms::queued(app, Some(link));
+    let t = |k| app.pages.text(lang, k);
+    let page = MessagePage {
+        title: t("link_renewed_title"),
+        paragraphs: vec![t("link_renewed_text")],
+        link_href: Some(paths::LOGIN.to_owned()),
+        link_label: t("back_to_login"),
+        ..MessagePage::default()
+    };
+    forms::message(app, jar, lang, StatusCode::OK, paths::LINK_RENEW, page)
+}
+
 /// The address was just verified: in the browser that signed up, sign in
 /// and carry on with the pending request; elsewhere, say so and offer the
 /// login.
@@ -178,17 +192,7 @@ async fn renew(
         .run(move |conn| links::renew(conn, &a.mailer, &presented, &ctx, now))
         .await?;
     Ok(match renewed {
-        Renewed::Sent(link) => {
-            forms::queued(&app, Some(&link));
-            let page = MessagePage {
-                title: t("link_renewed_title"),
-                paragraphs: vec![t("link_renewed_text")],
-                link_href: Some(paths::LOGIN.to_owned()),
-                link_label: t("back_to_login"),
-                ..MessagePage::default()
-            };
-            forms::message(&app, jar, lang, StatusCode::OK, paths::LINK_RENEW, page)
-        }
+        Renewed::Sent(link) => link_renewed(&app, jar, lang, &link),
         Renewed::AlreadyVerified(id) => {
             let pending = forms::resume(&app, id.as_deref()).await?;
             active(&app, jar, lang, "verify_already_text", pending)
