@@ -60,30 +60,8 @@ fn bearer(
 ) -> Result<String, BearerProblem> {
     let in_query =
         query.is_some_and(|q| Params::parse(q.as_bytes()).first("access_token").is_some());
-    let from_header = match headers.get(header::AUTHORIZATION) {
-        None => None,
-        Some(v) => match v.to_str().unwrap_or_default().split_once(' ') {
-            Some((scheme, token))
-                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-            {
-                Some(token.trim().to_owned())
-            }
-            _ => return Err(Some(("invalid_request", "use the Bearer scheme"))),
-        },
-    };
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let from_body = if method == Method::POST && is_form {
-        let params = Params::parse(body);
-        let token = params
-            .get("access_token")
-            .map_err(|_| Some(("invalid_request", "access_token is repeated")))?;
-        token.map(str::to_owned)
-    } else {
-        None
-    };
+    let from_header = in_header(headers)?;
+    let from_body = in_body(method, headers, body)?;
     match (from_header, from_body) {
         (Some(_), Some(_)) => Err(Some(("invalid_request", "send the token only once"))),
         (Some(_), None) | (None, Some(_)) if in_query => {
@@ -96,6 +74,41 @@ fn bearer(
         ))),
         (None, None) => Err(None),
     }
+}
+
+/// The token of an `Authorization: Bearer` header, if any.
+fn in_header(headers: &HeaderMap) -> Result<Option<String>, BearerProblem> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    match value.to_str().unwrap_or_default().split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim().to_owned()))
+        }
+        _ => Err(Some(("invalid_request", "use the Bearer scheme"))),
+    }
+}
+
+/// The `access_token` field of a POSTed form body, if any.
+fn in_body(
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Option<String>, BearerProblem> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if method != Method::POST || !is_form {
+        return Ok(None);
+    }
+    let params = Params::parse(body);
+    let token = params
+        .get("access_token")
+        .map_err(|_| Some(("invalid_request", "access_token is repeated")))?;
+    Ok(token.map(str::to_owned))
 }
 
 async fn userinfo(
