@@ -25,6 +25,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("signup.html", include_str!("../templates/signup.html")),
     ("forgot.html", include_str!("../templates/forgot.html")),
     ("reset.html", include_str!("../templates/reset.html")),
+    ("activate.html", include_str!("../templates/activate.html")),
     (
         "form_message.html",
         include_str!("../templates/form_message.html"),

@@ -33,7 +33,7 @@ pub fn disable(
     }
     let ended = end_everything(&tx, clients, sub, None, now)?;
     for purpose in [Purpose::Verify, Purpose::Reset] {
-        email_tokens::replace_open(&tx, sub, purpose.as_str(), now)?;
+        email_tokens::replace_open(&tx, Some(sub), None, purpose.as_str(), now)?;
     }
     let detail = "user disable";
     audit::record(&tx, Kind::Admin, Some(sub), None, origin, Some(detail), now)?;

@@ -3,7 +3,9 @@
 //! purpose replaces the earlier ones. A link that expired, was used or was
 //! replaced still names its account, so its page can send a fresh one.
 //! Also the abuse limits on the mails a visitor can ask for, and what
-//! each request sends: verification, « compte existant », reset.
+//! each request sends: verification, « compte existant », reset. A link is
+//! held by an account or by a sign-up still waiting for its activation
+//! (see `activation` for what opening an activation link does).
 
 use crate::store::Tx;
 
@@ -13,10 +15,58 @@ use crate::mail::{self, Mailer};
 use crate::secrets;
 use crate::store::email_tokens;
 pub use crate::store::email_tokens::EmailToken;
-use crate::store::{mail_queue, mail_requests, users};
+use crate::store::signups::Signup;
+use crate::store::{mail_queue, mail_requests, signups, users};
 
 use super::password_change::{Ended, PasswordChange, password_changed};
 use crate::config::Clients;
+
+/// Whom a link is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// An account (`sub`): reset links, and activation links of accounts
+    /// made unverified by `sesame user add`.
+    Account(String),
+    /// A pending sign-up (its id): activation links.
+    Signup(String),
+}
+
+impl Holder {
+    /// The holder named by a stored link.
+    pub fn of(row: &EmailToken) -> Option<Holder> {
+        match (&row.sub, &row.signup) {
+            (Some(sub), None) => Some(Holder::Account(sub.clone())),
+            (None, Some(id)) => Some(Holder::Signup(id.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// Who a mail goes to: the link's holder, the address and the language.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub holder: Holder,
+    pub email: String,
+    pub locale: Option<String>,
+}
+
+impl Recipient {
+    pub fn account(user: &users::User) -> Recipient {
+        Recipient {
+            holder: Holder::Account(user.sub.clone()),
+            email: user.email.clone(),
+            locale: user.locale.clone(),
+        }
+    }
+
+    pub fn signup(signup: &Signup) -> Recipient {
+        Recipient {
+            holder: Holder::Signup(signup.id.clone()),
+            email: signup.email.clone(),
+            locale: signup.locale.clone(),
+        }
+    }
+}
 
 /// What a link is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,19 +139,24 @@ impl LinkState {
     }
 }
 
-/// Makes a new link for `sub`, replacing its open links of that purpose;
-/// returns the token (only its digest is stored).
+/// Makes a new link for `holder`, replacing its open links of that
+/// purpose; returns the token (only its digest is stored).
 pub fn issue(
     tx: &Tx<'_>,
-    sub: &str,
+    holder: &Holder,
     purpose: Purpose,
     ctx: &MailContext,
     now: i64,
 ) -> crate::store::Result<String> {
-    email_tokens::replace_open(tx, sub, purpose.as_str(), now)?;
+    let (sub, signup) = match holder {
+        Holder::Account(sub) => (Some(sub.clone()), None),
+        Holder::Signup(id) => (None, Some(id.clone())),
+    };
+    email_tokens::replace_open(tx, sub.as_deref(), signup.as_deref(), purpose.as_str(), now)?;
     let token = secrets::token();
     let row = EmailToken {
-        sub: sub.to_owned(),
+        sub,
+        signup,
         purpose: purpose.as_str().to_owned(),
         interaction: ctx.interaction.clone(),
         browser: ctx.browser.clone(),
@@ -215,7 +270,7 @@ pub fn mail_limit(
 pub fn send(
     tx: &Tx<'_>,
     mailer: &Mailer,
-    user: &users::User,
+    to: &Recipient,
     kind: mail::Kind,
     ctx: &MailContext,
     now: i64,
@@ -229,39 +284,30 @@ pub fn send(
             ));
         }
     };
-    let token = issue(tx, &user.sub, purpose, ctx, now)?;
+    let token = issue(tx, &to.holder, purpose, ctx, now)?;
     let prefix = match purpose {
         Purpose::Verify => &ctx.verify_url,
         Purpose::Reset => &ctx.reset_url,
     };
     let link = format!("{prefix}{token}");
-    queue_letter(
-        tx,
-        mailer,
-        user,
-        kind,
-        &link,
-        ctx.lang,
-        ctx.ttl_seconds,
-        now,
-    )?;
+    queue_letter(tx, mailer, to, kind, &link, ctx.lang, ctx.ttl_seconds, now)?;
     Ok(link)
 }
 
-/// Composes a mail to `user` in their language (else `lang`) and queues it
+/// Composes a mail to `to` in their language (else `lang`) and queues it
 /// in the caller's transaction.
 #[allow(clippy::too_many_arguments)]
 pub fn queue_letter(
     tx: &Tx<'_>,
     mailer: &Mailer,
-    user: &users::User,
+    to: &Recipient,
     kind: mail::Kind,
     link: &str,
     lang: Lang,
     ttl_seconds: i64,
     now: i64,
 ) -> crate::store::Result<()> {
-    let lang = user
+    let lang = to
         .locale
         .as_deref()
         .and_then(Lang::from_tag)
@@ -269,7 +315,7 @@ pub fn queue_letter(
     let composed = mailer
         .compose(&mail::Letter {
             kind,
-            to: &user.email,
+            to: &to.email,
             lang,
             link,
             ttl_seconds,
@@ -285,9 +331,10 @@ pub fn queue_letter(
     Ok(())
 }
 
-/// « Cliquez ici pour renvoyer le courriel »: a new activation link for an
-/// unverified account, the « compte existant » mail for a verified one,
-/// nothing for an unknown address — the same answer for all three.
+/// « Cliquez ici pour renvoyer le courriel »: the « compte existant » mail
+/// for a verified account, a new activation link for an unverified one or
+/// else for the newest pending sign-up of the address, nothing for an
+/// unknown address — the same answer for all.
 pub fn resend_verification(
     tx: &Tx<'_>,
     mailer: &Mailer,
@@ -299,16 +346,30 @@ pub fn resend_verification(
     if let Err(limit) = allow_mail(&tx, email, ctx, now)? {
         return Ok(Err(limit));
     }
+    let mut ctx = ctx.clone();
     // A disabled account gets no link: one would sign it in.
-    let link = match users::by_email(&tx, email)?.filter(|u| u.disabled_at.is_none()) {
-        Some(user) if user.email_verified => {
-            Some(send(&tx, mailer, &user, mail::Kind::Exists, ctx, now)?)
-        }
-        Some(user) => Some(send(&tx, mailer, &user, mail::Kind::Verify, ctx, now)?),
-        None => None,
+    let (to, kind) = match users::by_email(&tx, email)?.filter(|u| u.disabled_at.is_none()) {
+        Some(user) if user.email_verified => (Recipient::account(&user), mail::Kind::Exists),
+        Some(user) => (Recipient::account(&user), mail::Kind::Verify),
+        None => match signups::latest(&tx, email)? {
+            Some(signup) => {
+                // Whoever asks, the link stays bound to the browser that
+                // made this sign-up: else a stranger's sign-up, resent
+                // from the owner's browser, would activate there with the
+                // stranger's password.
+                ctx.browser = signup.browser.clone();
+                ctx.interaction = signup.interaction.clone();
+                (Recipient::signup(&signup), mail::Kind::Verify)
+            }
+            None => {
+                tx.commit()?;
+                return Ok(Ok(None));
+            }
+        },
     };
+    let link = send(&tx, mailer, &to, kind, &ctx, now)?;
     tx.commit()?;
-    Ok(Ok(link))
+    Ok(Ok(Some(link)))
 }
 
 /// « Mot de passe oublié ? »: a reset link to a known address, nothing to
@@ -326,7 +387,14 @@ pub fn forgot(
     }
     // A disabled account gets no link: one would sign it in.
     let link = match users::by_email(&tx, email)?.filter(|u| u.disabled_at.is_none()) {
-        Some(user) => Some(send(&tx, mailer, &user, mail::Kind::Reset, ctx, now)?),
+        Some(user) => Some(send(
+            &tx,
+            mailer,
+            &Recipient::account(&user),
+            mail::Kind::Reset,
+            ctx,
+            now,
+        )?),
         None => None,
     };
     tx.commit()?;
@@ -346,7 +414,7 @@ pub enum Renewed {
 }
 
 /// Sends a fresh link in place of `token` (expired, used or replaced),
-/// to the same account, for the same purpose and pending request.
+/// to the same holder, for the same purpose and pending request.
 pub fn renew(
     tx: &Tx<'_>,
     mailer: &Mailer,
@@ -355,22 +423,36 @@ pub fn renew(
     now: i64,
 ) -> crate::store::Result<Renewed> {
     let tx = tx.savepoint()?;
-    let row = match token_row(&tx, token)? {
-        Some(row) => row,
-        None => return Ok(Renewed::Unknown),
-    };
-    let Some(user) = users::by_sub(&tx, &row.sub)?.filter(|u| u.disabled_at.is_none()) else {
+    let Some(row) = token_row(&tx, token)? else {
         return Ok(Renewed::Unknown);
     };
-    let kind = match Purpose::parse(&row.purpose) {
-        Some(Purpose::Verify) if user.email_verified => {
-            return Ok(Renewed::AlreadyVerified(row.interaction));
+    let purpose = Purpose::parse(&row.purpose);
+    let (to, kind) = match (Holder::of(&row), purpose) {
+        (Some(Holder::Account(sub)), Some(purpose)) => {
+            let Some(user) = users::by_sub(&tx, &sub)?.filter(|u| u.disabled_at.is_none()) else {
+                return Ok(Renewed::Unknown);
+            };
+            match purpose {
+                Purpose::Verify if user.email_verified => {
+                    return Ok(Renewed::AlreadyVerified(row.interaction));
+                }
+                Purpose::Verify => (Recipient::account(&user), mail::Kind::Verify),
+                Purpose::Reset => (Recipient::account(&user), mail::Kind::Reset),
+            }
         }
-        Some(Purpose::Verify) => mail::Kind::Verify,
-        Some(Purpose::Reset) => mail::Kind::Reset,
-        None => return Ok(Renewed::Unknown),
+        (Some(Holder::Signup(id)), Some(Purpose::Verify)) => {
+            let Some(signup) = signups::get(&tx, &id)? else {
+                return Ok(Renewed::Unknown);
+            };
+            // Another sign-up for the address was confirmed meanwhile.
+            if users::by_email(&tx, &signup.email)?.is_some() {
+                return Ok(Renewed::AlreadyVerified(row.interaction));
+            }
+            (Recipient::signup(&signup), mail::Kind::Verify)
+        }
+        _ => return Ok(Renewed::Unknown),
     };
-    if let Err(limit) = allow_mail(&tx, &user.email, ctx, now)? {
+    if let Err(limit) = allow_mail(&tx, &to.email, ctx, now)? {
         return Ok(Renewed::Limited(limit));
     }
     // Same request, same browser binding as the dead link: renewing a
@@ -380,7 +462,7 @@ pub fn renew(
         browser: row.browser.clone(),
         ..ctx.clone()
     };
-    let link = send(&tx, mailer, &user, kind, &ctx, now)?;
+    let link = send(&tx, mailer, &to, kind, &ctx, now)?;
     tx.commit()?;
     Ok(Renewed::Sent(link))
 }
@@ -392,42 +474,6 @@ fn token_row(tx: &Tx<'_>, token: &str) -> crate::store::Result<Option<EmailToken
     email_tokens::get(tx, &secrets::digest(token))
 }
 
-/// The outcome of opening an activation link.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Verified {
-    /// The address is now verified.
-    Done(EmailToken),
-    /// The link was used before and the address is verified: sign in.
-    Already(EmailToken),
-    /// Expired, replaced or unknown: the page offers a fresh link.
-    Invalid(LinkState),
-}
-
-/// Opens an activation link: marks the address verified, once.
-pub fn verify(
-    tx: &Tx<'_>,
-    token: &str,
-    origin: &super::audit::Origin,
-    now: i64,
-) -> crate::store::Result<Verified> {
-    let tx = tx.savepoint()?;
-    let outcome = match redeem(&tx, token, Purpose::Verify, now)? {
-        LinkState::Valid(row) => {
-            users::set_verified(&tx, &row.sub, now)?;
-            let kind = super::audit::Kind::EmailVerified;
-            super::audit::record(&tx, kind, Some(&row.sub), None, origin, None, now)?;
-            Verified::Done(row)
-        }
-        LinkState::Used(row) => match users::by_sub(&tx, &row.sub)? {
-            Some(user) if user.email_verified => Verified::Already(row),
-            _ => Verified::Invalid(LinkState::Used(row)),
-        },
-        other => Verified::Invalid(other),
-    };
-    tx.commit()?;
-    Ok(outcome)
-}
-
 /// A valid reset link and its account (nothing is changed).
 pub fn reset_target(
     tx: &Tx<'_>,
@@ -435,8 +481,11 @@ pub fn reset_target(
     now: i64,
 ) -> crate::store::Result<Result<(EmailToken, users::User), LinkState>> {
     match inspect(tx, token, Purpose::Reset, now)? {
-        LinkState::Valid(row) => match users::by_sub(tx, &row.sub)? {
-            Some(user) => Ok(Ok((row, user))),
+        LinkState::Valid(row) => match row.sub.as_deref() {
+            Some(sub) => match users::by_sub(tx, sub)? {
+                Some(user) => Ok(Ok((row, user))),
+                None => Ok(Err(LinkState::Unknown)),
+            },
             None => Ok(Err(LinkState::Unknown)),
         },
         other => Ok(Err(other)),
@@ -453,61 +502,87 @@ pub struct NewPassword<'a> {
     pub forgot_url: &'a str,
     /// Where the form came from, for the audit trail.
     pub origin: &'a super::audit::Origin,
+    /// Digest of the cookie of the browser finishing the reset.
+    pub browser: Option<&'a str>,
+}
+
+/// A completed reset: the account, what was ended, and the pending
+/// request to resume — only when the reset was finished in the browser
+/// that asked for the link, so that a link asked for by someone else never
+/// carries the citizen into that someone's request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reset {
+    pub sub: String,
+    pub ended: Ended,
+    pub resume: Option<String>,
 }
 
 /// Completes a reset: uses the link, stores the new hash, marks the
 /// address verified (the mailbox was proven), clears the address's
-/// sign-in throttle, and ends everything the old password gave
-/// ([`password_changed`]). Returns the link's row and what was ended.
+/// sign-in throttle, removes the address's pending sign-ups (their
+/// passwords must never become valid), and ends everything the old
+/// password gave ([`password_changed`]).
 pub fn reset_password(
     tx: &Tx<'_>,
     mailer: &Mailer,
     clients: &Clients,
     new: &NewPassword<'_>,
     now: i64,
-) -> crate::store::Result<Result<(EmailToken, Ended), LinkState>> {
+) -> crate::store::Result<Result<Reset, LinkState>> {
     let tx = tx.savepoint()?;
     let row = match redeem(&tx, new.token, Purpose::Reset, now)? {
         LinkState::Valid(row) => row,
         other => return Ok(Err(other)),
     };
-    users::set_password_hash(&tx, &row.sub, new.password_hash, now)?;
-    users::set_verified(&tx, &row.sub, now)?;
+    let Some(user) = users::by_sub(&tx, row.sub.as_deref().unwrap_or_default())? else {
+        return Ok(Err(LinkState::Unknown));
+    };
+    users::set_password_hash(&tx, &user.sub, new.password_hash, now)?;
+    users::set_verified(&tx, &user.sub, now)?;
     // The mailbox owner chose a new password: failed guesses at the old one
     // no longer delay them.
-    if let Some(user) = users::by_sub(&tx, &row.sub)? {
-        crate::accounts::throttle::clear(
-            &tx,
-            &crate::accounts::throttle::account_key(&user.email),
-        )?;
-    }
+    crate::accounts::throttle::clear(&tx, &crate::accounts::throttle::account_key(&user.email))?;
+    signups::delete_for(&tx, &user.email)?;
     let change = PasswordChange {
-        sub: &row.sub,
+        sub: &user.sub,
         keep_sid: None,
         lang: new.lang,
         forgot_url: new.forgot_url,
     };
     let ended = password_changed(&tx, mailer, clients, &change, now)?;
     let kind = super::audit::Kind::PasswordReset;
-    super::audit::record(&tx, kind, Some(&row.sub), None, new.origin, None, now)?;
+    super::audit::record(&tx, kind, Some(&user.sub), None, new.origin, None, now)?;
     tx.commit()?;
     tracing::info!(
         sessions_ended = ended.sessions,
         grants_revoked = ended.grants,
         "password reset"
     );
-    Ok(Ok((row, ended)))
+    let resume = row
+        .interaction
+        .filter(|_| same_digest(row.browser.as_deref(), new.browser));
+    Ok(Ok(Reset {
+        sub: user.sub,
+        ended,
+        resume,
+    }))
 }
 
-/// Periodic clean-up: unverified accounts older than the setting (so the
-/// address can be used again), old links and old limit records.
+/// Whether two browser digests are present and equal.
+pub fn same_digest(bound: Option<&str>, presented: Option<&str>) -> bool {
+    matches!((bound, presented), (Some(a), Some(b)) if secrets::same(a, b))
+}
+
+/// Periodic clean-up: unverified accounts and pending sign-ups older than
+/// the setting (so the address can be used again), old links and old
+/// limit records.
 pub fn housekeeping(
     tx: &Tx<'_>,
     now: i64,
     unverified_ttl_days: i64,
 ) -> crate::store::Result<usize> {
     let horizon = now - unverified_ttl_days * 86_400;
-    let removed = users::delete_unverified_before(tx, horizon)?;
+    let removed = users::delete_unverified_before(tx, horizon)? + signups::purge(tx, horizon)?;
     email_tokens::purge(tx, horizon)?;
     mail_requests::purge(tx, now - 86_400)?;
     Ok(removed)

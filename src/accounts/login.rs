@@ -17,9 +17,11 @@
 use super::User;
 use super::audit::{self, Kind};
 use super::password::Hasher;
+use super::signup::sign_in_candidates;
 use super::throttle;
 use super::users::Email;
 use crate::config::LoginLimits;
+use crate::store::signups::Signup;
 use crate::store::{self, Store, Tx, users};
 
 /// Longest password considered (argon2 of megabytes is a denial of service).
@@ -37,6 +39,12 @@ pub enum Login {
     Throttled { retry_after: i64 },
     /// The password is right but the address is not verified yet.
     Unverified(User),
+    /// Not the account's password (if there is one), but the one of the
+    /// newest sign-up still waiting for its link for this address (its
+    /// id): « vérifiez votre courriel », whether or not an account exists,
+    /// so that signing up then signing in tells nothing. Counted as a
+    /// failure, like any attempt that opens no account.
+    PendingSignup(String),
     /// The password is right but the city's staff disabled the account:
     /// saying so does not help a guesser, who had to know the password.
     Disabled,
@@ -79,18 +87,21 @@ pub async fn login(
         service: origin.service,
     };
     let seen = trail.clone();
-    let user = match store
+    let (user, signup) = match store
         .run(move |tx| begin(tx, &begun, &limits, &seen, now))
         .await?
     {
-        Ok(user) => user,
+        Ok(found) => found,
         Err(retry_after) => {
             tracing::info!(retry_after, "sign-in throttled");
             return Ok(Login::Throttled { retry_after });
         }
     };
     let checked = hasher
-        .verify(user.as_ref().map(|u| u.password_hash.clone()), password)
+        .verify(
+            user.as_ref().map(|u| u.password_hash.clone()),
+            password.clone(),
+        )
         .await;
     let known = user.as_ref().map(|u| u.sub.clone());
     let Some(user) = user.filter(|_| checked.ok) else {
@@ -100,7 +111,16 @@ pub async fn login(
         store
             .run(move |tx| trail.record(tx, Kind::SignInFailed, sub.as_deref(), None, now))
             .await?;
-        return Ok(Login::Refused);
+        // The same second check whether the address has an account or not.
+        let Some(signup) = signup else {
+            return Ok(Login::Refused);
+        };
+        let pending = hasher.verify(Some(signup.password_hash), password).await;
+        return Ok(if pending.ok {
+            Login::PendingSignup(signup.id)
+        } else {
+            Login::Refused
+        });
     };
     let (sub, rehash) = (user.sub.clone(), checked.rehash);
     let outcome = if user.disabled_at.is_some() {
@@ -171,6 +191,9 @@ impl Keys {
 
 /// Refuses a throttled attempt (the longer of the two waits); otherwise
 /// counts it as a failure until its check proves it right, and returns the
+/// The account of the address typed and its newest pending sign-up.
+type Candidates = (Option<User>, Option<Signup>);
+
 /// citizen to check it against.
 fn begin(
     tx: &Tx<'_>,
@@ -178,7 +201,7 @@ fn begin(
     limits: &LoginLimits,
     trail: &Trail,
     now: i64,
-) -> store::Result<Result<Option<User>, i64>> {
+) -> store::Result<Result<Candidates, i64>> {
     let waits = [
         throttle::blocked(tx, &keys.account, now)?,
         throttle::blocked(tx, &keys.client, now)?,
@@ -190,5 +213,5 @@ fn begin(
     }
     throttle::fail(tx, &keys.account, &limits.account, now)?;
     throttle::fail(tx, &keys.client, &limits.client, now)?;
-    Ok(Ok(users::by_email(tx, &keys.email)?))
+    Ok(Ok(sign_in_candidates(tx, &keys.email)?))
 }

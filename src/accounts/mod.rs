@@ -2,6 +2,7 @@
 //! account creation, the password policy, email links (verification,
 //! reset) and their abuse limits, and what a password change ends.
 
+pub mod activation;
 pub mod admin;
 pub mod audit;
 pub mod import;

@@ -62,7 +62,7 @@ pub fn password_changed(
         links::queue_letter(
             &tx,
             mailer,
-            &user,
+            &links::Recipient::account(&user),
             kind,
             change.forgot_url,
             change.lang,

@@ -1,15 +1,18 @@
 //! « Créer un compte » (DESIGN §1.1): the form parsed into a new citizen,
-//! every problem reported on its field, and the account created with its
-//! activation mail — or, for an address that already has an account, the
-//! « compte existant » mail, with the very same answer (no enumeration).
+//! every problem reported on its field, and a pending sign-up stored with
+//! its activation mail — or, for an address that already has an account,
+//! the « compte existant » mail, with the very same answer and the very
+//! same pending row (no enumeration, even by signing in afterwards). The
+//! account exists only once the link is confirmed (`activation`).
 
 use crate::store::Tx;
 
-use super::links::{self, Limit, MailContext};
+use super::links::{self, Limit, MailContext, Recipient};
 use super::policy::{self, Personal, Rule};
-use super::users::{Email, new_user};
+use super::users::Email;
 use crate::config::PolicyConfig;
 use crate::mail::{self, Mailer};
+use crate::store::signups::{self, Signup};
 use crate::store::users::{self, User};
 
 /// The form's fields, in page order.
@@ -166,6 +169,33 @@ pub fn password_problems(
         .collect()
 }
 
+/// A new password and its confirmation, against the citizen's own
+/// details `personal` (a reset, an activation with a new password): the
+/// policy's problems, then the confirmation's. Runs the password
+/// estimator: call it off the executor.
+pub fn password_and_confirmation(
+    policy: &PolicyConfig,
+    password: &str,
+    confirm: &str,
+    personal: &Personal<'_>,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if password.is_empty() {
+        problems.push(Problem::new(Field::Password, "required_field"));
+    } else {
+        problems.extend(password_problems(policy, password, personal));
+    }
+    if confirm != password {
+        let key = if confirm.is_empty() {
+            "required_field"
+        } else {
+            "password_mismatch"
+        };
+        problems.push(Problem::new(Field::Confirm, key));
+    }
+    problems
+}
+
 fn name(value: &str, field: Field, problems: &mut Vec<Problem>) -> Option<String> {
     if value.is_empty() {
         problems.push(Problem::new(field, "required_field"));
@@ -187,40 +217,20 @@ pub fn new_password_problems(
     password: &str,
     confirm: &str,
 ) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    if password.is_empty() {
-        problems.push(Problem {
-            field: Field::Password,
-            key: "required_field",
-            figure: None,
-        });
-    } else {
-        let names = [user.family_name.as_deref(), user.given_name.as_deref()];
-        let personal = Personal {
-            email: &user.email,
-            names: names.into_iter().flatten().collect(),
-        };
-        problems.extend(password_problems(policy, password, &personal));
-    }
-    if confirm != password {
-        let key = if confirm.is_empty() {
-            "required_field"
-        } else {
-            "password_mismatch"
-        };
-        problems.push(Problem {
-            field: Field::Confirm,
-            key,
-            figure: None,
-        });
-    }
-    problems
+    let names = [user.family_name.as_deref(), user.given_name.as_deref()];
+    let personal = Personal {
+        email: &user.email,
+        names: names.into_iter().flatten().collect(),
+    };
+    password_and_confirmation(policy, password, confirm, &personal)
 }
 
-/// Creates the account and queues its activation mail; for an address
-/// that already has an account, queues the « compte existant » mail with a
-/// reset link instead. One transaction; the same result either way.
-/// Returns the link sent (for the outbox log) or the limit hit.
+/// Stores the pending sign-up and queues its activation mail; for an
+/// address that already has an account, queues the « compte existant »
+/// mail with a reset link instead (the pending row is stored all the same,
+/// so that signing in with this password looks the same either way). One
+/// transaction; the same result either way. Returns the link sent (for the
+/// outbox log) or the limit hit.
 pub fn register(
     tx: &Tx<'_>,
     mailer: &Mailer,
@@ -234,18 +244,46 @@ pub fn register(
     if let Err(limit) = links::allow_mail(&tx, email, ctx, now)? {
         return Ok(Err(limit));
     }
-    let link = match users::by_email(&tx, email)? {
-        Some(existing) => links::send(&tx, mailer, &existing, mail::Kind::Exists, ctx, now)?,
-        None => {
-            let mut user = new_user(&citizen.email, password_hash, now);
-            user.gender = Some(citizen.gender.to_owned());
-            user.family_name = Some(citizen.family_name.clone());
-            user.given_name = Some(citizen.given_name.clone());
-            user.locale = Some(ctx.lang.code().to_owned());
-            users::insert(&tx, &user)?;
-            links::send(&tx, mailer, &user, mail::Kind::Verify, ctx, now)?
-        }
+    let signup = Signup {
+        id: crate::secrets::random_b64(18),
+        email: email.to_owned(),
+        password_hash,
+        gender: Some(citizen.gender.to_owned()),
+        given_name: Some(citizen.given_name.clone()),
+        family_name: Some(citizen.family_name.clone()),
+        locale: Some(ctx.lang.code().to_owned()),
+        browser: ctx.browser.clone(),
+        interaction: ctx.interaction.clone(),
+        created_at: now,
     };
+    signups::insert(&tx, &signup)?;
+    let (to, kind) = match users::by_email(&tx, email)? {
+        Some(existing) => (Recipient::account(&existing), mail::Kind::Exists),
+        None => (Recipient::signup(&signup), mail::Kind::Verify),
+    };
+    let link = links::send(&tx, mailer, &to, kind, ctx, now)?;
     tx.commit()?;
     Ok(Ok(link))
+}
+
+/// What a password sign-in for `email` is checked against: the account,
+/// and the newest pending sign-up (a password matching it gets « vérifiez
+/// votre courriel », whether or not an account exists).
+pub fn sign_in_candidates(
+    tx: &Tx<'_>,
+    email: &str,
+) -> crate::store::Result<(Option<User>, Option<Signup>)> {
+    Ok((users::by_email(tx, email)?, signups::latest(tx, email)?))
+}
+
+/// A browser gave the password of the pending sign-up `id`: the links
+/// sent from now on activate there and continue its request (as if it
+/// had signed up itself).
+pub fn proven_in(
+    tx: &Tx<'_>,
+    id: &str,
+    browser: &str,
+    interaction: Option<&str>,
+) -> crate::store::Result<()> {
+    signups::bind(tx, id, browser, interaction)
 }

@@ -10,7 +10,7 @@ use axum_extra::extract::CookieJar;
 
 use super::client_ip::ClientIp;
 use super::error::{self, Internal};
-use super::{flow, lang, paths, session};
+use super::{flow, forms, lang, paths, session};
 use crate::app::{App, AppState};
 use crate::oidc::authorize::{AuthorizeError, validate};
 use crate::oidc::params::Params;
@@ -73,6 +73,8 @@ async fn authorize(
     };
     let signed = flow::Signed::Cookie(session::Lookup::of(app, &jar));
     // A new pending request is written for an unauthenticated visitor: its
-    // client address may open only so many.
-    flow::open(app, lang, req, signed, &peer.0).await
+    // client address may open only so many, and it belongs to this browser.
+    let (jar, browser) = forms::browser_cookie(jar, app.config.https());
+    let response = flow::open(app, lang, req, signed, &peer.0, browser).await?;
+    Ok((jar, response).into_response())
 }

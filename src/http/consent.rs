@@ -56,7 +56,7 @@ async fn show(
 ) -> Result<Response, Internal> {
     let params = Params::parse(q.unwrap_or_default().as_bytes());
     let id = params.first("interaction").unwrap_or_default().to_owned();
-    let pending = flow::load(&app, &id).await?;
+    let pending = flow::load(&app, &jar, &id).await?;
     let ui_locales = pending.as_ref().and_then(|(r, _)| r.ui_locales.clone());
     let (jar, lang) = lang::choose(jar, &headers, params.first("lang"), ui_locales.as_deref());
     let Some((req, _)) = pending else {
@@ -80,7 +80,7 @@ async fn submit(
 ) -> Result<Response, Internal> {
     let form = Params::parse(&body);
     let id = form.first("interaction").unwrap_or_default().to_owned();
-    let pending = flow::load(&app, &id).await?;
+    let pending = flow::load(&app, &jar, &id).await?;
     let ui_locales = pending.as_ref().and_then(|(r, _)| r.ui_locales.clone());
     let (jar, lang) = lang::choose(jar, &headers, None, ui_locales.as_deref());
     let Some((req, login_sid)) = pending else {

@@ -32,9 +32,11 @@ pub const CSRF: Name = Name {
     plain: "sesame_csrf",
     host: "__Host-sesame_csrf",
 };
-pub const LINK: Name = Name {
-    plain: "sesame_link",
-    host: "__Host-sesame_link",
+/// Names this browser: pending requests and email links are bound to its
+/// digest (see `forms::browser_cookie`).
+pub const BROWSER: Name = Name {
+    plain: "sesame_browser",
+    host: "__Host-sesame_browser",
 };
 
 /// A cookie of ours: HttpOnly, Path=/, no Domain, Secure on https.
@@ -65,7 +67,7 @@ mod tests {
 
     #[test]
     fn prefixed_and_secure_on_https_plain_on_http() {
-        for name in [SESSION, CSRF, LINK] {
+        for name in [SESSION, CSRF, BROWSER] {
             let https = build(name, "v".into(), true, SameSite::Lax);
             assert!(https.name().starts_with("__Host-sesame_"));
             assert_eq!(

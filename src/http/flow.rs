@@ -6,6 +6,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
 use super::error::{self, Internal};
@@ -70,22 +71,27 @@ pub async fn proceed_with(
                 Signed::Cookie(Some(lookup)) => lookup.run(tx)?,
                 Signed::Cookie(None) => None,
             };
-            let (id, session) = (interaction.as_deref(), session.as_ref());
-            pending::advance(tx, &client, &req, id, session, progress, now, ttl)
+            let pending = match interaction.as_deref() {
+                Some(id) => pending::Interaction::Stored(id),
+                None => pending::Interaction::New { browser: None },
+            };
+            let session = session.as_ref();
+            pending::advance(tx, &client, &req, pending, session, progress, now, ttl)
         })
         .await?;
     Ok(render(app, lang, &return_to, moved))
 }
 
-/// Moves a request straight from /authorize on; a new interaction counts
-/// against the bound of `client_address` (`[policy]
-/// pending_requests_per_client`).
+/// Moves a request straight from /authorize on; a new interaction belongs
+/// to the browser whose cookie digest is `browser`, and counts against the
+/// bound of `client_address` (`[policy] pending_requests_per_client`).
 pub async fn open(
     app: &App,
     lang: Lang,
     req: AuthRequest,
     signed: Signed,
     client_address: &str,
+    browser: String,
 ) -> Result<Response, Internal> {
     let Some(client) = app.clients().shared(&req.client_id) else {
         return Ok(client_gone(app, lang));
@@ -108,6 +114,7 @@ pub async fn open(
                 req: &req,
                 session: session.as_ref(),
                 creator: &creator,
+                browser: &browser,
             };
             pending::open(tx, &client, fresh, now, ttl)
         })
@@ -162,10 +169,19 @@ pub fn lifetimes(app: &App) -> Lifetimes {
     }
 }
 
-/// Loads a pending request by id.
-pub async fn load(app: &App, id: &str) -> Result<Option<(AuthRequest, Option<String>)>, Internal> {
+/// Loads a pending request by id, if it belongs to this browser (the one
+/// that made it, or the one an activation link handed it to).
+pub async fn load(
+    app: &App,
+    jar: &CookieJar,
+    id: &str,
+) -> Result<Option<(AuthRequest, Option<String>)>, Internal> {
     let (id, now) = (id.to_owned(), app.now());
-    Ok(app.store.run(move |tx| pending::load(tx, &id, now)).await?)
+    let browser = super::forms::browser_digest(jar, app.config.https());
+    Ok(app
+        .store
+        .run(move |tx| pending::load(tx, &id, browser.as_deref(), now))
+        .await?)
 }
 
 /// The page shown when a pending request is unknown or expired.

@@ -1,7 +1,7 @@
 //! What the account pages (sign-up, verification, reset) share: the
-//! pending request and language of a visit, the link cookie that tells the
-//! browser that signed up, the mail context, and the page that shows a
-//! message with an optional one-button form.
+//! pending request and language of a visit, the browser cookie that
+//! pending requests and links are bound to, the mail context, and the page
+//! that shows a message with an optional one-button form.
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -19,6 +19,10 @@ use crate::i18n::Lang;
 use crate::oidc::authorize::AuthRequest;
 use crate::oidc::params::Params;
 use crate::secrets;
+
+/// Long enough that a request or a link never outlives the browser
+/// cookie in practice (both live an hour at most by default).
+const BROWSER_COOKIE_DAYS: i64 = 30;
 
 /// A visit to an account page: its language and pending request.
 pub struct Visit {
@@ -47,7 +51,8 @@ impl Visit {
 }
 
 /// Reads the pending request named by `params` (if any) and the language.
-/// An unknown or expired request gives its page instead.
+/// An unknown or expired request, or one of another browser, gives the
+/// « demande expirée » page instead.
 pub async fn visit(
     app: &App,
     jar: CookieJar,
@@ -57,7 +62,7 @@ pub async fn visit(
 ) -> Result<Result<Visit, Response>, Internal> {
     let id = params.first("interaction").filter(|id| !id.is_empty());
     let pending = match id {
-        Some(id) => flow::load(app, id)
+        Some(id) => flow::load(app, &jar, id)
             .await?
             .map(|(req, _)| Some((id.to_owned(), req))),
         None => Some(None),
@@ -81,38 +86,36 @@ pub async fn visit(
     })
 }
 
-/// The pending request saved with a link, if it still waits.
+/// The pending request `id`, if it still waits and belongs to this browser.
 pub async fn resume(
     app: &App,
+    jar: &CookieJar,
     id: Option<&str>,
 ) -> Result<Option<(String, AuthRequest)>, Internal> {
     let Some(id) = id else { return Ok(None) };
-    Ok(flow::load(app, id)
+    Ok(flow::load(app, jar, id)
         .await?
         .map(|(req, _)| (id.to_owned(), req)))
 }
 
-/// This browser's link cookie (created if needed) and its digest: it
-/// names the browser that asked for an activation link, so that opening
-/// the link there signs the citizen in.
-pub fn link_cookie(jar: CookieJar, https: bool) -> (CookieJar, String) {
-    if let Some(value) = cookies::token(&jar, cookies::LINK, https) {
-        let digest = secrets::digest(&value);
+/// This browser's cookie (created if needed) and its digest: pending
+/// requests and the links it asked for are bound to that digest, so that a
+/// request id or a link is worth something only in the browser it
+/// belongs to.
+pub fn browser_cookie(jar: CookieJar, https: bool) -> (CookieJar, String) {
+    if let Some(digest) = browser_digest(&jar, https) {
         return (jar, digest);
     }
     let value = secrets::token();
     let digest = secrets::digest(&value);
-    let mut cookie = cookies::build(cookies::LINK, value, https, SameSite::Lax);
-    cookie.set_max_age(time::Duration::days(1));
+    let mut cookie = cookies::build(cookies::BROWSER, value, https, SameSite::Lax);
+    cookie.set_max_age(time::Duration::days(BROWSER_COOKIE_DAYS));
     (jar.add(cookie), digest)
 }
 
-/// Whether this browser is the one a link was bound to.
-pub fn same_browser(jar: &CookieJar, https: bool, bound: Option<&str>) -> bool {
-    match (cookies::token(jar, cookies::LINK, https), bound) {
-        (Some(value), Some(bound)) => secrets::same(&secrets::digest(&value), bound),
-        _ => false,
-    }
+/// The digest of this browser's cookie, if it sent a well-formed one.
+pub fn browser_digest(jar: &CookieJar, https: bool) -> Option<String> {
+    cookies::token(jar, cookies::BROWSER, https).map(|v| secrets::digest(&v))
 }
 
 pub use super::client_ip::ClientIp;
@@ -338,4 +341,26 @@ impl FormState {
         }
         state
     }
+}
+
+/// The policy's verdict on a new password and its confirmation, off the
+/// executor (the estimator takes a few milliseconds).
+pub async fn new_password_problems(
+    app: &App,
+    email: &str,
+    names: [Option<String>; 2],
+    password: &str,
+    confirm: &str,
+) -> Result<Vec<Problem>, Internal> {
+    let policy = app.config.policy.clone();
+    let (email, password, confirm) = (email.to_owned(), password.to_owned(), confirm.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let personal = crate::accounts::policy::Personal {
+            email: &email,
+            names: names.iter().flatten().map(String::as_str).collect(),
+        };
+        crate::accounts::signup::password_and_confirmation(&policy, &password, &confirm, &personal)
+    })
+    .await
+    .map_err(|e| Internal(e.to_string()))
 }

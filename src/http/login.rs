@@ -16,6 +16,7 @@ use super::error::Internal;
 use super::pages::Render;
 use super::{csrf, flow, lang, paths, session};
 use crate::accounts::login::{Login, Origin, login};
+use crate::accounts::signup;
 use crate::app::{App, AppState};
 use crate::i18n::Lang;
 use crate::oidc::authorize::AuthRequest;
@@ -43,11 +44,15 @@ struct Pending {
     req: AuthRequest,
 }
 
-async fn pending(app: &App, params: &Params) -> Result<Result<Option<Pending>, ()>, Internal> {
+async fn pending(
+    app: &App,
+    jar: &CookieJar,
+    params: &Params,
+) -> Result<Result<Option<Pending>, ()>, Internal> {
     let Some(id) = params.first("interaction") else {
         return Ok(Ok(None));
     };
-    Ok(match flow::load(app, id).await? {
+    Ok(match flow::load(app, jar, id).await? {
         Some((req, _)) => Ok(Some(Pending {
             id: id.to_owned(),
             req,
@@ -65,7 +70,7 @@ async fn open(
     params: &Params,
     lang_param: Option<&str>,
 ) -> Result<Result<(CookieJar, Lang, Option<Pending>), Response>, Internal> {
-    let pending = pending(app, params).await?;
+    let pending = pending(app, &jar, params).await?;
     let ui_locales = pending
         .as_ref()
         .ok()
@@ -156,6 +161,10 @@ async fn answer(
             let retry = [(header::RETRY_AFTER, retry_after.to_string())];
             return Ok((retry, page).into_response());
         }
+        Login::PendingSignup(signup_id) => {
+            let id = pending.map(|p| p.id);
+            return pending_signup(app, jar, lang, &email, signup_id, id).await;
+        }
         Login::Refused => {
             tracing::info!("login refused");
             (app.pages.text(lang, "login_failed"), StatusCode::OK)
@@ -167,6 +176,35 @@ async fn answer(
     };
     let form = Form::failed(pending.as_ref(), email, error);
     Ok(render(app, jar, lang, form, status))
+}
+
+/// The password of a sign-up still waiting for its link: « vérifiez votre
+/// courriel », the same page whether or not the address has an account.
+/// This browser proved the sign-up's password, so its next links are
+/// bound here (and to this request).
+async fn pending_signup(
+    app: &App,
+    jar: CookieJar,
+    lang: Lang,
+    email: &str,
+    signup_id: String,
+    interaction: Option<String>,
+) -> Result<Response, Internal> {
+    let (jar, browser) = super::forms::browser_cookie(jar, app.config.https());
+    let bound = interaction.clone();
+    app.store
+        .run(move |tx| signup::proven_in(tx, &signup_id, &browser, bound.as_deref()))
+        .await?;
+    let notice = super::forms::Notice::error(app.pages.text(lang, "login_unverified"));
+    Ok(super::signup::check_email(
+        app,
+        jar,
+        lang,
+        email,
+        interaction,
+        false,
+        notice,
+    ))
 }
 
 /// A session for `sub`, then the pending request carried on (or home).

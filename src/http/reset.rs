@@ -96,7 +96,10 @@ async fn forgot_submit(
             StatusCode::OK,
         ));
     };
-    let ctx = forms::mail_context(&app, peer, visit.lang, visit.interaction(), None);
+    // The link resumes this request only if it is opened in this browser.
+    let (jar, browser) = forms::browser_cookie(visit.jar, app.config.https());
+    let visit = Visit { jar, ..visit };
+    let ctx = forms::mail_context(&app, peer, visit.lang, visit.interaction(), Some(browser));
     let (now, a) = (app.now(), app.clone());
     let result = app
         .store
@@ -259,8 +262,9 @@ async fn reset_submit(
     if !problems.is_empty() {
         return Ok(again(jar, &problems, None, StatusCode::OK));
     }
-    match reset(&app, &token, password, lang, origin).await? {
-        Ok(row) => signed_in_again(&app, jar, lang, row).await,
+    let browser = forms::browser_digest(&jar, app.config.https());
+    match reset(&app, &token, password, lang, origin, browser).await? {
+        Ok(reset) => signed_in_again(&app, jar, lang, reset).await,
         Err(state) => Ok(dead_link(&app, jar, lang, &state, &token, None)),
     }
 }
@@ -274,7 +278,8 @@ async fn reset(
     password: String,
     lang: Lang,
     origin: crate::accounts::audit::Origin,
-) -> Result<Result<EmailToken, links::LinkState>, Internal> {
+    browser: Option<String>,
+) -> Result<Result<links::Reset, links::LinkState>, Internal> {
     let hash = app.hasher.hash(password).await.map_err(Internal)?;
     let (presented, now, a) = (token.to_owned(), app.now(), app.clone());
     let forgot_url = format!("{}{}", app.config.issuer, paths::FORGOT);
@@ -287,11 +292,11 @@ async fn reset(
                 lang,
                 forgot_url: &forgot_url,
                 origin: &origin,
+                browser: browser.as_deref(),
             };
             links::reset_password(tx, &a.mailer, &a.clients(), &new, now)
         })
-        .await?
-        .map(|(row, _)| row);
+        .await?;
     app.backchannel.wake();
     app.mailer.queued();
     Ok(done)
@@ -311,16 +316,18 @@ async fn check_new_password(
         .map_err(|e| Internal(e.to_string()))
 }
 
-/// After a reset: a new session here, then the pending request or the
-/// confirmation page.
+/// After a reset: a new session here, then the pending request (only in
+/// the browser that asked for the link) or the confirmation page. The
+/// session's `amr` claims no method: only the mailbox was proven (a
+/// password chosen at the link proves nothing more).
 async fn signed_in_again(
     app: &App,
     jar: CookieJar,
     lang: Lang,
-    row: EmailToken,
+    reset: links::Reset,
 ) -> Result<Response, Internal> {
-    let pending = forms::resume(app, row.interaction.as_deref()).await?;
-    let (jar, session) = session::start(app, jar, row.sub, vec!["pwd".into()]).await?;
+    let pending = forms::resume(app, &jar, reset.resume.as_deref()).await?;
+    let (jar, session) = session::start(app, jar, reset.sub, Vec::new()).await?;
     tracing::info!(sid = %session.sid, "password reset; citizen signed in");
     let Some((id, req)) = pending else {
         let t = |k| app.pages.text(lang, k);

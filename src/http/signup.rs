@@ -152,7 +152,7 @@ async fn create(
         .hash(citizen.password.clone())
         .await
         .map_err(Internal)?;
-    let (jar, browser) = forms::link_cookie(visit.jar, app.config.https());
+    let (jar, browser) = forms::browser_cookie(visit.jar, app.config.https());
     let visit = Visit { jar, ..visit };
     let ctx = forms::mail_context(app, peer, visit.lang, visit.interaction(), Some(browser));
     let (now, a) = (app.now(), app.clone());
@@ -186,7 +186,7 @@ async fn resend(
             &app, visit.jar, visit.lang, &email, id, false, notice,
         ));
     }
-    let (jar, browser) = forms::link_cookie(visit.jar, app.config.https());
+    let (jar, browser) = forms::browser_cookie(visit.jar, app.config.https());
     let ctx = forms::mail_context(&app, peer, visit.lang, id.clone(), Some(browser));
     let notice = match Email::parse(&email) {
         Some(address) => resend_to(&app, address, ctx, visit.lang).await?,

@@ -51,6 +51,8 @@ pub struct Fresh<'a> {
     pub req: &'a AuthRequest,
     pub session: Option<&'a Session>,
     pub creator: &'a Creator,
+    /// The digest of the browser's cookie: the interaction belongs to it.
+    pub browser: &'a str,
 }
 
 /// Moves a fresh request on like [`advance`]; the interaction it may store
@@ -69,7 +71,9 @@ pub fn open(
         tx,
         client,
         fresh.req,
-        None,
+        Interaction::New {
+            browser: Some(fresh.browser),
+        },
         fresh.session,
         progress,
         now,
@@ -85,21 +89,43 @@ pub fn open(
     Ok(moved)
 }
 
-/// A pending request and the session that signed in for it, if any.
+/// A pending request and the session that signed in for it, if any —
+/// only for the browser it belongs to (`browser`: the digest of the
+/// asking browser's cookie): an id planted in someone else's browser is
+/// worth nothing there.
 pub fn load(
     tx: &Tx<'_>,
     id: &str,
+    browser: Option<&str>,
     now: i64,
 ) -> store::Result<Option<(AuthRequest, Option<String>)>> {
-    if id.len() != secrets::TOKEN_LEN {
+    let Some(browser) = browser.filter(|_| id.len() == secrets::TOKEN_LEN) else {
         return Ok(None);
-    }
+    };
     Ok(interactions::get(tx, id, now)?
-        .and_then(|(json, login_sid)| serde_json::from_str(&json).ok().map(|req| (req, login_sid))))
+        .filter(|p| {
+            p.browser
+                .as_deref()
+                .is_some_and(|b| secrets::same(b, browser))
+        })
+        .and_then(|p| {
+            serde_json::from_str(&p.request)
+                .ok()
+                .map(|req| (req, p.login_sid))
+        }))
+}
+
+/// The interaction a step works on: the stored one, or none yet — then,
+/// if a page is needed, one is stored for the browser whose cookie digest
+/// is given, and only that browser's pages accept its id.
+#[derive(Debug, Clone, Copy)]
+pub enum Interaction<'a> {
+    Stored(&'a str),
+    New { browser: Option<&'a str> },
 }
 
 /// Moves `req` on (OIDC Core §3.1.2.3–§3.1.2.4): stores it as an
-/// interaction when a page is needed (reusing `interaction` when it has
+/// interaction when a page is needed (reusing the stored one when it has
 /// one), issues the code when nothing is, and forgets the interaction once
 /// the client gets its answer.
 #[allow(clippy::too_many_arguments)] // one decision over all it depends on
@@ -107,7 +133,7 @@ pub fn advance(
     tx: &Tx<'_>,
     client: &Client,
     req: &AuthRequest,
-    interaction: Option<&str>,
+    pending: Interaction<'_>,
     session: Option<&Session>,
     progress: Progress,
     now: i64,
@@ -116,6 +142,10 @@ pub fn advance(
     let consented = match session {
         Some(s) => consents::granted(tx, &s.sub, &client.id)?,
         None => None,
+    };
+    let (interaction, browser) = match pending {
+        Interaction::Stored(id) => (Some(id), None),
+        Interaction::New { browser } => (None, browser),
     };
     let next = next_step(req, client, session, progress, consented.as_deref(), now);
     // The interaction is consumed in the job that answers the client: of
@@ -141,7 +171,7 @@ pub fn advance(
             let id = secrets::token();
             let json = serde_json::to_string(req)
                 .map_err(|e| store::Error::Internal(format!("interaction: {e}")))?;
-            interactions::insert(tx, &id, &json, now + ttl.interaction)?;
+            interactions::insert(tx, &id, &json, browser, now + ttl.interaction)?;
             id
         }
     };
@@ -166,7 +196,8 @@ pub fn after_sign_in(
         signed_in: true,
         consented: false,
     };
-    advance(tx, client, req, Some(id), Some(session), progress, now, ttl)
+    let stored = Interaction::Stored(id);
+    advance(tx, client, req, stored, Some(session), progress, now, ttl)
 }
 
 /// The citizen's answer on the consent page: refused, the client hears
@@ -209,7 +240,8 @@ pub fn consent(
         signed_in: login_sid == Some(session.sid.as_str()),
         consented: true,
     };
-    advance(tx, client, req, Some(id), Some(session), progress, now, ttl)
+    let stored = Interaction::Stored(id);
+    advance(tx, client, req, stored, Some(session), progress, now, ttl)
 }
 
 /// Forgets the interaction once its request is answered; false when

@@ -99,10 +99,14 @@ pub fn sign_id_token(
         "iat": t.iat,
         "exp": t.exp,
         "auth_time": t.auth_time,
-        "amr": t.amr,
     });
     if let Value::Object(fixed) = fixed {
         claims.extend(fixed);
+    }
+    // OIDC Core §2: `amr` is optional; a sign-in that proved no method
+    // RFC 8176 names (an email link) carries none rather than a false one.
+    if !t.amr.is_empty() {
+        claims.insert("amr".into(), json!(t.amr));
     }
     if let Some(nonce) = t.nonce {
         claims.insert("nonce".into(), json!(nonce));

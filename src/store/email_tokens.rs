@@ -1,5 +1,6 @@
 //! `email_tokens`: the links sent by mail (address verification, password
-//! reset), keyed by the SHA-256 digest of their 256-bit token.
+//! reset), keyed by the SHA-256 digest of their 256-bit token. A link
+//! names an account (`sub`) or a pending sign-up (`signup`), never both.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -8,7 +9,8 @@ use super::{Result, Tx};
 /// A link as stored.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EmailToken {
-    pub sub: String,
+    pub sub: Option<String>,
+    pub signup: Option<String>,
     pub purpose: String,
     pub interaction: Option<String>,
     pub browser: Option<String>,
@@ -20,12 +22,13 @@ pub struct EmailToken {
 
 pub fn insert(tx: &Tx<'_>, digest: &str, t: &EmailToken) -> Result<()> {
     tx.conn.prepare_cached(
-        "INSERT INTO email_tokens (digest, sub, purpose, interaction, browser, created_at, expires_at, used_at, replaced_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO email_tokens (digest, sub, signup, purpose, interaction, browser, created_at, expires_at, used_at, replaced_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         digest,
         t.sub,
+        t.signup,
         t.purpose,
         t.interaction,
         t.browser,
@@ -40,33 +43,45 @@ pub fn insert(tx: &Tx<'_>, digest: &str, t: &EmailToken) -> Result<()> {
 /// The link with this digest, whatever its state.
 pub fn get(tx: &Tx<'_>, digest: &str) -> Result<Option<EmailToken>> {
     Ok(tx.conn.prepare_cached(
-        "SELECT sub, purpose, interaction, browser, created_at, expires_at, used_at, replaced_at \
+        "SELECT sub, signup, purpose, interaction, browser, created_at, expires_at, used_at, replaced_at \
          FROM email_tokens WHERE digest = ?1",
     )?
     .query_row([digest], |row| {
         Ok(EmailToken {
             sub: row.get(0)?,
-            purpose: row.get(1)?,
-            interaction: row.get(2)?,
-            browser: row.get(3)?,
-            created_at: row.get(4)?,
-            expires_at: row.get(5)?,
-            used_at: row.get(6)?,
-            replaced_at: row.get(7)?,
+            signup: row.get(1)?,
+            purpose: row.get(2)?,
+            interaction: row.get(3)?,
+            browser: row.get(4)?,
+            created_at: row.get(5)?,
+            expires_at: row.get(6)?,
+            used_at: row.get(7)?,
+            replaced_at: row.get(8)?,
         })
     })
     .optional()?)
 }
 
-/// Marks every still-open link of `sub` for `purpose` as replaced.
-pub fn replace_open(tx: &Tx<'_>, sub: &str, purpose: &str, now: i64) -> Result<usize> {
+/// Marks every still-open link of the account `sub` or the sign-up
+/// `signup` (whichever is given) for `purpose` as replaced.
+pub fn replace_open(
+    tx: &Tx<'_>,
+    sub: Option<&str>,
+    signup: Option<&str>,
+    purpose: &str,
+    now: i64,
+) -> Result<usize> {
+    let sql = if sub.is_some() {
+        "UPDATE email_tokens SET replaced_at = ?4 \
+         WHERE sub = ?1 AND purpose = ?3 AND used_at IS NULL AND replaced_at IS NULL"
+    } else {
+        "UPDATE email_tokens SET replaced_at = ?4 \
+         WHERE signup = ?2 AND purpose = ?3 AND used_at IS NULL AND replaced_at IS NULL"
+    };
     Ok(tx
         .conn
-        .prepare_cached(
-            "UPDATE email_tokens SET replaced_at = ?3 \
-         WHERE sub = ?1 AND purpose = ?2 AND used_at IS NULL AND replaced_at IS NULL",
-        )?
-        .execute(params![sub, purpose, now])?)
+        .prepare_cached(sql)?
+        .execute(params![sub, signup, purpose, now])?)
 }
 
 /// Marks the link used if it still is open and unexpired; false otherwise
@@ -88,4 +103,13 @@ pub fn purge(tx: &Tx<'_>, before: i64) -> Result<usize> {
         .conn
         .prepare_cached("DELETE FROM email_tokens WHERE created_at < ?1")?
         .execute([before])?)
+}
+
+/// Hands a used activation link over from its sign-up to the account the
+/// sign-up became, so that opening it again says « déjà vérifiée ».
+pub fn adopt(tx: &Tx<'_>, digest: &str, sub: &str) -> Result<()> {
+    tx.conn
+        .prepare_cached("UPDATE email_tokens SET sub = ?2, signup = NULL WHERE digest = ?1")?
+        .execute(params![digest, sub])?;
+    Ok(())
 }

@@ -5,22 +5,56 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Tx};
 
-pub fn insert(tx: &Tx<'_>, id: &str, request_json: &str, expires_at: i64) -> Result<()> {
+/// A pending request as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    /// The validated authorization request, JSON.
+    pub request: String,
+    /// The sid of the login done for it.
+    pub login_sid: Option<String>,
+    /// Digest of the cookie of the browser it belongs to.
+    pub browser: Option<String>,
+}
+
+pub fn insert(
+    tx: &Tx<'_>,
+    id: &str,
+    request_json: &str,
+    browser: Option<&str>,
+    expires_at: i64,
+) -> Result<()> {
     tx.conn
-        .prepare_cached("INSERT INTO interactions (id, request, expires_at) VALUES (?1, ?2, ?3)")?
-        .execute(params![id, request_json, expires_at])?;
+        .prepare_cached(
+            "INSERT INTO interactions (id, request, browser, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![id, request_json, browser, expires_at])?;
     Ok(())
 }
 
-/// The request JSON and the sid of the login done for it, if still pending.
-pub fn get(tx: &Tx<'_>, id: &str, now: i64) -> Result<Option<(String, Option<String>)>> {
+/// The request, if still pending.
+pub fn get(tx: &Tx<'_>, id: &str, now: i64) -> Result<Option<Pending>> {
     Ok(tx
         .conn
         .prepare_cached(
-            "SELECT request, login_sid FROM interactions WHERE id = ?1 AND expires_at > ?2",
+            "SELECT request, login_sid, browser FROM interactions WHERE id = ?1 AND expires_at > ?2",
         )?
-        .query_row(params![id, now], |row| Ok((row.get(0)?, row.get(1)?)))
+        .query_row(params![id, now], |row| {
+            Ok(Pending {
+                request: row.get(0)?,
+                login_sid: row.get(1)?,
+                browser: row.get(2)?,
+            })
+        })
         .optional()?)
+}
+
+/// Hands the request over to another browser (an activation link opened
+/// there by the one who proved to have started it).
+pub fn bind(tx: &Tx<'_>, id: &str, browser: &str) -> Result<()> {
+    tx.conn
+        .prepare_cached("UPDATE interactions SET browser = ?2 WHERE id = ?1")?
+        .execute(params![id, browser])?;
+    Ok(())
 }
 
 /// Records that the citizen signed in (session `sid`) for this request.

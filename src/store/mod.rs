@@ -17,6 +17,7 @@ pub mod mail_queue;
 pub mod mail_requests;
 pub mod server_secrets;
 pub mod sessions;
+pub mod signups;
 pub mod throttle;
 pub mod users;
 
@@ -66,6 +67,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0009_audit_and_admin",
         include_str!("../../migrations/0009_audit_and_admin.sql"),
+    ),
+    (
+        "0010_pending_signups",
+        include_str!("../../migrations/0010_pending_signups.sql"),
     ),
 ];
 

@@ -6,7 +6,7 @@
 
 use crate::helpers::*;
 use crate::signup::{
-    NO_LIMITS, citizen, finish, start_request, submit_signup, verify_link, with_smtp,
+    NO_LIMITS, activate, citizen, finish, start_request, submit_signup, verify_link, with_smtp,
 };
 
 /// Posts the one-button form of `html` (resend, renew) with its fields.
@@ -69,7 +69,7 @@ async fn expired_link_gets_a_page_that_sends_a_fresh_one_which_works() {
     assert!(unescape(&renewed.text().await.unwrap()).contains("Nouveau lien envoyé"));
     let fresh = verify_link(&server, &sink.nth(2).await);
     assert_ne!(fresh, link);
-    let opened = b.get(&fresh).send().await.unwrap();
+    let opened = activate(&server, &b, &fresh, &[]).await;
     assert_eq!(
         opened.status(),
         303,
@@ -114,7 +114,7 @@ async fn a_used_link_fails() {
     let b = browser();
     submit_signup(&server, &b, None, citizen("once@example.test", &[])).await;
     let link = verify_link(&server, &sink.nth(1).await);
-    assert_eq!(b.get(&link).send().await.unwrap().status(), 200);
+    assert_eq!(activate(&server, &b, &link, &[]).await.status(), 200);
     let other = browser();
     let again = other.get(&link).send().await.unwrap();
     let text = unescape(&again.text().await.unwrap());
@@ -151,7 +151,7 @@ async fn an_earlier_link_fails_after_a_resend() {
     assert_eq!(old.status(), 400);
     assert!(unescape(&old.text().await.unwrap()).contains("un lien plus récent l'a remplacé"));
     assert_eq!(
-        b.get(&second).send().await.unwrap().status(),
+        activate(&server, &b, &second, &[]).await.status(),
         200,
         "the latest link works"
     );
@@ -202,7 +202,7 @@ async fn unverified_login_is_refused_and_offered_a_new_link() {
     let resent = press(&server, &b, &page, "/signup/resend").await;
     assert_eq!(resent.status(), 200);
     let link = verify_link(&server, &sink.nth(2).await);
-    let opened = b.get(&link).send().await.unwrap();
+    let opened = activate(&server, &b, &link, &[]).await;
     assert_eq!(
         opened.status(),
         303,

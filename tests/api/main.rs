@@ -36,6 +36,7 @@ mod throttle;
 mod token;
 mod userinfo;
 // — comptes
+mod hijacking;
 mod links;
 mod mail;
 mod password_change;

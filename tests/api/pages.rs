@@ -20,6 +20,7 @@ fn every_template_renders_in_both_languages() {
                  "errors": {"civilite": ["E"], "family_name": [], "given_name": [], "email": ["E"], "password": ["E"], "password_confirm": []},
                  "problems": [{"field": "email", "label": "Courriel", "message": "E"}], "password_hint": "H"},
         "login_href": "/login", "token": "tk", "notice": {"text": "N", "error": true},
+        "mode": "password", "switch_href": "/v",
         "button": {"action": "/b", "fields": [["email", "e@x.fr"]], "question": "Q", "label": "B"},
     });
     for (name, _) in TEMPLATES {

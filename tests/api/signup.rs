@@ -138,6 +138,31 @@ pub fn verify_link(server: &TestServer, mail: &crate::mailbox::Received) -> Stri
     mail.link(&server.url("/verify?token="))
 }
 
+/// Opens an activation link in `browser` — a GET, which changes nothing
+/// and shows a page — and confirms it with that page's form, adding
+/// `fields` (the sign-up password, or a new one, in another browser).
+pub async fn activate(
+    server: &TestServer,
+    browser: &reqwest::Client,
+    link: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let page = browser.get(link).send().await.unwrap();
+    assert_eq!(page.status(), 200, "the activation page");
+    let html = page.text().await.unwrap();
+    let mut form: Vec<(String, String)> = ["csrf", "token", "mode"]
+        .iter()
+        .map(|name| (name.to_string(), hidden(&html, name)))
+        .collect();
+    form.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    browser
+        .post(server.url("/verify"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The error messages of a field, as the page shows them.
 pub fn field_errors(html: &str, field: &str) -> String {
     let marker = format!("id=\"{field}-error\">");
@@ -234,8 +259,9 @@ async fn journey_from_relying_party_through_signup_and_mail_to_tokens() {
     let link = verify_link(&server, &mail);
     assert!(mail.html().contains("Activer mon compte"), "HTML part");
 
-    // The link, in the same browser: signed in, then the consent page.
-    let opened = b.get(&link).send().await.unwrap();
+    // The link, in the same browser: its page confirms with one button,
+    // then signed in, then the consent page.
+    let opened = activate(&server, &b, &link, &[]).await;
     assert_eq!(opened.status(), 303);
     let next = location(&opened);
     assert!(
@@ -275,7 +301,7 @@ async fn journey_from_relying_party_through_signup_and_mail_to_tokens() {
 }
 
 #[tokio::test]
-async fn link_opened_in_another_browser_asks_to_sign_in_then_continues() {
+async fn link_opened_in_another_browser_asks_for_the_signup_password_then_continues() {
     let (server, sink) = with_smtp("").await;
     let phone = browser();
     let id = start_request(&server, &phone).await;
@@ -289,16 +315,26 @@ async fn link_opened_in_another_browser_asks_to_sign_in_then_continues() {
     let link = verify_link(&server, &sink.nth(1).await);
 
     let laptop = browser();
-    let opened = laptop.get(&link).send().await.unwrap();
-    assert_eq!(opened.status(), 200);
-    let html = unescape(&opened.text().await.unwrap());
+    let html = unescape(&text_of(&laptop, &link).await);
     assert!(
-        html.contains("Votre adresse de courriel est vérifiée : votre compte est actif."),
+        html.contains("saisissez le mot de passe choisi lors de l'inscription"),
         "{html}"
     );
-    let login = format!("/login?interaction={id}");
-    assert!(html.contains(&format!("href=\"{login}\"")), "{html}");
-    let callback = finish(&server, &laptop, login, "paul@example.test", PASSWORD).await;
+    let wrong = activate(&server, &laptop, &link, &[("password", "Pas-Le-Bon-42")]).await;
+    assert_eq!(wrong.status(), 200);
+    assert!(
+        unescape(&wrong.text().await.unwrap())
+            .contains("Ce mot de passe n'est pas celui choisi à l'inscription."),
+        "a wrong password activates nothing"
+    );
+    let opened = activate(&server, &laptop, &link, &[("password", PASSWORD)]).await;
+    assert_eq!(opened.status(), 303, "the sign-up password activates");
+    let next = location(&opened);
+    assert!(
+        next.starts_with(&format!("/consent?interaction={id}")),
+        "the request is handed over to this browser: {next}"
+    );
+    let callback = finish(&server, &laptop, next, "paul@example.test", PASSWORD).await;
     assert!(callback.starts_with(REDIRECT) && query(&callback).contains_key("code"));
 }
 
@@ -309,7 +345,7 @@ async fn without_pending_request_the_link_says_the_account_is_active() {
     let (status, _) = submit_signup(&server, &b, None, citizen("solo@example.test", &[])).await;
     assert_eq!(status, 200);
     let link = verify_link(&server, &sink.nth(1).await);
-    let page = b.get(&link).send().await.unwrap();
+    let page = activate(&server, &b, &link, &[]).await;
     assert_eq!(page.status(), 200);
     let html = unescape(&page.text().await.unwrap());
     assert!(

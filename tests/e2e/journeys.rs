@@ -276,6 +276,12 @@ async fn new_citizen_signs_up_verifies_the_mail_consents_and_signs_out_of_both()
             .link_in_newest_mail()
             .expect("a link to Sésame in the mail");
         b.goto(&link).await;
+        // Opening the link changes nothing: its page confirms with a POST
+        // (one button in the browser that signed up).
+        b.expect_page("activation page", "Activer votre compte")
+            .await;
+        b.click_button("activation: confirm", "Activer mon compte")
+            .await;
         // The sign-in started from the portal continues.
         b.expect_page("consent after verification", CONSENT).await;
         b.click_button("consent: Accepter", "Accepter").await;
