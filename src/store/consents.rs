@@ -36,6 +36,30 @@ pub fn withdraw(tx: &Tx<'_>, sub: &str, client_id: &str) -> Result<bool> {
         > 0)
 }
 
+/// One service a citizen consented to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Consent {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub granted_at: i64,
+}
+
+/// Every consent of `sub`, oldest first.
+pub fn list_of(tx: &Tx<'_>, sub: &str) -> Result<Vec<Consent>> {
+    let mut stmt = tx.conn.prepare_cached(
+        "SELECT client_id, scopes, granted_at FROM consents WHERE sub = ?1 ORDER BY granted_at",
+    )?;
+    let rows = stmt.query_map([sub], |row| {
+        let scopes: String = row.get(1)?;
+        Ok(Consent {
+            client_id: row.get(0)?,
+            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            granted_at: row.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -321,6 +321,41 @@ pub fn revoke_all_of(tx: &Tx<'_>, sub: &str, now: i64) -> Result<Vec<Revoked>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Revokes every grant of `sub` with `client_id` (a withdrawn consent):
+/// their access and refresh tokens and unredeemed codes die with them.
+pub fn revoke_client_of(tx: &Tx<'_>, sub: &str, client_id: &str, now: i64) -> Result<Vec<Revoked>> {
+    tx.conn
+        .prepare_cached(
+            "UPDATE access_tokens SET revoked_at = ?3 WHERE grant_id IN \
+             (SELECT id FROM grants WHERE sub = ?1 AND client_id = ?2) AND revoked_at IS NULL",
+        )?
+        .execute(params![sub, client_id, now])?;
+    tx.conn
+        .prepare_cached(
+            "UPDATE refresh_tokens SET rotated_at = ?3 WHERE grant_id IN \
+             (SELECT id FROM grants WHERE sub = ?1 AND client_id = ?2) AND rotated_at IS NULL",
+        )?
+        .execute(params![sub, client_id, now])?;
+    tx.conn
+        .prepare_cached(
+            "UPDATE auth_codes SET used_at = ?3 \
+             WHERE sub = ?1 AND client_id = ?2 AND used_at IS NULL",
+        )?
+        .execute(params![sub, client_id, now])?;
+    let mut stmt = tx.conn.prepare_cached(
+        "UPDATE grants SET revoked_at = ?3 WHERE sub = ?1 AND client_id = ?2 AND revoked_at IS NULL \
+         RETURNING client_id, sid, expires_at IS NOT NULL AND expires_at > ?3",
+    )?;
+    let rows = stmt.query_map(params![sub, client_id, now], |row| {
+        Ok(Revoked {
+            client_id: row.get(0)?,
+            sid: row.get(1)?,
+            family_alive: row.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 pub fn revoke_access_token(tx: &Tx<'_>, jti: &str, now: i64) -> Result<()> {
     tx.conn
         .prepare_cached(

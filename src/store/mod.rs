@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod backchannel;
 pub mod consents;
+pub mod email_changes;
 pub mod email_tokens;
 pub mod grants;
 pub mod interactions;
@@ -71,6 +72,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0010_pending_signups",
         include_str!("../../migrations/0010_pending_signups.sql"),
+    ),
+    (
+        "0011_account",
+        include_str!("../../migrations/0011_account.sql"),
     ),
 ];
 

@@ -100,3 +100,59 @@ pub fn take(tx: &Tx<'_>, digest: &str) -> Result<Option<(String, String)>> {
         .query_row([digest], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?)
 }
+
+/// Records the browser and address a session was opened from.
+pub fn set_device(tx: &Tx<'_>, digest: &str, ip: &str, user_agent: &str) -> Result<()> {
+    tx.conn
+        .prepare_cached("UPDATE sessions SET ip = ?2, user_agent = ?3 WHERE digest = ?1")?
+        .execute(params![digest, ip, user_agent])?;
+    Ok(())
+}
+
+/// A signed-in browser, as the account page lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Device {
+    pub sid: String,
+    pub created_at: i64,
+    pub auth_time: i64,
+    /// When the idle deadline was last pushed (about when it was last used).
+    pub idle_expires_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The live sessions of `sub`, most recent first.
+pub fn list_of(tx: &Tx<'_>, sub: &str, now: i64) -> Result<Vec<Device>> {
+    let mut stmt = tx.conn.prepare_cached(
+        "SELECT sid, created_at, auth_time, idle_expires_at, ip, user_agent FROM sessions \
+         WHERE sub = ?1 AND idle_expires_at > ?2 AND expires_at > ?2 ORDER BY created_at DESC",
+    )?;
+    let rows = stmt.query_map(params![sub, now], |row| {
+        Ok(Device {
+            sid: row.get(0)?,
+            created_at: row.get(1)?,
+            auth_time: row.get(2)?,
+            idle_expires_at: row.get(3)?,
+            ip: row.get(4)?,
+            user_agent: row.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Ends session `sid` if it belongs to `sub`; false for any other.
+pub fn delete_of(tx: &Tx<'_>, sub: &str, sid: &str) -> Result<bool> {
+    Ok(tx
+        .conn
+        .prepare_cached("DELETE FROM sessions WHERE sub = ?1 AND sid = ?2")?
+        .execute(params![sub, sid])?
+        > 0)
+}
+
+/// The password was typed again in session `sid`: its sign-in is fresh.
+pub fn set_auth_time(tx: &Tx<'_>, sid: &str, auth_time: i64) -> Result<()> {
+    tx.conn
+        .prepare_cached("UPDATE sessions SET auth_time = ?2 WHERE sid = ?1")?
+        .execute(params![sid, auth_time])?;
+    Ok(())
+}

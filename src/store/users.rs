@@ -161,6 +161,57 @@ pub fn set_verified(tx: &Tx<'_>, sub: &str, now: i64) -> Result<()> {
     Ok(())
 }
 
+/// The profile claims a citizen edits on their account page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Profile {
+    pub gender: Option<String>,
+    pub family_name: Option<String>,
+    pub preferred_username: Option<String>,
+    pub given_name: Option<String>,
+    pub birthdate: Option<String>,
+    pub phone_number: Option<String>,
+    pub street_address: Option<String>,
+    pub postal_code: Option<String>,
+    pub locality: Option<String>,
+    pub country: Option<String>,
+}
+
+/// Replaces the profile claims; `updated_at` moves (OIDC Core §5.1).
+pub fn set_profile(tx: &Tx<'_>, sub: &str, p: &Profile, now: i64) -> Result<bool> {
+    Ok(tx
+        .conn
+        .prepare_cached(
+            "UPDATE users SET gender = ?2, family_name = ?3, preferred_username = ?4, \
+             given_name = ?5, birthdate = ?6, phone_number = ?7, street_address = ?8, \
+             postal_code = ?9, locality = ?10, country = ?11, updated_at = ?12 WHERE sub = ?1",
+        )?
+        .execute(params![
+            sub,
+            p.gender,
+            p.family_name,
+            p.preferred_username,
+            p.given_name,
+            p.birthdate,
+            p.phone_number,
+            p.street_address,
+            p.postal_code,
+            p.locality,
+            p.country,
+            now
+        ])?
+        > 0)
+}
+
+/// Moves the account to a proven address (it stays verified).
+pub fn set_email(tx: &Tx<'_>, sub: &str, email: &str, now: i64) -> Result<()> {
+    tx.conn
+        .prepare_cached(
+            "UPDATE users SET email = ?2, email_verified = 1, updated_at = ?3 WHERE sub = ?1",
+        )?
+        .execute(params![sub, email, now])?;
+    Ok(())
+}
+
 /// Removes the accounts never verified and created before `before`, so
 /// their addresses can be used again; returns how many.
 pub fn delete_unverified_before(tx: &Tx<'_>, before: i64) -> Result<usize> {
