@@ -7,7 +7,7 @@
 //! the reason is logged, never the link.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use lettre::address::Envelope;
@@ -45,6 +45,14 @@ pub enum Kind {
     /// change; its link leads to « Mot de passe oublié ? » in case the
     /// change was not the citizen's own (it expires with nothing).
     PasswordChanged,
+    /// « Confirmez votre nouvelle adresse »: the link, sent to the new
+    /// address, that makes an address change take effect.
+    EmailChange,
+    /// To the old address when a change is asked: its link is « Ce n'était
+    /// pas moi » (it cancels the change).
+    EmailChangeNotice,
+    /// The last mail, after the citizen deleted their account.
+    AccountDeleted,
 }
 
 impl Kind {
@@ -74,12 +82,33 @@ impl Kind {
                 "mail_changed_action",
                 "mail_changed_link",
             ),
+            Kind::EmailChange => (
+                "mail_email_change_subject",
+                "mail_email_change_intro",
+                "mail_email_change_action",
+                "mail_email_change_link",
+            ),
+            Kind::EmailChangeNotice => (
+                "mail_email_notice_subject",
+                "mail_email_notice_intro",
+                "mail_email_notice_action",
+                "mail_email_notice_link",
+            ),
+            Kind::AccountDeleted => (
+                "mail_deleted_subject",
+                "mail_deleted_intro",
+                "mail_deleted_action",
+                "mail_deleted_link",
+            ),
         }
     }
 
     /// A notice carries no link that expires, and was not asked for.
     fn is_notice(self) -> bool {
-        self == Kind::PasswordChanged
+        matches!(
+            self,
+            Kind::PasswordChanged | Kind::EmailChangeNotice | Kind::AccountDeleted
+        )
     }
 }
 
@@ -114,6 +143,9 @@ pub struct Mailer {
     wake: Notify,
     /// One delivery pass at a time, so a mail is never sent twice.
     pass: Mutex<()>,
+    /// « Mon compte », linked from every mail (set once the server knows
+    /// where it serves it).
+    account_url: OnceLock<String>,
 }
 
 impl Mailer {
@@ -148,7 +180,14 @@ impl Mailer {
             catalogues: Catalogues::load()?,
             wake: Notify::new(),
             pass: Mutex::new(()),
+            account_url: OnceLock::new(),
         })
+    }
+
+    /// Where « Mon compte » is, for the footer of every mail (the first
+    /// call wins).
+    pub fn set_account_url(&self, url: String) {
+        let _ = self.account_url.set(url);
     }
 
     /// Whether links may be logged (the outbox transport, for newcomers).
@@ -183,6 +222,8 @@ impl Mailer {
             link => letter.link,
             expiry => expiry,
             notice => letter.kind.is_notice(),
+            // The last mail of a deleted account has no account to manage.
+            account_url => self.account_url.get().filter(|_| letter.kind != Kind::AccountDeleted),
         };
         let render = |name: &str| {
             self.env

@@ -278,9 +278,12 @@ pub fn send(
     let purpose = match kind {
         mail::Kind::Verify => Purpose::Verify,
         mail::Kind::Exists | mail::Kind::Reset => Purpose::Reset,
-        mail::Kind::PasswordChanged => {
+        mail::Kind::PasswordChanged
+        | mail::Kind::EmailChange
+        | mail::Kind::EmailChangeNotice
+        | mail::Kind::AccountDeleted => {
             return Err(crate::store::Error::Internal(
-                "a notice is not a link mail".into(),
+                "not a sign-up or reset link mail".into(),
             ));
         }
     };
