@@ -88,9 +88,23 @@ impl Catalogues {
         let parse = |name: &str, text: &str| -> Result<Catalogue, String> {
             toml::from_str(text).map_err(|e| format!("templates/i18n/{name}.toml: {e}"))
         };
+        // The account pages' messages live in their own files, merged in.
+        let both = |name: &str, main: &str, account: &str| -> Result<Catalogue, String> {
+            let mut catalogue = parse(name, main)?;
+            catalogue.extend(parse(&format!("account.{name}"), account)?);
+            Ok(catalogue)
+        };
         Ok(Catalogues {
-            fr: parse("fr", include_str!("../templates/i18n/fr.toml"))?,
-            en: parse("en", include_str!("../templates/i18n/en.toml"))?,
+            fr: both(
+                "fr",
+                include_str!("../templates/i18n/fr.toml"),
+                include_str!("../templates/i18n/account.fr.toml"),
+            )?,
+            en: both(
+                "en",
+                include_str!("../templates/i18n/en.toml"),
+                include_str!("../templates/i18n/account.en.toml"),
+            )?,
         })
     }
 

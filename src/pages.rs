@@ -30,6 +30,51 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "form_message.html",
         include_str!("../templates/form_message.html"),
     ),
+    // — « Mon compte »; `account/_fields.html` holds macros only.
+    (
+        "account/layout.html",
+        include_str!("../templates/account/layout.html"),
+    ),
+    (
+        "account/_fields.html",
+        include_str!("../templates/account/_fields.html"),
+    ),
+    (
+        "account/overview.html",
+        include_str!("../templates/account/overview.html"),
+    ),
+    (
+        "account/message.html",
+        include_str!("../templates/account/message.html"),
+    ),
+    (
+        "account/profile.html",
+        include_str!("../templates/account/profile.html"),
+    ),
+    (
+        "account/email.html",
+        include_str!("../templates/account/email.html"),
+    ),
+    (
+        "account/reauth.html",
+        include_str!("../templates/account/reauth.html"),
+    ),
+    (
+        "account/security.html",
+        include_str!("../templates/account/security.html"),
+    ),
+    (
+        "account/sessions.html",
+        include_str!("../templates/account/sessions.html"),
+    ),
+    (
+        "account/applications.html",
+        include_str!("../templates/account/applications.html"),
+    ),
+    (
+        "account/data.html",
+        include_str!("../templates/account/data.html"),
+    ),
 ];
 
 /// Every template compiled, with the catalogues they read their text from.

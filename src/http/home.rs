@@ -46,14 +46,20 @@ async fn home(
         None => None,
     };
     let text = |k| app.pages.text(lang, k);
+    let signed = user.is_some();
     let page = Message {
         title: text("home_title"),
         paragraphs: match &user {
             Some(u) => vec![format!("{} {}", text("home_signed_in"), u.email)],
             None => vec![text("home_signed_out")],
         },
-        link_href: user.is_none().then(|| paths::LOGIN.to_owned()),
-        link_label: text("login_title"),
+        // Signed in: « Mon compte »; otherwise « Se connecter ».
+        link_href: Some(if signed { paths::ACCOUNT } else { paths::LOGIN }.to_owned()),
+        link_label: text(if signed {
+            "account_link"
+        } else {
+            "login_title"
+        }),
     };
     Ok((
         jar,

@@ -1,10 +1,12 @@
 //! Thin axum handlers, one file per endpoint family, and the router.
 
+pub mod account;
 pub mod authorize;
 pub mod client_ip;
 pub mod consent;
 pub mod cookies;
 pub mod csrf;
+pub mod device;
 pub mod discovery;
 pub mod error;
 pub mod flow;
@@ -64,7 +66,12 @@ pub fn router(app: AppState, prepared: discovery::Prepared) -> Router {
         .merge(signup::router())
         .merge(verify::router())
         .merge(reset::router())
+        .merge(account::router())
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            device::record,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header_layer(header::CONTENT_SECURITY_POLICY, PAGE_CSP))

@@ -21,3 +21,22 @@ pub const SIGNUP_RESEND: &str = "/signup/resend";
 pub const VERIFY: &str = "/verify";
 pub const LINK_RENEW: &str = "/link/renew";
 pub const RESET: &str = "/password/reset";
+// — « Mon compte »
+pub const ACCOUNT: &str = "/account";
+pub const ACCOUNT_PROFILE: &str = "/account/profile";
+pub const ACCOUNT_EMAIL: &str = "/account/email";
+pub const ACCOUNT_EMAIL_CONFIRM: &str = "/account/email/confirm";
+pub const ACCOUNT_EMAIL_CANCEL: &str = "/account/email/cancel";
+pub const ACCOUNT_SECURITY: &str = "/account/security";
+pub const ACCOUNT_PASSWORD: &str = "/account/security/password";
+/// The second factor's pages (their own module) live under this path.
+pub const ACCOUNT_TOTP: &str = "/account/security/totp";
+pub const ACCOUNT_SESSIONS: &str = "/account/sessions";
+pub const ACCOUNT_SESSIONS_END: &str = "/account/sessions/end";
+pub const ACCOUNT_SESSIONS_END_OTHERS: &str = "/account/sessions/end-others";
+pub const ACCOUNT_APPLICATIONS: &str = "/account/applications";
+pub const ACCOUNT_WITHDRAW: &str = "/account/applications/withdraw";
+pub const ACCOUNT_DATA: &str = "/account/data";
+pub const ACCOUNT_EXPORT: &str = "/account/data/export";
+pub const ACCOUNT_DELETE: &str = "/account/data/delete";
+pub const ACCOUNT_REAUTH: &str = "/account/reauth";

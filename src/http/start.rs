@@ -19,6 +19,8 @@ use crate::pages::Pages;
 pub fn build(config: Config) -> Result<(Router, AppState), StartError> {
     let pages = Pages::new(paths::STYLESHEET).map_err(StartError::Templates)?;
     let app = Arc::new(App::build(config, pages)?);
+    let account = format!("{}{}", app.config.issuer, paths::ACCOUNT);
+    app.mailer.set_account_url(account);
     let prepared = discovery::Prepared::new(&app.config, &app.keys);
     Ok((super::router(app.clone(), prepared), app))
 }

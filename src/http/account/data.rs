@@ -1,0 +1,164 @@
+//! `/account/data`: the export of everything Sésame holds about the
+//! citizen (JSON, no hash nor secret) and « Supprimer mon compte », after
+//! the password (a clear page says what happens first).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::Cookie;
+use serde::Serialize;
+
+use super::{Errors, PageTemplate, Visit, get_visit, posted, render};
+use crate::accounts::deletion::{self, Farewell};
+use crate::accounts::profile::Problem;
+use crate::accounts::{export, reauth};
+use crate::app::{App, AppState};
+use crate::http::error::Internal;
+use crate::http::forms::{self, MessagePage, Notice};
+use crate::http::{paths, session};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::ACCOUNT_DATA, get(show))
+        .route(paths::ACCOUNT_EXPORT, get(download))
+        .route(paths::ACCOUNT_DELETE, post(delete))
+}
+
+#[derive(Serialize)]
+struct DataPage {
+    export_href: &'static str,
+    delete_action: &'static str,
+    /// Whether the deletion also asks for the second factor's code (the
+    /// second factor's module fills this slot; off until it does).
+    second_factor: bool,
+    errors: Errors,
+}
+
+impl PageTemplate for DataPage {
+    fn template(&self) -> &'static str {
+        "account/data.html"
+    }
+}
+
+fn page(app: &App, visit: Visit, problems: &[Problem]) -> Response {
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNAUTHORIZED
+    };
+    let page = DataPage {
+        export_href: paths::ACCOUNT_EXPORT,
+        delete_action: paths::ACCOUNT_DELETE,
+        second_factor: false,
+        errors: Errors::of(app, visit.lang, problems),
+    };
+    render(app, visit, status, paths::ACCOUNT_DATA, None, page)
+}
+
+async fn show(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Internal> {
+    match get_visit(&app, jar, &headers, q).await? {
+        Ok((visit, _)) => Ok(page(&app, visit, &[])),
+        Err(login) => Ok(login),
+    }
+}
+
+/// The JSON export of the signed-in citizen, and only theirs: the
+/// session decides whose data it is, nothing in the request does.
+async fn download(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Internal> {
+    let (visit, _) = match get_visit(&app, jar, &headers, q).await? {
+        Ok(v) => v,
+        Err(login) => return Ok(login),
+    };
+    let (sub, now, clients) = (visit.session.sub.clone(), app.now(), app.clients());
+    let data = app
+        .store
+        .run(move |tx| export::export(tx, &clients, &sub, now))
+        .await?;
+    let body = serde_json::to_string_pretty(&data).map_err(|e| Internal(e.to_string()))?;
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ),
+        (
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment; filename=\"mes-donnees-sesame.json\""),
+        ),
+    ];
+    Ok((visit.jar, headers, body).into_response())
+}
+
+async fn delete(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Internal> {
+    let back = paths::ACCOUNT_DATA;
+    let (visit, params) = match posted(&app, jar, &headers, &body, back).await? {
+        Ok(v) => v,
+        Err(answer) => return Ok(answer),
+    };
+    let password = params.first("password").unwrap_or_default().to_owned();
+    let sub = visit.session.sub.clone();
+    if !reauth::password_is_right(&app.store, &app.hasher, &sub, password).await? {
+        tracing::info!("account deletion refused: wrong password");
+        return Ok(page(
+            &app,
+            visit,
+            &[Problem::on("password", "reauth_failed")],
+        ));
+    }
+    let signup_url = format!("{}{}", app.config.issuer, paths::SIGNUP);
+    let (lang, now, clients, mailer) = (visit.lang, app.now(), app.clients(), app.mailer.clone());
+    app.store
+        .run(move |tx| {
+            let farewell = Farewell {
+                lang,
+                signup_url: &signup_url,
+            };
+            deletion::delete_account(tx, &mailer, &clients, &sub, &farewell, now)
+        })
+        .await?;
+    tracing::info!("account deleted by its citizen");
+    app.backchannel.wake();
+    app.mailer.queued();
+    Ok(deleted(&app, visit))
+}
+
+/// « Compte supprimé », outside the frame (there is no account any more);
+/// the session cookie is dropped.
+fn deleted(app: &App, visit: Visit) -> Response {
+    let t = |k| app.pages.text(visit.lang, k);
+    let page = MessagePage {
+        title: t("deleted_title"),
+        paragraphs: vec![t("deleted_text")],
+        notice: Notice::info(t("deleted_title")),
+        link_href: Some(paths::SIGNUP.to_owned()),
+        link_label: t("create_account"),
+        ..MessagePage::default()
+    };
+    let jar = visit.jar.remove(Cookie::build(session::COOKIE).path("/"));
+    forms::message(
+        app,
+        jar,
+        visit.lang,
+        StatusCode::OK,
+        paths::ACCOUNT_DATA,
+        page,
+    )
+}

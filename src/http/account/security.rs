@@ -1,0 +1,122 @@
+//! `/account/security`: the password change (with the current password
+//! and the sign-up policy; other sessions end, a notice mail is sent), the
+//! second factor's state with a link to its own pages, and the account's
+//! recent security events.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
+use serde::Serialize;
+
+use super::{Errors, PageTemplate, Visit, done, done_notice, get_visit, posted, render};
+use crate::accounts::own_password::{self, Changed, Context, PasswordForm};
+use crate::accounts::profile::Problem;
+use crate::app::{App, AppState};
+use crate::http::error::Internal;
+use crate::http::forms::{Notice, password_hint};
+use crate::http::paths;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::ACCOUNT_SECURITY, get(show))
+        .route(paths::ACCOUNT_PASSWORD, post(change_password))
+}
+
+#[derive(Serialize)]
+struct SecurityPage {
+    password_action: &'static str,
+    password_hint: String,
+    errors: Errors,
+    /// Whether a second factor is enrolled: the second factor's own module
+    /// (`/account/security/totp…`) fills this slot; off until it does.
+    second_factor: bool,
+    totp_href: &'static str,
+    events: Vec<Event>,
+}
+
+/// One line of the security events table.
+#[derive(Serialize)]
+struct Event {
+    when: String,
+    what: String,
+    ip: String,
+    browser: String,
+}
+
+impl PageTemplate for SecurityPage {
+    fn template(&self) -> &'static str {
+        "account/security.html"
+    }
+}
+
+fn page(app: &App, visit: Visit, problems: &[Problem], notice: Option<Notice>) -> Response {
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = SecurityPage {
+        password_action: paths::ACCOUNT_PASSWORD,
+        password_hint: password_hint(app, visit.lang),
+        errors: Errors::of(app, visit.lang, problems),
+        second_factor: false,
+        totp_href: paths::ACCOUNT_TOTP,
+        events: Vec::new(),
+    };
+    render(app, visit, status, paths::ACCOUNT_SECURITY, notice, page)
+}
+
+async fn show(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Internal> {
+    let (visit, params) = match get_visit(&app, jar, &headers, q).await? {
+        Ok(v) => v,
+        Err(login) => return Ok(login),
+    };
+    let notice = done_notice(&app, visit.lang, &params);
+    Ok(page(&app, visit, &[], notice))
+}
+
+async fn change_password(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Internal> {
+    let back = paths::ACCOUNT_SECURITY;
+    let (visit, params) = match posted(&app, jar, &headers, &body, back).await? {
+        Ok(v) => v,
+        Err(answer) => return Ok(answer),
+    };
+    let field = |k| params.first(k).unwrap_or_default().to_owned();
+    let form = PasswordForm {
+        current: field("current_password"),
+        new: field("password"),
+        confirm: field("password_confirm"),
+    };
+    let ctx = Context {
+        store: &app.store,
+        hasher: &app.hasher,
+        mailer: app.mailer.clone(),
+        clients: app.clients(),
+        policy: &app.config.policy,
+        lang: visit.lang,
+        forgot_url: format!("{}{}", app.config.issuer, paths::FORGOT),
+    };
+    match own_password::change(ctx, &visit.session, form, app.now()).await? {
+        Changed::Done(ended) => {
+            tracing::info!(sessions_ended = ended.sessions, "password changed");
+            app.backchannel.wake();
+            app.mailer.queued();
+            Ok(done(back, "password"))
+        }
+        Changed::Invalid(problems) => Ok(page(&app, visit, &problems, None)),
+    }
+}
