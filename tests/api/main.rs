@@ -36,6 +36,9 @@ mod throttle;
 mod token;
 mod userinfo;
 // — comptes
+mod account;
+mod account_data;
+mod account_security;
 mod hijacking;
 mod links;
 mod mail;
