@@ -8,6 +8,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 
+use super::client_ip::ClientIp;
 use super::session;
 use crate::accounts::devices;
 use crate::app::AppState;
@@ -16,12 +17,12 @@ use crate::secrets;
 /// Longest User-Agent kept (the page shows its family only).
 const MAX_USER_AGENT: usize = 300;
 
-pub async fn record(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    let ip = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
-    let ip = ip.unwrap_or_else(|| "unknown".into());
+pub async fn record(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    request: Request,
+    next: Next,
+) -> Response {
     let user_agent: String = request
         .headers()
         .get(header::USER_AGENT)

@@ -43,6 +43,69 @@ pub async fn age_sign_ins(server: &TestServer) {
         .unwrap();
 }
 
+#[test]
+fn every_account_template_renders_in_both_languages() {
+    use sesame::http::pages::{Pages, TEMPLATES};
+    let pages = Pages::new(sesame::http::paths::STYLESHEET).unwrap();
+    let errors = serde_json::json!({
+        "fields": {"family_name": ["E"], "new_email": ["E"], "password": ["E"], "civilite": ["E"]},
+        "summary": [{"field": "family_name", "message": "E"}],
+    });
+    let values: serde_json::Value = [
+        "civilite",
+        "family_name",
+        "preferred_username",
+        "given_name",
+        "birthdate",
+        "phone_number",
+        "street_address",
+        "postal_code",
+        "locality",
+        "country",
+    ]
+    .iter()
+    .map(|k| (k.to_string(), serde_json::json!("V")))
+    .collect::<serde_json::Map<_, _>>()
+    .into();
+    let context = serde_json::json!({
+        "csrf": "c", "account_email": "e@x.fr", "logout_href": "/logout",
+        "nav": [{"href": "/account", "label": "Accueil", "current": true}],
+        "notice": {"text": "N", "error": false}, "errors": errors, "values": values,
+        "greeting": "G", "sections": [{"href": "/account/profile", "title": "T", "text": "X"}],
+        "title": "T", "paragraphs": ["P"], "link_href": "/l", "link_label": "L",
+        "action": "/x", "email_href": "/account/email", "current": "e@x.fr", "new_email": "n@x.fr",
+        "return_to": "/account", "password_action": "/p", "password_hint": "H",
+        "second_factor": true, "totp_href": "/account/security/totp",
+        "events": [{"when": "W", "what": "S", "ip": "127.0.0.1", "browser": "B"}],
+        "end_action": "/e", "end_others_action": "/o", "others": true,
+        "sessions": [{"sid": "s", "browser": "B", "ip": "I", "started": "S", "last_seen": "L", "current": false}],
+        "withdraw_action": "/w",
+        "applications": [{"client_id": "c", "name": "N", "receives": ["R"], "since": "S", "privacy_policy_url": "https://p"}],
+        "export_href": "/d", "delete_action": "/del",
+    });
+    let names: Vec<_> = TEMPLATES
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| n.starts_with("account/") && !n.contains("/_") && *n != "account/layout.html")
+        .collect();
+    assert!(names.len() >= 9, "{names:?}");
+    for name in names {
+        for lang in sesame::i18n::Lang::ALL {
+            let html = pages
+                .render_string(name, lang, "/account", &context)
+                .unwrap_or_else(|e| panic!("{name} {lang:?}: {e:#}"));
+            assert!(
+                html.contains(&format!("<html lang=\"{}\">", lang.code())),
+                "{name}"
+            );
+            assert!(
+                html.contains("aria-current=\"page\""),
+                "{name}: in the frame"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn account_pages_need_a_session_are_not_cached_and_speak_both_languages() {
     let server = TestServer::start().await;
