@@ -19,4 +19,5 @@ mod common;
 mod browser;
 mod processes;
 
+mod account;
 mod journeys;

@@ -241,6 +241,9 @@ struct AccountPage {
     enfants: Vec<db::FamilyMember>,
     contacts: Vec<db::FamilyMember>,
     csrf: String,
+    /// « Mon compte Sésame »: where the citizen corrects what the provider
+    /// says, withdraws the portal's access or deletes their account.
+    sesame_account: String,
 }
 
 /// « Mon compte »: who the provider says I am, and « Ma famille ».
@@ -279,6 +282,7 @@ pub async fn account(State(portal): State<PortalState>, jar: CookieJar) -> Resul
         enfants: of("enfant"),
         contacts: of("contact"),
         csrf: session.data.csrf.clone(),
+        sesame_account: format!("{}/account", portal.config.issuer.trim_end_matches('/')),
     };
     Ok(portal
         .pages
