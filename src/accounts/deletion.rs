@@ -45,7 +45,7 @@ pub fn delete_account(
         0,
         now,
     )?;
-    users::delete_and_retire(&tx, sub, now)?;
+    users::delete(&tx, sub, now)?;
     tx.commit()?;
     Ok(Some(ended))
 }

@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::client_ip::ClientIp;
-use super::session;
+use super::cookies;
 use crate::accounts::devices;
 use crate::app::AppState;
 use crate::secrets;
@@ -32,7 +32,8 @@ pub async fn record(
         .take(MAX_USER_AGENT)
         .collect();
     let response = next.run(request).await;
-    let Some(value) = new_session_cookie(&response) else {
+    let name = cookies::SESSION.get(app.config.https());
+    let Some(value) = new_session_cookie(&response, name) else {
         return response;
     };
     let digest = secrets::digest(&value);
@@ -47,8 +48,8 @@ pub async fn record(
 }
 
 /// The value of a session cookie this response sets, if any.
-fn new_session_cookie(response: &Response) -> Option<String> {
-    let prefix = format!("{}=", session::COOKIE);
+fn new_session_cookie(response: &Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
     response
         .headers()
         .get_all(header::SET_COOKIE)

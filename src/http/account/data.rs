@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::Cookie;
 use serde::Serialize;
 
 use super::{Errors, PageTemplate, Visit, get_visit, posted, render};
@@ -19,7 +18,7 @@ use crate::accounts::{export, reauth};
 use crate::app::{App, AppState};
 use crate::http::error::Internal;
 use crate::http::forms::{self, MessagePage, Notice};
-use crate::http::{paths, session};
+use crate::http::{cookies, paths};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -152,7 +151,7 @@ fn deleted(app: &App, visit: Visit) -> Response {
         link_label: t("create_account"),
         ..MessagePage::default()
     };
-    let jar = visit.jar.remove(Cookie::build(session::COOKIE).path("/"));
+    let jar = cookies::remove(visit.jar, cookies::SESSION, app.config.https());
     forms::message(
         app,
         jar,

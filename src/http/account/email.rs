@@ -214,7 +214,7 @@ async fn confirm(
 ) -> Result<Response, Internal> {
     let params = Params::parse(&body);
     let (jar, lang, token) = link_visit(jar, &headers, &params);
-    if !csrf::verify(&jar, params.first(csrf::FIELD)) {
+    if !csrf::verify(&app, &jar, params.first(csrf::FIELD)) {
         return Ok(link_button(&app, jar, lang, token, false));
     }
     let now = app.now();
@@ -264,7 +264,7 @@ async fn cancel(
     let params = Params::parse(&body);
     let (jar, lang, token) = link_visit(jar, &headers, &params);
     let t = |k| app.pages.text(lang, k);
-    if !csrf::verify(&jar, params.first(csrf::FIELD)) {
+    if !csrf::verify(&app, &jar, params.first(csrf::FIELD)) {
         return Ok(link_button(&app, jar, lang, token, true));
     }
     let now = app.now();

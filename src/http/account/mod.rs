@@ -120,7 +120,7 @@ pub async fn posted(
         Ok(visit) => visit,
         Err(login) => return Ok(Err(login)),
     };
-    if !csrf::verify(&visit.jar, form.first(csrf::FIELD)) {
+    if !csrf::verify(app, &visit.jar, form.first(csrf::FIELD)) {
         let notice = Notice::error(app.pages.text(visit.lang, "csrf_failed"));
         let page = Message::new(app, visit.lang, "account_title", vec![], back);
         return Ok(Err(render(
@@ -188,7 +188,7 @@ pub fn render(
     notice: Option<Notice>,
     page: impl PageTemplate,
 ) -> Response {
-    let (jar, csrf) = csrf::token(visit.jar, app.config.https());
+    let (jar, csrf) = csrf::token(app, visit.jar);
     let nav = SECTIONS
         .iter()
         .map(|&(href, key)| NavItem {
