@@ -101,11 +101,19 @@ async fn withdrawing_the_portals_access_brings_the_consent_page_back() {
             "Vous n'avez donné votre consentement à aucun service.",
         )
         .await;
-        // The portal's next sign-in (Sésame's session is still there) asks again.
+        // The next sign-in to the portal asks for consent again. (Both run on
+        // 127.0.0.1, whose cookies ignore the port: this forgets both.)
         b.forget_cookies_of(&stack.portal("/")).await;
         b.goto(&stack.portal("/")).await;
+        b.expect_page("portal home", "Bienvenue sur l'Espace Citoyens")
+            .await;
         b.click_link("portal home: Se connecter", "Se connecter")
             .await;
+        b.expect_page("Sésame login again", "Se connecter").await;
+        b.fill("Sésame login", "Courriel", "retrait@example.test")
+            .await;
+        b.fill("Sésame login", "Mot de passe", PASSWORD).await;
+        b.click_button("Sésame login: submit", "Se connecter").await;
         b.expect_page("consent again", CONSENT).await;
     })
     .await;
