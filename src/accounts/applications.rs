@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 
+use super::audit::{self, Origin};
 use crate::config::Clients;
 use crate::secrets;
 use crate::store::{self, Tx, backchannel, consents, grants};
@@ -25,6 +26,7 @@ pub fn withdraw(
     clients: &Clients,
     sub: &str,
     client_id: &str,
+    origin: &Origin,
     now: i64,
 ) -> store::Result<bool> {
     let tx = tx.savepoint()?;
@@ -41,6 +43,8 @@ pub fn withdraw(
             backchannel::enqueue(&tx, client_id, sub, sid, &secrets::random_b64(16), now)?;
         }
     }
+    let kind = audit::Kind::ConsentWithdrawn;
+    audit::record(&tx, kind, Some(sub), Some(client_id), origin, None, now)?;
     tx.commit()?;
     Ok(true)
 }

@@ -1,13 +1,12 @@
-//! Deleting an account (the right to erasure), the one function for the
-//! citizen's own « Supprimer mon compte » and the operator's `sesame user
-//! delete`: every session and grant ends, each service concerned gets a
-//! back-channel logout, a last mail confirms, and the personal data is
-//! erased (the rows go, and what hangs on them through foreign keys). The
-//! subject identifier is retired, never given again; the address may sign
-//! up again as a new account.
+//! « Supprimer mon compte »: the citizen's own deletion is the staff's
+//! ([`admin::delete_account`], which ends everything, erases the data,
+//! retires the `sub` and records it), preceded by the last mail, queued in
+//! the same job so that both happen or neither.
 
+use super::admin::{self, DeletedBy};
+use super::audit::Origin;
 use super::links;
-use super::password_change::{Ended, end_everything};
+use super::password_change::Ended;
 use crate::config::Clients;
 use crate::i18n::Lang;
 use crate::mail::{Kind, Mailer};
@@ -21,20 +20,21 @@ pub struct Farewell<'a> {
     pub signup_url: &'a str,
 }
 
-/// Deletes the account of `sub`; `None` when there is none.
-pub fn delete_account(
+/// Deletes the account of `sub` at its own request; `None` when there is
+/// none.
+pub fn delete_own_account(
     tx: &Tx<'_>,
     mailer: &Mailer,
     clients: &Clients,
     sub: &str,
     farewell: &Farewell<'_>,
+    origin: &Origin,
     now: i64,
 ) -> store::Result<Option<Ended>> {
     let tx = tx.savepoint()?;
     let Some(user) = users::by_sub(&tx, sub)? else {
         return Ok(None);
     };
-    let ended = end_everything(&tx, clients, sub, None, now)?;
     links::queue_letter(
         &tx,
         mailer,
@@ -45,7 +45,7 @@ pub fn delete_account(
         0,
         now,
     )?;
-    users::delete(&tx, sub, now)?;
+    let ended = admin::delete_account(&tx, clients, sub, DeletedBy::Citizen, origin, now)?;
     tx.commit()?;
-    Ok(Some(ended))
+    Ok(ended)
 }

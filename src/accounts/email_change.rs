@@ -4,6 +4,7 @@
 //! gets a notice whose « Ce n'était pas moi » link cancels the change.
 //! Meanwhile the address in use stays the account's, verified.
 
+use super::audit::{self, Origin};
 use super::links::{self, Limit, MailContext};
 use super::users::Email;
 use crate::mail::{Kind, Mailer};
@@ -99,7 +100,7 @@ pub enum Confirmed {
 }
 
 /// Opens the link sent to the new address: the change takes effect, once.
-pub fn confirm(tx: &Tx<'_>, token: &str, now: i64) -> store::Result<Confirmed> {
+pub fn confirm(tx: &Tx<'_>, token: &str, origin: &Origin, now: i64) -> store::Result<Confirmed> {
     if token.len() != secrets::TOKEN_LEN {
         return Ok(Confirmed::Invalid);
     }
@@ -115,6 +116,15 @@ pub fn confirm(tx: &Tx<'_>, token: &str, now: i64) -> store::Result<Confirmed> {
         return Ok(Confirmed::Taken);
     }
     users::set_email(&tx, &row.sub, &row.new_email, now)?;
+    audit::record(
+        &tx,
+        audit::Kind::EmailChanged,
+        Some(&row.sub),
+        None,
+        origin,
+        None,
+        now,
+    )?;
     tx.commit()?;
     Ok(Confirmed::Done(row.new_email))
 }

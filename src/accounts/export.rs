@@ -1,5 +1,5 @@
 //! « Mes données »: everything Sésame holds about a citizen, as JSON (the
-//! rights of access and portability): profile, consents, sessions. Never a
+//! rights of access and portability): profile, consents, sessions, security events. Never a
 //! password hash, a token or any other secret: the export is built field
 //! by field from what a citizen may see, not serialised from the rows.
 
@@ -35,6 +35,18 @@ pub fn export(tx: &Tx<'_>, clients: &Clients, sub: &str, now: i64) -> store::Res
             })
         })
         .collect();
+    let events: Vec<Value> = super::audit::recent(tx, sub, 1000)?
+        .into_iter()
+        .map(|e| {
+            json!({
+                "at": e.at,
+                "kind": e.kind,
+                "client_id": e.client_id,
+                "ip": e.address,
+                "user_agent": e.user_agent,
+            })
+        })
+        .collect();
     Ok(Some(json!({
         "exported_at": now,
         "account": {
@@ -64,5 +76,6 @@ pub fn export(tx: &Tx<'_>, clients: &Clients, sub: &str, now: i64) -> store::Res
         },
         "consents": consents,
         "sessions": sessions,
+        "security_events": events,
     })))
 }

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::audit::{self, Origin};
 use super::password::Hasher;
 use super::password_change::{Ended, PasswordChange, password_changed};
 use super::policy::Personal;
@@ -43,6 +44,8 @@ pub struct Context<'a> {
     pub lang: Lang,
     /// The absolute URL of « Mot de passe oublié ? », for the notice.
     pub forgot_url: String,
+    /// Where the request came from, for the audit trail.
+    pub origin: Origin,
 }
 
 /// Changes the password of `session`'s citizen.
@@ -84,7 +87,7 @@ pub async fn change(
         ctx.lang,
         ctx.forgot_url,
     );
-    let (mailer, clients) = (ctx.mailer, ctx.clients);
+    let (mailer, clients, origin) = (ctx.mailer, ctx.clients, ctx.origin);
     let ended = ctx
         .store
         .run(move |tx| {
@@ -98,6 +101,16 @@ pub async fn change(
                 forgot_url: &forgot_url,
             };
             let ended = password_changed(&tx, &mailer, &clients, &change, now)?;
+            let kind = audit::Kind::PasswordChanged;
+            audit::record(
+                &tx,
+                kind,
+                Some(&sub),
+                None,
+                &origin,
+                Some("account page"),
+                now,
+            )?;
             tx.commit()?;
             Ok(ended)
         })

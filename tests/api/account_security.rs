@@ -59,6 +59,9 @@ async fn a_password_change_keeps_this_session_and_ends_the_others() {
         (400, Some("invalid_grant"))
     );
     assert!(!active(&server, "rp-basic", signed.access.secret()).await);
+    let security = page(&server, &here, "/account/security", 200).await;
+    assert!(security.contains("Mot de passe modifié"), "{security}");
+    assert!(security.contains("Connexion réussie") && security.contains("127.0.0.1"));
     let notice = sink.next_to(email, 0).await;
     assert_eq!(
         notice.subject(),

@@ -18,6 +18,7 @@ use super::{PageTemplate, done, done_notice, get_visit, not_yours, posted, rende
 use crate::accounts::applications::{self, Consent};
 use crate::app::{App, AppState};
 use crate::http::error::Internal;
+use crate::http::forms::Origin;
 use crate::http::paths;
 use crate::i18n::Lang;
 
@@ -110,6 +111,7 @@ async fn show(
 
 async fn withdraw(
     State(app): State<AppState>,
+    Origin(origin): Origin,
     jar: CookieJar,
     headers: HeaderMap,
     body: Bytes,
@@ -123,7 +125,7 @@ async fn withdraw(
     let (sub, now, clients) = (visit.session.sub.clone(), app.now(), app.clients());
     let withdrawn = app
         .store
-        .run(move |tx| applications::withdraw(tx, &clients, &sub, &client_id, now))
+        .run(move |tx| applications::withdraw(tx, &clients, &sub, &client_id, &origin, now))
         .await?;
     if !withdrawn {
         return Ok(not_yours(&app, visit, back));

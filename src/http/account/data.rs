@@ -17,7 +17,7 @@ use crate::accounts::profile::Problem;
 use crate::accounts::{export, reauth};
 use crate::app::{App, AppState};
 use crate::http::error::Internal;
-use crate::http::forms::{self, MessagePage, Notice};
+use crate::http::forms::{self, MessagePage, Notice, Origin};
 use crate::http::{cookies, paths};
 
 pub fn router() -> Router<AppState> {
@@ -103,6 +103,7 @@ async fn download(
 
 async fn delete(
     State(app): State<AppState>,
+    Origin(origin): Origin,
     jar: CookieJar,
     headers: HeaderMap,
     body: Bytes,
@@ -130,7 +131,7 @@ async fn delete(
                 lang,
                 signup_url: &signup_url,
             };
-            deletion::delete_account(tx, &mailer, &clients, &sub, &farewell, now)
+            deletion::delete_own_account(tx, &mailer, &clients, &sub, &farewell, &origin, now)
         })
         .await?;
     tracing::info!("account deleted by its citizen");

@@ -20,7 +20,7 @@ use crate::accounts::email_change::{self, Confirmed, Requested, Urls};
 use crate::accounts::profile::Problem;
 use crate::app::{App, AppState};
 use crate::http::error::Internal;
-use crate::http::forms::{self, Button, ClientIp, MessagePage};
+use crate::http::forms::{self, Button, ClientIp, MessagePage, Origin};
 use crate::http::{csrf, lang, paths};
 use crate::i18n::Lang;
 use crate::oidc::params::Params;
@@ -208,6 +208,7 @@ fn outcome(
 
 async fn confirm(
     State(app): State<AppState>,
+    Origin(origin): Origin,
     jar: CookieJar,
     headers: HeaderMap,
     body: Bytes,
@@ -220,7 +221,7 @@ async fn confirm(
     let now = app.now();
     let confirmed = app
         .store
-        .run(move |tx| email_change::confirm(tx, &token, now))
+        .run(move |tx| email_change::confirm(tx, &token, &origin, now))
         .await?;
     Ok(confirmed_page(&app, jar, lang, confirmed))
 }

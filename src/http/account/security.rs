@@ -12,12 +12,14 @@ use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
+use super::sessions::when;
 use super::{Errors, PageTemplate, Visit, done, done_notice, get_visit, posted, render};
 use crate::accounts::own_password::{self, Changed, Context, PasswordForm};
 use crate::accounts::profile::Problem;
+use crate::accounts::{audit, devices};
 use crate::app::{App, AppState};
 use crate::http::error::Internal;
-use crate::http::forms::{Notice, password_hint};
+use crate::http::forms::{Notice, Origin, password_hint};
 use crate::http::paths;
 
 pub fn router() -> Router<AppState> {
@@ -53,7 +55,51 @@ impl PageTemplate for SecurityPage {
     }
 }
 
-fn page(app: &App, visit: Visit, problems: &[Problem], notice: Option<Notice>) -> Response {
+/// The citizen's most recent security events, in words.
+async fn events(app: &App, visit: &Visit) -> Result<Vec<Event>, Internal> {
+    let sub = visit.session.sub.clone();
+    let recorded = app.store.run(move |tx| audit::recent(tx, &sub, 20)).await?;
+    let lang = visit.lang;
+    Ok(recorded
+        .into_iter()
+        .map(|e| Event {
+            when: when(lang, e.at),
+            what: app.pages.text(lang, event_key(&e.kind)),
+            ip: e.address.unwrap_or_default(),
+            browser: e
+                .user_agent
+                .as_deref()
+                .and_then(devices::family)
+                .map(|(b, s)| format!("{b} — {s}"))
+                .unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// The catalogue key of an audit event's kind.
+fn event_key(kind: &str) -> &'static str {
+    match kind {
+        "sign_in.succeeded" => "event_sign_in_succeeded",
+        "sign_in.failed" => "event_sign_in_failed",
+        "sign_in.throttled" => "event_sign_in_throttled",
+        "password.changed" => "event_password_changed",
+        "password.reset" => "event_password_reset",
+        "email.verified" => "event_email_verified",
+        "email.changed" => "event_email_changed",
+        "consent.given" => "event_consent_given",
+        "consent.withdrawn" => "event_consent_withdrawn",
+        k if k.starts_with("second_factor") => "event_second_factor",
+        _ => "event_other",
+    }
+}
+
+fn page(
+    app: &App,
+    visit: Visit,
+    problems: &[Problem],
+    notice: Option<Notice>,
+    events: Vec<Event>,
+) -> Response {
     let status = if problems.is_empty() {
         StatusCode::OK
     } else {
@@ -65,7 +111,7 @@ fn page(app: &App, visit: Visit, problems: &[Problem], notice: Option<Notice>) -
         errors: Errors::of(app, visit.lang, problems),
         second_factor: false,
         totp_href: paths::ACCOUNT_TOTP,
-        events: Vec::new(),
+        events,
     };
     render(app, visit, status, paths::ACCOUNT_SECURITY, notice, page)
 }
@@ -81,11 +127,13 @@ async fn show(
         Err(login) => return Ok(login),
     };
     let notice = done_notice(&app, visit.lang, &params);
-    Ok(page(&app, visit, &[], notice))
+    let events = events(&app, &visit).await?;
+    Ok(page(&app, visit, &[], notice, events))
 }
 
 async fn change_password(
     State(app): State<AppState>,
+    Origin(origin): Origin,
     jar: CookieJar,
     headers: HeaderMap,
     body: Bytes,
@@ -109,6 +157,7 @@ async fn change_password(
         policy: &app.config.policy,
         lang: visit.lang,
         forgot_url: format!("{}{}", app.config.issuer, paths::FORGOT),
+        origin,
     };
     match own_password::change(ctx, &visit.session, form, app.now()).await? {
         Changed::Done(ended) => {
@@ -117,6 +166,9 @@ async fn change_password(
             app.mailer.queued();
             Ok(done(back, "password"))
         }
-        Changed::Invalid(problems) => Ok(page(&app, visit, &problems, None)),
+        Changed::Invalid(problems) => {
+            let events = events(&app, &visit).await?;
+            Ok(page(&app, visit, &problems, None, events))
+        }
     }
 }
