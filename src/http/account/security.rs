@@ -21,6 +21,7 @@ use crate::app::{App, AppState};
 use crate::http::error::Internal;
 use crate::http::forms::{Notice, Origin, password_hint};
 use crate::http::paths;
+use crate::oidc::params::Params;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -131,6 +132,15 @@ async fn show(
     Ok(page(&app, visit, &[], notice, events))
 }
 
+fn password_form(params: &Params) -> PasswordForm {
+    let f = |k| params.first(k).unwrap_or_default().to_owned();
+    PasswordForm {
+        current: f("current_password"),
+        new: f("password"),
+        confirm: f("password_confirm"),
+    }
+}
+
 async fn change_password(
     State(app): State<AppState>,
     Origin(origin): Origin,
@@ -143,12 +153,7 @@ async fn change_password(
         Ok(v) => v,
         Err(answer) => return Ok(answer),
     };
-    let field = |k| params.first(k).unwrap_or_default().to_owned();
-    let form = PasswordForm {
-        current: field("current_password"),
-        new: field("password"),
-        confirm: field("password_confirm"),
-    };
+    let form = password_form(&params);
     let ctx = Context {
         store: &app.store,
         hasher: &app.hasher,
