@@ -38,7 +38,7 @@ pub fn delete_own_account(
     links::queue_letter(
         &tx,
         mailer,
-        &user,
+        &links::Recipient::account(&user),
         Kind::AccountDeleted,
         farewell.signup_url,
         farewell.lang,

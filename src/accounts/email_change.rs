@@ -76,7 +76,16 @@ pub fn request(
         ..user.clone()
     };
     let letter = |u: &users::User, kind, link: &str| {
-        links::queue_letter(&tx, mailer, u, kind, link, ctx.lang, ctx.ttl_seconds, now)
+        links::queue_letter(
+            &tx,
+            mailer,
+            &links::Recipient::account(u),
+            kind,
+            link,
+            ctx.lang,
+            ctx.ttl_seconds,
+            now,
+        )
     };
     letter(&to_new, Kind::EmailChange, &link)?;
     letter(
