@@ -12,6 +12,7 @@ use crate::config::{Clients, Config, ConfigError};
 use crate::keys::{KeyError, KeyRing};
 use crate::mail::Mailer;
 use crate::pages::Pages;
+use crate::private_files;
 use crate::store::{self, Store};
 
 #[derive(Debug, thiserror::Error)]
@@ -81,15 +82,26 @@ impl App {
     /// by the caller (the entry point, which knows where they are served).
     pub fn build(config: Config, pages: Pages) -> Result<App, StartError> {
         let clients = config.load_clients()?;
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
+        let data_dir_error = |e| StartError::DataDir(config.data_dir.display().to_string(), e);
+        std::fs::create_dir_all(&config.data_dir).map_err(data_dir_error)?;
+        private_files::restrict_dir(&config.data_dir).map_err(data_dir_error)?;
         let keys = KeyRing::load_or_create(&config.keys_dir, now())?;
+        let open_keys = private_files::readable_by_others(&config.keys_dir);
+        if !open_keys.is_empty() {
+            tracing::warn!(
+                paths = %open_keys.join(", "),
+                "signing keys readable by other users: chmod 700 the key folder and 600 its files"
+            );
+        }
         let csrf_key = {
             let db = crate::store::open_for_cli(&config.data_dir)?;
             let fresh = crate::secrets::random_key();
             crate::store::server_secrets::get_or_create(&db.tx(), "csrf", &fresh, now())?
         };
         let store = Store::open(&config.data_dir)?;
+        let db = crate::store::database_file(&config.data_dir);
+        let (wal, shm) = (db.with_extension("db-wal"), db.with_extension("db-shm"));
+        private_files::restrict_files(&[&db, &wal, &shm]).map_err(data_dir_error)?;
         let backchannel = Backchannel::new().map_err(StartError::Backchannel)?;
         let mailer = Arc::new(Mailer::new(&config.mail).map_err(StartError::Mail)?);
         Ok(App {

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod mail;
 pub mod oidc;
 pub mod pages;
+pub mod private_files;
 pub mod secrets;
 pub mod store;
 pub mod tuning;

@@ -263,7 +263,7 @@ impl Mailer {
                     .await
                     .map_err(|e| format!("outbox {}: {e}", dir.display()))?;
                 let path = dir.join(format!("{}-{}.eml", mail.created_at, mail.id));
-                tokio::fs::write(&path, &mail.message)
+                write_private(dir, &path, &mail.message)
                     .await
                     .map_err(|e| format!("outbox {}: {e}", path.display()))
             }
@@ -446,4 +446,27 @@ mod tests {
             }
         }
     }
+}
+
+/// Writes an outbox mail readable by the service account only: it holds a
+/// live sign-up or reset link (`private_files`).
+async fn write_private(
+    dir: &std::path::Path,
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let private = std::fs::Permissions::from_mode(crate::private_files::DIR_MODE);
+        tokio::fs::set_permissions(dir, private).await?;
+    }
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(crate::private_files::FILE_MODE);
+    let mut file = options.open(path).await?;
+    file.write_all(bytes).await?;
+    file.flush().await
 }

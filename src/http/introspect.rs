@@ -7,13 +7,14 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use super::error::{JsonError, no_store};
 use super::paths;
-use super::token::{authenticated_client, form_params};
+use super::token::{authenticated_client, form_params, readable};
 use crate::app::{App, AppState};
 use crate::oidc::OAuthError;
 use crate::oidc::introspection::{self, Introspection};
@@ -23,7 +24,15 @@ pub fn router() -> Router<AppState> {
     Router::new().route(paths::INTROSPECT, post(introspect))
 }
 
-async fn introspect(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn introspect(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match readable(body) {
+        Ok(body) => body,
+        Err(e) => return e.into_response(),
+    };
     match run(&app, &headers, &body).await {
         Ok(answer) => (no_store(), Json(answer)).into_response(),
         Err(e) => e.into_response(),

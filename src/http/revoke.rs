@@ -7,13 +7,14 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use super::error::{JsonError, no_store};
 use super::paths;
-use super::token::{authenticated_client, form_params};
+use super::token::{authenticated_client, form_params, readable};
 use crate::app::{App, AppState};
 use crate::oidc::{OAuthError, revocation, tokens};
 
@@ -21,7 +22,15 @@ pub fn router() -> Router<AppState> {
     Router::new().route(paths::REVOKE, post(revoke))
 }
 
-async fn revoke(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn revoke(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match readable(body) {
+        Ok(body) => body,
+        Err(e) => return e.into_response(),
+    };
     match run(&app, &headers, &body).await {
         Ok(()) => (StatusCode::OK, no_store()).into_response(),
         Err(e) => e.into_response(),

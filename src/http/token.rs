@@ -5,6 +5,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -26,18 +27,27 @@ pub fn router() -> Router<AppState> {
 async fn token(
     State(app): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    // Over the body limit (or cut off): an OAuth error like any other, not
-    // axum's text/plain 413 that a client library cannot read.
-    let Ok(body) = body else {
-        let unreadable = OAuthError::invalid_request("the request body is too large or unreadable");
-        return JsonError(unreadable).into_response();
+    let body = match readable(body) {
+        Ok(body) => body,
+        Err(e) => return e.into_response(),
     };
     match exchange(&app, &headers, &body).await {
         Ok(answer) => (no_store(), Json(answer)).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// The body, or — over the body limit, or cut off — an OAuth error like
+/// any other rather than axum's text/plain 413 that a client library
+/// cannot read (token, revocation and introspection endpoints).
+pub fn readable(body: Result<Bytes, BytesRejection>) -> Result<Bytes, JsonError> {
+    body.map_err(|_| {
+        JsonError(OAuthError::invalid_request(
+            "the request body is too large or unreadable",
+        ))
+    })
 }
 
 /// The body of a form POST, or `invalid_request` for anything else.

@@ -100,6 +100,11 @@ async fn outbox_transport_writes_one_eml_file_per_mail() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(file.extension().and_then(|e| e.to_str()), Some("eml"));
+    // A mail holds a live link: only the service account may read it.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&file), 0o600, "outbox mail");
+    assert_eq!(mode(&outbox), 0o700, "outbox folder");
     let raw = std::fs::read(&file).unwrap();
     let mail = crate::mailbox::Received {
         from: String::new(),

@@ -66,17 +66,19 @@ async fn malformed_requests_get_4xx() {
         let json: serde_json::Value = response.json().await.expect("a JSON error");
         assert!(json["error"].is_string());
     }
-    let too_big = http
-        .post(server.url("/token"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(vec![b'a'; 200_000])
-        .send()
-        .await
-        .unwrap();
-    assert!(too_big.status().is_client_error());
-    // An OAuth client library reads the error only if it is OAuth's JSON.
-    let error: serde_json::Value = too_big.json().await.expect("a JSON error");
-    assert_eq!(error["error"], "invalid_request");
+    for path in ["/token", "/revoke", "/introspect"] {
+        let too_big = http
+            .post(server.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(vec![b'a'; 200_000])
+            .send()
+            .await
+            .unwrap();
+        assert!(too_big.status().is_client_error(), "{path}");
+        // An OAuth client library reads the error only if it is OAuth's JSON.
+        let error: serde_json::Value = too_big.json().await.expect("a JSON error");
+        assert_eq!(error["error"], "invalid_request", "{path}");
+    }
     for body in [
         vec![0xff, 0x00],
         b"csrf=&email=%zz&password=".to_vec(),

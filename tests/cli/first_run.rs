@@ -328,3 +328,26 @@ fn a_password_only_the_estimator_finds_weak_is_added_with_a_warning() {
         "{err}"
     );
 }
+
+/// The data folder and the database are the service account's alone, and
+/// a key folder that others can read is reported at start.
+#[test]
+fn data_is_private_and_readable_keys_are_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let issuer = format!("http://127.0.0.1:{}", free_port());
+    let config = init(dir.path(), &issuer);
+    let keys = dir.path().join("keys");
+    let open = std::fs::Permissions::from_mode(0o755);
+    std::fs::set_permissions(&keys, open).unwrap();
+    let serving = Serving::start(
+        &mut Command::new(env!("CARGO_BIN_EXE_sesame")),
+        &["--config", &config],
+    );
+    let line = serving.wait_for("readable by other users");
+    assert!(line.contains("keys"), "{line}");
+    let data = dir.path().join("data");
+    assert_eq!(mode(&data), 0o700, "data folder");
+    assert_eq!(mode(&data.join("sesame.db")), 0o600, "database");
+}
