@@ -382,6 +382,29 @@ pub fn spawn_worker(store: Store, mailer: Arc<Mailer>) {
     });
 }
 
+/// Writes an outbox mail readable by the service account only: it holds a
+/// live sign-up or reset link (`private_files`).
+async fn write_private(
+    dir: &std::path::Path,
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let private = std::fs::Permissions::from_mode(crate::private_files::DIR_MODE);
+        tokio::fs::set_permissions(dir, private).await?;
+    }
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(crate::private_files::FILE_MODE);
+    let mut file = options.open(path).await?;
+    file.write_all(bytes).await?;
+    file.flush().await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,27 +469,4 @@ mod tests {
             }
         }
     }
-}
-
-/// Writes an outbox mail readable by the service account only: it holds a
-/// live sign-up or reset link (`private_files`).
-async fn write_private(
-    dir: &std::path::Path,
-    path: &std::path::Path,
-    bytes: &[u8],
-) -> std::io::Result<()> {
-    use tokio::io::AsyncWriteExt;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let private = std::fs::Permissions::from_mode(crate::private_files::DIR_MODE);
-        tokio::fs::set_permissions(dir, private).await?;
-    }
-    let mut options = tokio::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(crate::private_files::FILE_MODE);
-    let mut file = options.open(path).await?;
-    file.write_all(bytes).await?;
-    file.flush().await
 }

@@ -360,5 +360,4 @@ pub fn client_credentials(
 }
 
 #[cfg(test)]
-#[path = "grants_tests.rs"]
-mod code_tests;
+mod tests;

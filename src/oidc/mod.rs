@@ -22,4 +22,4 @@ pub mod userinfo;
 pub use error::{ErrorCode, OAuthError};
 
 #[cfg(test)]
-mod lifecycle_tests;
+mod tests;

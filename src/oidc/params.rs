@@ -23,10 +23,6 @@ impl Params {
         )
     }
 
-    pub fn from_pairs(pairs: Vec<(String, String)>) -> Params {
-        Params(pairs)
-    }
-
     /// The value of `name`, `None` when absent or empty; an error when it is
     /// repeated or absurdly long.
     pub fn get(&self, name: &str) -> Result<Option<&str>, OAuthError> {
