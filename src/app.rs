@@ -85,7 +85,8 @@ impl App {
         let data_dir_error = |e| StartError::DataDir(config.data_dir.display().to_string(), e);
         std::fs::create_dir_all(&config.data_dir).map_err(data_dir_error)?;
         private_files::restrict_dir(&config.data_dir).map_err(data_dir_error)?;
-        let keys = KeyRing::load_or_create(&config.keys_dir, now())?;
+        let keys = KeyRing::load_or_create(&config.keys_dir, now())?
+            .activating_after(config.tokens.jwks_max_age);
         let open_keys = private_files::readable_by_others(&config.keys_dir);
         if !open_keys.is_empty() {
             tracing::warn!(
@@ -162,7 +163,7 @@ pub fn spawn_workers(app: &App) {
     });
     crate::mail::spawn_worker(app.store.clone(), app.mailer.clone());
     #[cfg(unix)]
-    spawn_reload_on_sighup(app.config.clone(), app.clients.clone());
+    spawn_reload_on_sighup(app.config.clone(), app.clients.clone(), app.keys.clone());
 }
 
 /// What the purge of expired rows needs to know.
@@ -240,12 +241,13 @@ async fn purge_audit(store: &Store, retention_days: i64) {
     }
 }
 
-/// Reloads `clients.toml` on SIGHUP; a bad file keeps the old clients.
+/// Reloads `clients.toml` and the signing keys on SIGHUP; a bad file
+/// keeps the old clients, a bad key folder the old keys.
 #[cfg(unix)]
-fn spawn_reload_on_sighup(config: Config, clients: ClientsHandle) {
+fn spawn_reload_on_sighup(config: Config, clients: ClientsHandle, keys: Arc<KeyRing>) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-        tracing::warn!("cannot listen for SIGHUP; clients.toml reload disabled");
+        tracing::warn!("cannot listen for SIGHUP; clients.toml and keys reload disabled");
         return;
     };
     tokio::spawn(async move {
@@ -255,6 +257,15 @@ fn spawn_reload_on_sighup(config: Config, clients: ClientsHandle) {
                 Err(e) => {
                     tracing::error!(error = %e, "clients.toml reload failed; keeping the previous clients")
                 }
+            }
+            // Reading PEM files and preparing RSA keys: off the executor.
+            let ring = keys.clone();
+            match tokio::task::spawn_blocking(move || ring.reload()).await {
+                Ok(Ok(n)) => tracing::info!(published = n, "signing keys reloaded"),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "signing keys reload failed; keeping the previous keys")
+                }
+                Err(e) => tracing::error!(error = %e, "signing keys reload stopped"),
             }
         }
     });

@@ -212,7 +212,8 @@ enum ClientsCommand {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Makes new active signing keys; the previous ones stay published.
+    /// Makes new signing keys: published at the next reload, signing once
+    /// the JWKS's cache lifetime has passed; the previous ones stay published.
     Rotate {
         #[command(flatten)]
         config: ConfigArg,
@@ -233,6 +234,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             ..ServeArgs::default()
         })
     });
+    if !matches!(command, Command::Serve(_)) {
+        crate::logging::init(config::LogFormat::Text);
+    }
     match command {
         Command::Serve(args) => serve(args).await,
         Command::Init { dir, issuer } => init(&dir, issuer.as_deref()),
@@ -283,11 +287,15 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             let config = instance.config;
             let kids = keys::rotate(&config.keys_dir, app::now()).map_err(|e| e.to_string())?;
             println!(
-                "new active keys in {}: {}",
+                "new keys in {}: {}",
                 config.keys_dir.display(),
                 kids.join(", ")
             );
-            println!("restart `sesame serve` to sign with them; the previous keys stay published");
+            println!(
+                "send SIGHUP to `sesame serve` (or restart it) to publish them; they sign {} s \
+                 later, once every cached JWKS knows them; the previous keys stay published",
+                config.tokens.jwks_max_age
+            );
             Ok(())
         }
     }
@@ -315,6 +323,7 @@ fn time_text(at: i64) -> String {
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let file = args.config.config.as_deref();
     let mut config = Instance::open(file)?.config;
+    crate::logging::init(config.log_format);
     if let Some(listen) = &args.listen {
         config.set_listen(listen).map_err(|e| e.to_string())?;
     }

@@ -5,6 +5,7 @@
 pub mod clients;
 mod init_template;
 mod mail;
+mod observability;
 mod policy;
 pub mod server;
 mod tokens;
@@ -18,6 +19,7 @@ use serde::Deserialize;
 pub use clients::{AuthMethod, Client, Clients, ConsentMode, GrantType, SigningAlg};
 pub use init_template::init_file;
 pub use mail::{MailConfig, MailTransport};
+pub use observability::LogFormat;
 pub use policy::{Backoff, CharClass, LoginLimits, MailLimits, PolicyConfig, WindowLimit};
 pub use tokens::{SessionConfig, TokenConfig};
 
@@ -59,6 +61,8 @@ struct RawConfig {
     keys_dir: Option<PathBuf>,
     clients_file: Option<PathBuf>,
     trusted_proxies: Option<Vec<String>>,
+    metrics_listen: Option<String>,
+    log_format: Option<String>,
     #[serde(default)]
     server: server::RawServer,
     #[serde(default)]
@@ -85,6 +89,9 @@ pub struct Config {
     pub tokens: TokenConfig,
     pub sessions: SessionConfig,
     pub server: ServerConfig,
+    /// Where Prometheus scrapes `/metrics`; `None`: no metrics at all.
+    pub metrics_listen: Option<SocketAddr>,
+    pub log_format: LogFormat,
 }
 
 impl Config {
@@ -128,6 +135,13 @@ impl Config {
     pub fn set_listen(&mut self, listen: &str) -> Result<(), ConfigError> {
         self.listen = parse_listen(Path::new("--listen"), listen)?;
         Ok(())
+    }
+
+    /// The path of the issuer URL (`/sesame` for `https://ville.example/sesame`,
+    /// empty for an issuer at the root): every route is served under it.
+    pub fn issuer_path(&self) -> &str {
+        let after_scheme = self.issuer.split_once("://").map_or("", |(_, rest)| rest);
+        after_scheme.find('/').map_or("", |i| &after_scheme[i..])
     }
 
     /// Whether cookies must carry `Secure`.
@@ -224,6 +238,8 @@ impl Config {
             .max(policy.verification_ttl_seconds + 600);
         let sessions = session_config(raw.sessions, file)?;
         let server = server::server_config(raw.server, raw.trusted_proxies, file)?;
+        let metrics_listen = observability::metrics_listen(file, raw.metrics_listen.as_deref())?;
+        let log_format = observability::log_format(file, raw.log_format.as_deref())?;
         Ok(Config {
             issuer,
             listen,
@@ -235,6 +251,8 @@ impl Config {
             tokens,
             sessions,
             server,
+            metrics_listen,
+            log_format,
         })
     }
 }

@@ -1,15 +1,20 @@
-//! Signing keys: created at first start, reloaded unchanged, rotated by
-//! `sesame keys rotate`. One RS256 key (OIDC's default ID-token algorithm)
-//! and one ES256 key (cheap: access tokens) are active at a time; retired
-//! keys stay published in the JWKS so tokens they signed still verify.
+//! Signing keys: created at first start, reloaded unchanged (and on
+//! SIGHUP), rotated by `sesame keys rotate`. One RS256 key (OIDC's default
+//! ID-token algorithm) and one ES256 key (cheap: access tokens) sign at a
+//! time; every key on disk is published in the JWKS, so tokens signed by a
+//! retired key still verify and a new key is known before it signs.
 //!
 //! Files: `KEYS_DIR/<alg>-<unix time>-<random>.pem` (PKCS#8, mode 0600).
-//! The newest file of an algorithm is its active key. The `kid` is the
-//! RFC 7638 thumbprint of the public key, so it never changes on reload.
+//! A key signs once it is older than the JWKS's cache lifetime (relying
+//! parties may keep a JWKS that long): the newest such key of an algorithm
+//! signs; when none is that old yet (a fresh instance), the oldest one
+//! does. The `kid` is the RFC 7638 thumbprint of the public key, so it
+//! never changes on reload.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,6 +26,10 @@ use crate::config::SigningAlg;
 /// A retired key is deleted by `keys rotate` once its successor has been
 /// active this long: longer than any token it can have signed lives.
 pub const RETIRED_KEY_GRACE_SECONDS: i64 = 2 * 86_400;
+
+/// How long relying parties may cache the JWKS (its `Cache-Control`), and
+/// so how long a new key is published before it signs.
+pub const JWKS_MAX_AGE_SECONDS: i64 = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -40,7 +49,9 @@ struct KeyFile {
     created: i64,
 }
 
-struct ActiveKey {
+struct SigningKey {
+    /// When the key file was made (its name says so).
+    created: i64,
     kid: String,
     /// The key prepared once for OpenSSL's low-level calls: josekit sets
     /// up an EVP context per signature, which in OpenSSL 3 costs about as
@@ -53,20 +64,29 @@ enum Prepared {
     Rsa(openssl::rsa::Rsa<openssl::pkey::Private>),
 }
 
-/// The loaded keys, prepared once: signers, verifiers by `kid`, and the
-/// JWKS document already serialised.
+/// The keys in use, replaced as a whole when the key folder is reloaded.
 pub struct KeyRing {
-    rs256: ActiveKey,
-    es256: ActiveKey,
+    dir: PathBuf,
+    /// Seconds a key is published before it signs.
+    activation_delay: i64,
+    current: RwLock<Arc<KeySet>>,
+}
+
+/// The keys of the folder at one moment, prepared once: signers (oldest
+/// first, per algorithm), verifiers by `kid`, and the JWKS already
+/// serialised.
+struct KeySet {
+    rs256: Vec<SigningKey>,
+    es256: Vec<SigningKey>,
     verifiers: HashMap<String, Box<dyn JwsVerifier>>,
-    jwks: String,
+    jwks: Arc<[u8]>,
 }
 
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyRing")
-            .field("rs256", &self.rs256.kid)
-            .field("es256", &self.es256.kid)
+            .field("dir", &self.dir)
+            .field("activation_delay", &self.activation_delay)
             .finish()
     }
 }
@@ -74,6 +94,8 @@ impl std::fmt::Debug for KeyRing {
 impl KeyRing {
     /// Loads the keys in `dir`, creating the folder and a first key of each
     /// algorithm when missing.
+    /// A key signs [`JWKS_MAX_AGE_SECONDS`] after it was made; see
+    /// [`KeyRing::activating_after`].
     pub fn load_or_create(dir: &Path, now: i64) -> Result<KeyRing, KeyError> {
         create_dir(dir)?;
         let files = list(dir)?;
@@ -82,15 +104,93 @@ impl KeyRing {
                 generate(dir, alg, now)?;
             }
         }
-        KeyRing::load(dir)
+        Ok(KeyRing {
+            dir: dir.to_path_buf(),
+            activation_delay: JWKS_MAX_AGE_SECONDS,
+            current: RwLock::new(Arc::new(KeySet::load(dir)?)),
+        })
     }
 
-    fn load(dir: &Path) -> Result<KeyRing, KeyError> {
+    /// Sets how long a new key is published before it signs (the JWKS's
+    /// cache lifetime, `tokens.jwks_max_age_seconds`).
+    pub fn activating_after(mut self, seconds: i64) -> KeyRing {
+        self.activation_delay = seconds;
+        self
+    }
+
+    /// Reads the key folder again (SIGHUP, after `keys rotate`); on error
+    /// the keys in use stay. Returns how many keys are published.
+    pub fn reload(&self) -> Result<usize, KeyError> {
+        let fresh = KeySet::load(&self.dir)?;
+        let count = fresh.verifiers.len();
+        match self.current.write() {
+            Ok(mut c) => *c = Arc::new(fresh),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(fresh),
+        }
+        Ok(count)
+    }
+
+    fn current(&self) -> Arc<KeySet> {
+        match self.current.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The JWKS document (public keys only), as JSON.
+    pub fn jwks_json(&self) -> Arc<[u8]> {
+        self.current().jwks.clone()
+    }
+
+    /// The `kid` of the key that signs `alg` at `now`.
+    pub fn active_kid(&self, alg: SigningAlg, now: i64) -> Option<String> {
+        let set = self.current();
+        let key = set.signer(alg, now, self.activation_delay).ok()?;
+        Some(key.kid.clone())
+    }
+
+    /// Signs `payload` (JSON claims) as a compact JWS with the key that
+    /// signs `alg` now.
+    pub fn sign(&self, alg: SigningAlg, typ: &str, payload: &[u8]) -> Result<String, KeyError> {
+        let set = self.current();
+        let key = set.signer(alg, unix_now(), self.activation_delay)?;
+        compact(&key.prepared, &key.kid, typ, payload)
+    }
+
+    /// Verifies a compact JWS signed by one of our keys; returns the payload
+    /// and the `typ` header.
+    pub fn verify(&self, token: &str) -> Option<(Vec<u8>, Option<String>)> {
+        if token.len() > 16 * 1024 {
+            return None;
+        }
+        let set = self.current();
+        let (payload, header) = josekit::jws::deserialize_compact_with_selector(token, |header| {
+            Ok(header
+                .key_id()
+                .and_then(|kid| set.verifiers.get(kid))
+                .map(|v| v.as_ref()))
+        })
+        .ok()?;
+        Some((payload, header.token_type().map(str::to_owned)))
+    }
+}
+
+/// The wall clock: which key signs depends on it, as the key files are
+/// stamped with it.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl KeySet {
+    fn load(dir: &Path) -> Result<KeySet, KeyError> {
         let files = list(dir)?;
         let mut verifiers: HashMap<String, Box<dyn JwsVerifier>> = HashMap::new();
         let mut published = Vec::new();
-        let mut active: HashMap<&'static str, ActiveKey> = HashMap::new();
-        // Oldest first, so the newest of each algorithm ends up active.
+        let (mut rs256, mut es256) = (Vec::new(), Vec::new());
+        // Oldest first, as `signer` expects.
         for file in &files {
             let pem = std::fs::read(&file.path).map_err(|e| KeyError::Io(file.path.clone(), e))?;
             let bad = |e: josekit::JoseError| KeyError::Bad(file.path.clone(), e.to_string());
@@ -122,56 +222,47 @@ impl KeyRing {
                     openssl::rsa::Rsa::private_key_from_pem(&pem).map_err(unreadable)?,
                 ),
             };
-            active.insert(file.alg.as_str(), ActiveKey { kid, prepared });
+            let key = SigningKey {
+                created: file.created,
+                kid,
+                prepared,
+            };
+            match file.alg {
+                SigningAlg::Rs256 => rs256.push(key),
+                SigningAlg::Es256 => es256.push(key),
+            }
         }
-        // Active keys first: some clients try keys in order.
+        // Newest keys first: some clients try keys in order.
         published.reverse();
         let jwks = serde_json::json!({ "keys": published }).to_string();
         let missing = |alg: &str| KeyError::Bad(dir.to_path_buf(), format!("no {alg} key"));
-        Ok(KeyRing {
-            rs256: active.remove("RS256").ok_or_else(|| missing("RS256"))?,
-            es256: active.remove("ES256").ok_or_else(|| missing("ES256"))?,
+        if rs256.is_empty() {
+            return Err(missing("RS256"));
+        }
+        if es256.is_empty() {
+            return Err(missing("ES256"));
+        }
+        Ok(KeySet {
+            rs256,
+            es256,
             verifiers,
-            jwks,
+            jwks: jwks.into_bytes().into(),
         })
     }
 
-    /// The JWKS document (public keys only).
-    pub fn jwks_json(&self) -> &str {
-        &self.jwks
-    }
-
-    pub fn active_kid(&self, alg: SigningAlg) -> &str {
-        &self.active(alg).kid
-    }
-
-    fn active(&self, alg: SigningAlg) -> &ActiveKey {
-        match alg {
+    /// The newest key of `alg` published for at least `delay` seconds at
+    /// `now`, or the oldest one when none is (a fresh instance: no relying
+    /// party can hold an older JWKS). `load` makes sure there is one.
+    fn signer(&self, alg: SigningAlg, now: i64, delay: i64) -> Result<&SigningKey, KeyError> {
+        let keys = match alg {
             SigningAlg::Rs256 => &self.rs256,
             SigningAlg::Es256 => &self.es256,
-        }
-    }
-
-    /// Signs `payload` (JSON claims) as a compact JWS with the active key.
-    pub fn sign(&self, alg: SigningAlg, typ: &str, payload: &[u8]) -> Result<String, KeyError> {
-        let key = self.active(alg);
-        compact(&key.prepared, &key.kid, typ, payload)
-    }
-
-    /// Verifies a compact JWS signed by one of our keys; returns the payload
-    /// and the `typ` header.
-    pub fn verify(&self, token: &str) -> Option<(Vec<u8>, Option<String>)> {
-        if token.len() > 16 * 1024 {
-            return None;
-        }
-        let (payload, header) = josekit::jws::deserialize_compact_with_selector(token, |header| {
-            Ok(header
-                .key_id()
-                .and_then(|kid| self.verifiers.get(kid))
-                .map(|v| v.as_ref()))
-        })
-        .ok()?;
-        Some((payload, header.token_type().map(str::to_owned)))
+        };
+        keys.iter()
+            .rev()
+            .find(|k| k.created + delay <= now)
+            .or(keys.first())
+            .ok_or_else(|| KeyError::Sign(format!("no {} key", alg.as_str())))
     }
 }
 
@@ -234,8 +325,9 @@ pub fn rotate(dir: &Path, now: i64) -> Result<Vec<String>, KeyError> {
         }
         generate(dir, alg, now)?;
     }
-    let ring = KeyRing::load(dir)?;
-    Ok(vec![ring.rs256.kid, ring.es256.kid])
+    let set = KeySet::load(dir)?;
+    let newest = |keys: &[SigningKey]| keys.last().map(|k| k.kid.clone()).unwrap_or_default();
+    Ok(vec![newest(&set.rs256), newest(&set.es256)])
 }
 
 fn create_dir(dir: &Path) -> Result<(), KeyError> {
@@ -335,18 +427,39 @@ fn thumbprint(jwk: &Jwk) -> String {
 mod tests {
     use super::*;
 
+    /// Long after every key of these tests was made.
+    const LATER: i64 = 1 << 40;
+
+    /// A rotated key is published at once but signs only once every JWKS
+    /// cached before it was published has expired.
+    #[test]
+    fn a_new_key_is_published_first_and_signs_after_the_jwks_max_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = KeyRing::load_or_create(dir.path(), 1000)
+            .unwrap()
+            .activating_after(300);
+        let first = ring.active_kid(SigningAlg::Rs256, 1000).unwrap();
+        rotate(dir.path(), 2000).unwrap();
+        assert_eq!(ring.reload().unwrap(), 4);
+        let jwks = String::from_utf8(ring.jwks_json().to_vec()).unwrap();
+        let newest = ring.active_kid(SigningAlg::Rs256, 2300).unwrap();
+        assert_ne!(newest, first);
+        assert!(jwks.contains(&newest), "published before it signs");
+        assert_eq!(ring.active_kid(SigningAlg::Rs256, 2299).unwrap(), first);
+    }
+
     #[test]
     fn keys_are_created_once_reloaded_and_rotated() {
         let dir = tempfile::tempdir().unwrap();
         let ring = KeyRing::load_or_create(dir.path(), 1000).unwrap();
         let again = KeyRing::load_or_create(dir.path(), 2000).unwrap();
         assert_eq!(
-            ring.active_kid(SigningAlg::Rs256),
-            again.active_kid(SigningAlg::Rs256)
+            ring.active_kid(SigningAlg::Rs256, LATER),
+            again.active_kid(SigningAlg::Rs256, LATER)
         );
         assert_eq!(
-            ring.active_kid(SigningAlg::Es256),
-            again.active_kid(SigningAlg::Es256)
+            ring.active_kid(SigningAlg::Es256, LATER),
+            again.active_kid(SigningAlg::Es256, LATER)
         );
 
         #[cfg(unix)]
@@ -362,13 +475,13 @@ mod tests {
         rotate(dir.path(), 3000).unwrap();
         let rotated = KeyRing::load_or_create(dir.path(), 3000).unwrap();
         assert_ne!(
-            rotated.active_kid(SigningAlg::Es256),
-            ring.active_kid(SigningAlg::Es256)
+            rotated.active_kid(SigningAlg::Es256, LATER),
+            ring.active_kid(SigningAlg::Es256, LATER)
         );
         let (payload, typ) = rotated.verify(&jws).expect("old key still verifies");
         assert_eq!(payload, b"{\"a\":1}");
         assert_eq!(typ.as_deref(), Some("at+jwt"));
-        let jwks: serde_json::Value = serde_json::from_str(rotated.jwks_json()).unwrap();
+        let jwks: serde_json::Value = serde_json::from_slice(&rotated.jwks_json()).unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 4);
         for key in jwks["keys"].as_array().unwrap() {
             assert!(
@@ -382,7 +495,7 @@ mod tests {
         rotate(dir.path(), 3000 + RETIRED_KEY_GRACE_SECONDS + 1).unwrap();
         let ring = KeyRing::load_or_create(dir.path(), 0).unwrap();
         assert!(ring.verify(&jws).is_none());
-        let jwks: serde_json::Value = serde_json::from_str(ring.jwks_json()).unwrap();
+        let jwks: serde_json::Value = serde_json::from_slice(&ring.jwks_json()).unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 4);
     }
 }
@@ -412,7 +525,7 @@ mod signing_tests {
                 );
                 assert_eq!(
                     header.claim("kid").and_then(|v| v.as_str()),
-                    Some(ring.active_kid(alg))
+                    ring.active_kid(alg, unix_now()).as_deref()
                 );
             }
         }

@@ -1,7 +1,6 @@
 //! The `sesame` binary: parses the command line and runs it.
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
     // Before anything else: it may execute the program again.
@@ -16,12 +15,8 @@ fn main() -> std::process::ExitCode {
 
 #[tokio::main]
 async fn run() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // The logger is installed by the command, once `serve` knows its
+    // `log_format`.
     match sesame::cli::run(sesame::cli::Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(reason) => {

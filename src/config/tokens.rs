@@ -15,6 +15,7 @@ pub(super) struct RawTokens {
     access_token_alg: Option<String>,
     refresh_idle_ttl_seconds: Option<i64>,
     refresh_absolute_ttl_seconds: Option<i64>,
+    jwks_max_age_seconds: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -35,6 +36,9 @@ pub struct TokenConfig {
     pub code_ttl: i64,
     /// How long a pending authorization request waits for the citizen.
     pub interaction_ttl: i64,
+    /// The JWKS's cache lifetime, and so how long a rotated key is
+    /// published before it signs.
+    pub jwks_max_age: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +87,12 @@ pub(super) fn token_config(raw: RawTokens, file: &Path) -> Result<TokenConfig, C
         )?,
         code_ttl: 60,
         interaction_ttl: INTERACTION_TTL,
+        jwks_max_age: positive(
+            file,
+            "tokens.jwks_max_age_seconds",
+            raw.jwks_max_age_seconds,
+            crate::keys::JWKS_MAX_AGE_SECONDS,
+        )?,
     })
 }
 

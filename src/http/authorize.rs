@@ -59,6 +59,14 @@ async fn authorize(
     let req = match validated {
         Ok(req) => req,
         Err(AuthorizeError::Untrusted(why)) => {
+            // An unknown client or an unregistered redirect URI: a
+            // misconfigured service, or someone fishing for an open redirect.
+            tracing::info!(
+                client = ?error::for_log(params.first("client_id")),
+                address = %peer.0,
+                reason = ?why,
+                "authorization request rejected"
+            );
             let page = error::page(
                 app,
                 lang,

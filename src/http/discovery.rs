@@ -1,5 +1,6 @@
-//! OpenID Connect Discovery 1.0 and the JWKS, both prepared once at start.
-//! Everything advertised here works; a test follows every URL.
+//! OpenID Connect Discovery 1.0, prepared once at start, and the JWKS,
+//! serialised once per key reload (SIGHUP). Everything advertised here
+//! works; a test follows every URL.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -8,24 +9,32 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 use super::paths;
 use crate::config::{Config, GrantType};
 use crate::keys::KeyRing;
 use crate::oidc::scopes::{KNOWN_SCOPES, supported_claims};
 
-/// The discovery document and the JWKS, serialised once at start.
+/// The discovery document, serialised once at start, and the key ring
+/// whose JWKS is served as it stands.
 #[derive(Clone)]
 pub struct Prepared {
     discovery: Bytes,
-    jwks: Bytes,
+    keys: Arc<KeyRing>,
+    /// `Cache-Control` of both documents (`tokens.jwks_max_age_seconds`):
+    /// a rotated key is published this long before it signs.
+    cache_control: HeaderValue,
 }
 
 impl Prepared {
-    pub fn new(config: &Config, keys: &KeyRing) -> Prepared {
+    pub fn new(config: &Config, keys: Arc<KeyRing>) -> Prepared {
+        let cache_control = format!("public, max-age={}", config.tokens.jwks_max_age);
         Prepared {
             discovery: Bytes::from(document(config).to_string()),
-            jwks: Bytes::from(keys.jwks_json().to_owned()),
+            keys,
+            cache_control: HeaderValue::from_str(&cache_control)
+                .unwrap_or(HeaderValue::from_static("public, max-age=300")),
         }
     }
 }
@@ -79,17 +88,14 @@ pub fn document(config: &Config) -> Value {
     })
 }
 
-fn json_response(body: Bytes) -> Response {
+fn json_response(body: Bytes, cache_control: HeaderValue) -> Response {
     (
         [
             (
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=300"),
-            ),
+            (header::CACHE_CONTROL, cache_control),
             (
                 header::ACCESS_CONTROL_ALLOW_ORIGIN,
                 HeaderValue::from_static("*"),
@@ -101,9 +107,10 @@ fn json_response(body: Bytes) -> Response {
 }
 
 async fn discovery(State(prepared): State<Prepared>) -> Response {
-    json_response(prepared.discovery)
+    json_response(prepared.discovery, prepared.cache_control)
 }
 
 async fn jwks(State(prepared): State<Prepared>) -> Response {
-    json_response(prepared.jwks)
+    let body = Bytes::from_owner(prepared.keys.jwks_json());
+    json_response(body, prepared.cache_control)
 }

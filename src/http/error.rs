@@ -149,3 +149,13 @@ pub async fn not_found(
         None,
     )
 }
+
+/// Text from a request (a client id) as a log field: at most 64
+/// characters, `-` when absent; logged with `?` so control characters are
+/// escaped.
+pub fn for_log(value: Option<&str>) -> &str {
+    match value {
+        Some(v) => v.char_indices().nth(64).map_or(v, |(i, _)| &v[..i]),
+        None => "-",
+    }
+}

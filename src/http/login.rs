@@ -19,6 +19,7 @@ use crate::accounts::login::{Login, Origin, login};
 use crate::accounts::signup;
 use crate::app::{App, AppState};
 use crate::i18n::Lang;
+use crate::metrics::SignIn;
 use crate::oidc::authorize::AuthRequest;
 use crate::oidc::params::Params;
 
@@ -134,6 +135,7 @@ async fn submit(
         service: pending.as_ref().map(|p| p.req.client_id.clone()),
     };
     let outcome = login(&app.store, &app.hasher, &email, password, origin, app.now()).await?;
+    observe(&outcome, pending.as_ref(), &client);
     answer(&app, jar, lang, pending, email, outcome).await
 }
 
@@ -165,10 +167,7 @@ async fn answer(
             let id = pending.map(|p| p.id);
             return pending_signup(app, jar, lang, &email, signup_id, id).await;
         }
-        Login::Refused => {
-            tracing::info!("login refused");
-            (app.pages.text(lang, "login_failed"), StatusCode::OK)
-        }
+        Login::Refused => (app.pages.text(lang, "login_failed"), StatusCode::OK),
         Login::Disabled => (
             app.pages.text(lang, "login_disabled"),
             StatusCode::FORBIDDEN,
@@ -205,6 +204,23 @@ async fn pending_signup(
         false,
         notice,
     ))
+}
+
+/// Counts a sign-in attempt; a refused one is logged for the operator
+/// with the service and the client's address — never the address typed
+/// nor the password.
+fn observe(outcome: &Login, pending: Option<&Pending>, address: &str) {
+    let counted = match outcome {
+        Login::Accepted(_) => SignIn::Succeeded,
+        Login::Throttled { .. } => SignIn::Throttled,
+        Login::Refused => {
+            let client = pending.map_or("-", |p| p.req.client_id.as_str());
+            tracing::info!(client, address, "login refused");
+            SignIn::Failed
+        }
+        Login::Unverified(_) | Login::PendingSignup(_) | Login::Disabled => return,
+    };
+    crate::metrics::sign_in(counted);
 }
 
 /// A session for `sub`, then the pending request carried on (or home).

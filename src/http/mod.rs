@@ -17,6 +17,7 @@ pub mod introspect;
 pub mod lang;
 pub mod login;
 pub mod logout;
+pub mod metrics;
 pub mod pages;
 pub mod paths;
 pub mod reset;
@@ -54,7 +55,8 @@ pub fn router(app: AppState, prepared: discovery::Prepared) -> Router {
         .merge(userinfo::router())
         .merge(revoke::router())
         .layer(cors());
-    Router::new()
+    let metered = app.config.metrics_listen.is_some();
+    let routes = Router::new()
         .merge(cross_origin)
         .merge(authorize::router())
         .merge(login::router())
@@ -71,7 +73,14 @@ pub fn router(app: AppState, prepared: discovery::Prepared) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             device::record,
-        ))
+        ));
+    // Only with `metrics_listen`: without it requests pay nothing.
+    let routes = if metered {
+        routes.layer(axum::middleware::from_fn(metrics::track))
+    } else {
+        routes
+    };
+    routes
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header_layer(header::CONTENT_SECURITY_POLICY, PAGE_CSP))

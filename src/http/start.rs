@@ -17,11 +17,14 @@ use crate::pages::Pages;
 /// state around them, and the router, whose discovery document and JWKS
 /// are serialised once here.
 pub fn build(config: Config) -> Result<(Router, AppState), StartError> {
+    if config.metrics_listen.is_some() {
+        crate::metrics::install();
+    }
     let pages = Pages::new(paths::STYLESHEET).map_err(StartError::Templates)?;
     let app = Arc::new(App::build(config, pages)?);
     let account = format!("{}{}", app.config.issuer, paths::ACCOUNT);
     app.mailer.set_account_url(account);
-    let prepared = discovery::Prepared::new(&app.config, &app.keys);
+    let prepared = discovery::Prepared::new(&app.config, app.keys.clone());
     Ok((super::router(app.clone(), prepared), app))
 }
 
@@ -47,5 +50,18 @@ pub async fn run_until(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     app::spawn_workers(&app);
+    if let Some(addr) = app.config.metrics_listen {
+        let metrics = TcpListener::bind(addr).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {addr} (metrics_listen): {e}"),
+            )
+        })?;
+        if let Some(handle) = crate::metrics::install() {
+            tracing::info!(%addr, "metrics at /metrics");
+            crate::metrics::spawn_gauges(app.store.clone(), handle.clone());
+            super::metrics::spawn_exporter(metrics, handle);
+        }
+    }
     server::serve(listener, router, &app.config.server, shutdown).await
 }

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
+use super::client_ip::ClientIp;
 use super::error::{JsonError, no_store};
 use super::paths;
 use crate::app::{App, AppState};
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
 
 async fn token(
     State(app): State<AppState>,
+    peer: ClientIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -35,7 +37,10 @@ async fn token(
     };
     match exchange(&app, &headers, &body).await {
         Ok(answer) => (no_store(), Json(answer)).into_response(),
-        Err(e) => e.into_response(),
+        Err(e) => {
+            refused(&headers, &body, &peer, &e);
+            e.into_response()
+        }
     }
 }
 
@@ -48,6 +53,23 @@ pub fn readable(body: Result<Bytes, BytesRejection>) -> Result<Bytes, JsonError>
             "the request body is too large or unreadable",
         ))
     })
+}
+
+/// A refused token request (a replayed code among them), for the
+/// operator: the client it claims to be, the address and the error —
+/// never the code, the token or the secret it carried.
+fn refused(headers: &HeaderMap, body: &[u8], peer: &ClientIp, e: &JsonError) {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let client = client_auth::claimed_id(authorization, &Params::parse(body));
+    tracing::info!(
+        client = ?super::error::for_log(client.as_deref()),
+        address = %peer.0,
+        error = e.0.code.as_str(),
+        description = ?e.0.description,
+        "token request refused"
+    );
 }
 
 /// The body of a form POST, or `invalid_request` for anything else.
@@ -96,6 +118,7 @@ async fn exchange(
 ) -> Result<tokens::TokenResponse, JsonError> {
     let params = form_params(headers, body)?;
     let grant_type = token::grant_type(&params)?;
+    let grant_name = grant_type.to_owned();
     let client = authenticated_client(app, headers, &params)?;
     let request = TokenRequest::parse(grant_type, &client, &params)?;
     let (now, cfg) = (app.now(), app.config.tokens.clone());
@@ -109,14 +132,9 @@ async fn exchange(
         })
         .await??;
     let (keys, issuer) = (&app.keys, &app.config.issuer);
-    Ok(tokens::mint(
-        keys,
-        issuer,
-        &app.config.tokens,
-        &client,
-        issued,
-        now,
-    )?)
+    let answer = tokens::mint(keys, issuer, &app.config.tokens, &client, issued, now)?;
+    crate::metrics::token_issued(grant_name, &client.id);
+    Ok(answer)
 }
 
 /// The RFC 9068 access token for `access`, signed with the prepared key.

@@ -56,6 +56,15 @@ pub fn authenticate<'c>(
     }
 }
 
+/// The client a request says it is (Basic user, else `client_id`), before
+/// any check: for the log line of a refused request.
+pub fn claimed_id(authorization: Option<&str>, params: &Params) -> Option<String> {
+    authorization
+        .and_then(basic_credentials)
+        .map(|(id, _)| id)
+        .or_else(|| params.first("client_id").map(str::to_owned))
+}
+
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
 fn basic_credentials(header: &str) -> Option<(String, String)> {
     let (scheme, value) = header.trim().split_once(' ')?;

@@ -56,6 +56,7 @@ fn cfg() -> TokenConfig {
         refresh_absolute_ttl: 5000,
         code_ttl: 60,
         interaction_ttl: 3600,
+        jwks_max_age: 300,
     }
 }
 

@@ -19,6 +19,7 @@ pub mod mail_requests;
 pub mod server_secrets;
 pub mod sessions;
 pub mod signups;
+pub mod stats;
 pub mod throttle;
 pub mod users;
 

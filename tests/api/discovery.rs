@@ -94,7 +94,7 @@ async fn keys_survive_a_restart() {
         .unwrap();
     let config = sesame::config::Config::load(&server.dir.path().join("sesame.toml")).unwrap();
     let (_, again) = sesame::http::start::build(config).unwrap();
-    let after: serde_json::Value = serde_json::from_str(again.keys.jwks_json()).unwrap();
+    let after: serde_json::Value = serde_json::from_slice(&again.keys.jwks_json()).unwrap();
     assert_eq!(before, after, "same kids after a restart");
 }
 

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 mod common;
 mod first_run;
 mod operations;
+mod process;
+mod rotation;
 
 /// Runs `sesame args` in the test's own folder, without SESAME_CONFIG.
 fn sesame(args: &[&str], stdin: Option<&str>) -> Output {

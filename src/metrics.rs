@@ -1,0 +1,171 @@
+//! Prometheus metrics (`metrics_listen`): the names Sésame reports, one
+//! function per event so names and labels are written once, and the
+//! gauges refreshed from the database on a timer.
+//!
+//! Without `metrics_listen` no recorder is installed and every call here
+//! is a no-op of the `metrics` crate (one atomic load), so the hot paths
+//! pay nothing. The recorder is process-wide: installed once, shared by
+//! every server a process starts (the integration tests start several).
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::store::{self, Store};
+
+pub const HTTP_REQUESTS: &str = "sesame_http_requests_total";
+pub const HTTP_DURATION: &str = "sesame_http_request_duration_seconds";
+pub const TOKENS_ISSUED: &str = "sesame_tokens_issued_total";
+pub const SIGN_INS: &str = "sesame_sign_ins_total";
+pub const SIGN_UPS: &str = "sesame_sign_ups_total";
+pub const VERIFICATIONS: &str = "sesame_email_verifications_total";
+pub const RESETS: &str = "sesame_password_resets_total";
+pub const MAILS: &str = "sesame_mails_total";
+pub const MAIL_QUEUE_PENDING: &str = "sesame_mail_queue_pending";
+pub const MAIL_QUEUE_AGE: &str = "sesame_mail_queue_oldest_age_seconds";
+pub const BACKCHANNEL: &str = "sesame_backchannel_deliveries_total";
+pub const DB_JOB_DURATION: &str = "sesame_db_job_duration_seconds";
+pub const DB_BATCH_SIZE: &str = "sesame_db_batch_size";
+pub const CITIZENS: &str = "sesame_citizens";
+pub const LIVE_SESSIONS: &str = "sesame_live_sessions";
+
+/// Latency buckets, in seconds: from a cached discovery answer (tens of
+/// microseconds) to a password check under load (a second or more).
+const LATENCY_BUCKETS: &[f64] = &[
+    0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0,
+];
+/// Jobs per database transaction (the database thread takes at most 64).
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+
+/// How often the gauges are read from the database.
+const GAUGE_INTERVAL: Duration = Duration::from_secs(15);
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process-wide recorder (the first call does; later calls
+/// return the same handle). `None` if another recorder was installed.
+pub fn install() -> Option<PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full(DB_BATCH_SIZE.into()), BATCH_BUCKETS)
+                })
+                .map_err(|e| tracing::error!(error = %e, "metrics: bad buckets"))
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder)
+                .map_err(
+                    |e| tracing::error!(error = %e, "metrics: a recorder is installed already"),
+                )
+                .ok()?;
+            describe();
+            Some(handle)
+        })
+        .clone()
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests by route template, method and status"
+    );
+    describe_histogram!(HTTP_DURATION, "HTTP request latency by route template");
+    describe_counter!(TOKENS_ISSUED, "Token responses by grant type and client");
+    describe_counter!(
+        SIGN_INS,
+        "Sign-ins by outcome (succeeded, failed, throttled)"
+    );
+    describe_counter!(SIGN_UPS, "Accounts created");
+    describe_counter!(VERIFICATIONS, "Email addresses verified");
+    describe_counter!(RESETS, "Passwords reset by email link");
+    describe_counter!(MAILS, "Mails by state (queued, sent, failed attempt)");
+    describe_gauge!(MAIL_QUEUE_PENDING, "Mails waiting for delivery");
+    describe_gauge!(MAIL_QUEUE_AGE, "Age of the oldest mail waiting");
+    describe_counter!(BACKCHANNEL, "Back-channel logout deliveries by outcome");
+    describe_histogram!(DB_JOB_DURATION, "Database job latency, queueing included");
+    describe_histogram!(DB_BATCH_SIZE, "Jobs per database transaction");
+    describe_gauge!(CITIZENS, "Citizen accounts");
+    describe_gauge!(LIVE_SESSIONS, "Unexpired sign-in sessions");
+}
+
+/// How a sign-in attempt ended.
+#[derive(Debug, Clone, Copy)]
+pub enum SignIn {
+    Succeeded,
+    Failed,
+    Throttled,
+}
+
+pub fn sign_in(outcome: SignIn) {
+    let outcome = match outcome {
+        SignIn::Succeeded => "succeeded",
+        SignIn::Failed => "failed",
+        SignIn::Throttled => "throttled",
+    };
+    counter!(SIGN_INS, "outcome" => outcome).increment(1);
+}
+
+/// Only issued tokens are counted: `grant_type` is one of the three known.
+pub fn token_issued(grant_type: String, client: &str) {
+    counter!(TOKENS_ISSUED, "grant_type" => grant_type, "client" => client.to_owned()).increment(1);
+}
+
+pub fn signed_up() {
+    counter!(SIGN_UPS).increment(1);
+}
+
+pub fn verified() {
+    counter!(VERIFICATIONS).increment(1);
+}
+
+pub fn password_reset() {
+    counter!(RESETS).increment(1);
+}
+
+/// `state`: `queued`, `sent` or `failed` (a failed attempt; it is retried).
+pub fn mail(state: &'static str) {
+    counter!(MAILS, "state" => state).increment(1);
+}
+
+/// `outcome`: `delivered`, `failed` (retried) or `abandoned`.
+pub fn backchannel(outcome: &'static str) {
+    counter!(BACKCHANNEL, "outcome" => outcome).increment(1);
+}
+
+pub fn db_job(elapsed: Duration) {
+    histogram!(DB_JOB_DURATION).record(elapsed.as_secs_f64());
+}
+
+pub fn db_batch(jobs: usize) {
+    histogram!(DB_BATCH_SIZE).record(jobs as f64);
+}
+
+/// Reads the gauges from the database every [`GAUGE_INTERVAL`], and runs
+/// the exporter's upkeep (histogram windows), until the runtime ends.
+pub fn spawn_gauges(store: Store, handle: PrometheusHandle) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(GAUGE_INTERVAL);
+        loop {
+            tick.tick().await;
+            handle.run_upkeep();
+            let now = crate::app::now();
+            match store.run(move |tx| store::stats::counts(tx, now)).await {
+                Ok(c) => {
+                    gauge!(CITIZENS).set(c.citizens as f64);
+                    gauge!(LIVE_SESSIONS).set(c.live_sessions as f64);
+                    gauge!(MAIL_QUEUE_PENDING).set(c.mails_pending as f64);
+                    let age = c.oldest_mail_at.map_or(0, |at| (now - at).max(0));
+                    gauge!(MAIL_QUEUE_AGE).set(age as f64);
+                }
+                Err(e) => tracing::warn!(error = %e, "metrics: cannot read the gauges"),
+            }
+        }
+    });
+}

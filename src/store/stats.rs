@@ -1,0 +1,56 @@
+//! Counts for the metrics' gauges (citizens, live sessions, the mail
+//! queue), read together in one job every few seconds rather than per
+//! scrape, so a busy Prometheus cannot turn into a query storm.
+
+use super::{Result, Tx};
+
+/// What the gauges show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub citizens: i64,
+    pub live_sessions: i64,
+    pub mails_pending: i64,
+    /// When the oldest mail still waiting was queued.
+    pub oldest_mail_at: Option<i64>,
+}
+
+pub fn counts(tx: &Tx<'_>, now: i64) -> Result<Counts> {
+    let conn = tx.conn;
+    let citizens = conn
+        .prepare_cached("SELECT count(*) FROM users")?
+        .query_row([], |r| r.get(0))?;
+    let live_sessions = conn
+        .prepare_cached(
+            "SELECT count(*) FROM sessions WHERE expires_at > ?1 AND idle_expires_at > ?1",
+        )?
+        .query_row([now], |r| r.get(0))?;
+    let (mails_pending, oldest_mail_at) = conn
+        .prepare_cached("SELECT count(*), min(created_at) FROM mail_queue")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(Counts {
+        citizens,
+        live_sessions,
+        mails_pending,
+        oldest_mail_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_database_counts_nothing() {
+        let db = crate::store::memory();
+        let counts = counts(&db.tx(), 0).unwrap();
+        assert_eq!(
+            counts,
+            Counts {
+                citizens: 0,
+                live_sessions: 0,
+                mails_pending: 0,
+                oldest_mail_at: None
+            }
+        );
+    }
+}
