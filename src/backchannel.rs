@@ -162,6 +162,7 @@ async fn settle(worker: &Worker, d: Delivery, result: Attempt) -> Result<(), sto
         Attempt::NoLongerWanted => None,
         Attempt::Answered(DeliveryOutcome::Delivered, _) => {
             tracing::info!(client, attempt, "back-channel logout delivered");
+            crate::metrics::backchannel("delivered");
             None
         }
         Attempt::Answered(DeliveryOutcome::Refused, status) => {
@@ -171,10 +172,12 @@ async fn settle(worker: &Worker, d: Delivery, result: Attempt) -> Result<(), sto
                 ?status,
                 "back-channel logout refused by the client"
             );
+            crate::metrics::backchannel("refused");
             None
         }
         Attempt::Answered(DeliveryOutcome::Retry, status) => {
             let at = logout::retry_at(attempt, now);
+            crate::metrics::backchannel(if at.is_some() { "failed" } else { "abandoned" });
             match at {
                 Some(_) => tracing::info!(
                     client,

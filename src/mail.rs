@@ -345,9 +345,11 @@ pub async fn deliver_due(store: &Store, mailer: &Mailer, now: i64) -> Result<usi
             Ok(()) => {
                 store.run(move |conn| mail_queue::delete(conn, id)).await?;
                 tracing::info!(mail = id, "mail delivered");
+                crate::metrics::mail("sent");
                 sent += 1;
             }
             Err(reason) => {
+                crate::metrics::mail("failed");
                 let attempts = mail.attempts + 1;
                 let next = now + backoff(attempts);
                 tracing::warn!(

@@ -134,7 +134,8 @@ pub fn mail(state: &'static str) {
     counter!(MAILS, "state" => state).increment(1);
 }
 
-/// `outcome`: `delivered`, `failed` (retried) or `abandoned`.
+/// `outcome`: `delivered`, `refused` (by the client), `failed` (retried)
+/// or `abandoned`.
 pub fn backchannel(outcome: &'static str) {
     counter!(BACKCHANNEL, "outcome" => outcome).increment(1);
 }

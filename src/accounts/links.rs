@@ -331,6 +331,7 @@ pub fn queue_letter(
         &composed.message,
         now,
     )?;
+    crate::metrics::mail("queued");
     Ok(())
 }
 

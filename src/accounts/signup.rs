@@ -257,6 +257,7 @@ pub fn register(
         created_at: now,
     };
     signups::insert(&tx, &signup)?;
+    crate::metrics::signed_up();
     let (to, kind) = match users::by_email(&tx, email)? {
         Some(existing) => (Recipient::account(&existing), mail::Kind::Exists),
         None => (Recipient::signup(&signup), mail::Kind::Verify),

@@ -329,6 +329,7 @@ async fn signed_in_again(
     let pending = forms::resume(app, &jar, reset.resume.as_deref()).await?;
     let (jar, session) = session::start(app, jar, reset.sub, Vec::new()).await?;
     tracing::info!(sid = %session.sid, "password reset; citizen signed in");
+    crate::metrics::password_reset();
     let Some((id, req)) = pending else {
         let t = |k| app.pages.text(lang, k);
         let page = MessagePage {

@@ -248,6 +248,7 @@ async fn signed_in(
     let pending = forms::resume(app, &jar, resume.as_deref()).await?;
     let (jar, session) = session::start(app, jar, sub, amr).await?;
     tracing::info!(sid = %session.sid, "account activated; citizen signed in");
+    crate::metrics::verified();
     let Some((id, req)) = pending else {
         return Ok(active(app, jar, lang, "verify_done_text", None));
     };

@@ -187,6 +187,7 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
     {
+        let queued = std::time::Instant::now();
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let result = f(&Tx::new(conn));
@@ -202,7 +203,9 @@ impl Store {
             }
         });
         self.jobs.send(job).map_err(|_| Error::Worker)?;
-        answer.await.map_err(|_| Error::Worker)?
+        let answer = answer.await.map_err(|_| Error::Worker)?;
+        crate::metrics::db_job(queued.elapsed());
+        answer
     }
 }
 
@@ -238,6 +241,7 @@ fn run_jobs(
 /// Runs a batch in one transaction, each job in its own savepoint, then
 /// answers every job. Returns whether the batch committed any change.
 fn run_batch(conn: &mut Connection, batch: Vec<Job>) -> bool {
+    crate::metrics::db_batch(batch.len());
     let changes = conn.total_changes();
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "database: cannot begin a transaction");

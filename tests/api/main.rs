@@ -23,6 +23,7 @@ mod hardening;
 mod introspection;
 mod limits;
 mod logout;
+mod metrics;
 mod operations;
 mod pages;
 mod properties;
