@@ -98,8 +98,23 @@ struct LangLink {
 impl Pages {
     /// Compiles every template; `stylesheet` is the path the pages link to.
     pub fn new(stylesheet: &'static str) -> Result<Pages, String> {
+        Pages::served_under(stylesheet, "")
+    }
+
+    /// [`Pages::new`] for pages served under `base` (the issuer's path,
+    /// such as `/sesame`): the templates' `local` filter puts it in front
+    /// of every link of Sésame's own (a value starting with one `/`).
+    pub fn served_under(stylesheet: &'static str, base: &str) -> Result<Pages, String> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        let base = base.to_owned();
+        env.add_filter("local", move |path: String| -> String {
+            if path.starts_with('/') && !path.starts_with("//") {
+                format!("{base}{path}")
+            } else {
+                path
+            }
+        });
         for (name, source) in TEMPLATES {
             env.add_template(name, source)
                 .map_err(|e| format!("{name}: {e}"))?;

@@ -74,6 +74,7 @@ pub fn router(app: AppState, prepared: discovery::Prepared) -> Router {
             app.clone(),
             device::record,
         ));
+    let routes = mount(routes, app.config.issuer_path());
     // Only with `metrics_listen`: without it requests pay nothing.
     let routes = if metered {
         routes.layer(axum::middleware::from_fn(metrics::track))
@@ -114,6 +115,46 @@ fn hsts(
         header::STRICT_TRANSPORT_SECURITY,
         move |_: &axum::response::Response| value.clone(),
     )
+}
+
+/// Serves `routes` under the issuer's path (`/sesame` for the issuer
+/// `https://ville.example/sesame`), where discovery says they are. Handlers
+/// and pages speak in paths from the mount point: the relative redirects
+/// they answer get the prefix here, and the pages' links through their
+/// `local` filter (`Pages::served_under`).
+fn mount(routes: Router<AppState>, prefix: &str) -> Router<AppState> {
+    if prefix.is_empty() {
+        return routes;
+    }
+    let routes = routes.layer(axum::middleware::map_response_with_state(
+        prefix.to_owned(),
+        prefix_location,
+    ));
+    Router::new()
+        .nest(prefix, routes)
+        .fallback(error::not_found)
+}
+
+/// `Location: /login?…` becomes `/sesame/login?…` (`/` becomes `/sesame`,
+/// the nested home); absolute URLs (relying parties) are left alone.
+async fn prefix_location(
+    axum::extract::State(prefix): axum::extract::State<String>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|l| l.starts_with('/') && !l.starts_with("//"));
+    let prefixed = match location {
+        Some("/") => HeaderValue::from_str(&prefix),
+        Some(path) => HeaderValue::from_str(&format!("{prefix}{path}")),
+        None => return response,
+    };
+    if let Ok(value) = prefixed {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
 }
 
 /// CORS for the JSON endpoints: any origin, no cookies (they authenticate

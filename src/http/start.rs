@@ -20,7 +20,8 @@ pub fn build(config: Config) -> Result<(Router, AppState), StartError> {
     if config.metrics_listen.is_some() {
         crate::metrics::install();
     }
-    let pages = Pages::new(paths::STYLESHEET).map_err(StartError::Templates)?;
+    let pages = Pages::served_under(paths::STYLESHEET, config.issuer_path())
+        .map_err(StartError::Templates)?;
     let app = Arc::new(App::build(config, pages)?);
     let account = format!("{}{}", app.config.issuer, paths::ACCOUNT);
     app.mailer.set_account_url(account);

@@ -21,6 +21,7 @@ mod discovery;
 mod flows;
 mod hardening;
 mod introspection;
+mod issuer_path;
 mod limits;
 mod logout;
 mod metrics;
