@@ -322,8 +322,13 @@ fn time_text(at: i64) -> String {
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let file = args.config.config.as_deref();
-    let mut config = Instance::open(file)?.config;
-    crate::logging::init(config.log_format);
+    let instance = Instance::load(file)?;
+    crate::logging::init(instance.config.log_format);
+    match instance.config.log_format {
+        config::LogFormat::Text => eprintln!("sesame: {}", instance.describe()),
+        config::LogFormat::Json => tracing::info!("{}", instance.describe()),
+    }
+    let mut config = instance.config;
     if let Some(listen) = &args.listen {
         config.set_listen(listen).map_err(|e| e.to_string())?;
     }
@@ -339,8 +344,6 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let listener = http::start::bind(&config)
         .await
         .map_err(|e| e.to_string())?;
-    let listen = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(issuer = %config.issuer, %listen, clients = state.clients().len(), "Sésame is listening");
     http::start::run_until(listener, router, state, http::server::stop_signal())
         .await
         .map_err(|e| e.to_string())

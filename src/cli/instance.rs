@@ -18,13 +18,20 @@ pub struct Instance {
 impl Instance {
     /// Loads `file`, or the built-in defaults; says which on standard error.
     pub fn open(file: Option<&Path>) -> Result<Instance, String> {
-        let config = Config::load_or_default(file).map_err(|e| e.to_string())?;
-        let instance = Instance {
-            config,
-            file: file.map(Path::to_path_buf),
-        };
+        let instance = Instance::load(file)?;
         eprintln!("sesame: {}", instance.describe());
         Ok(instance)
+    }
+
+    /// Loads `file`, or the built-in defaults, without a word: `serve`
+    /// names the instance once its logger is installed, so that a JSON log
+    /// holds JSON lines only.
+    pub fn load(file: Option<&Path>) -> Result<Instance, String> {
+        let config = Config::load_or_default(file).map_err(|e| e.to_string())?;
+        Ok(Instance {
+            config,
+            file: file.map(Path::to_path_buf),
+        })
     }
 
     /// `instance: config /srv/sesame/sesame.toml; data /srv/…; keys /srv/…`.

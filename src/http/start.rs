@@ -50,7 +50,11 @@ pub async fn run_until(
     app: AppState,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    // Workers first: SIGHUP is handled from here on, so whoever waits for
+    // the line below may send it.
     app::spawn_workers(&app);
+    let listen = listener.local_addr()?;
+    tracing::info!(issuer = %app.config.issuer, %listen, clients = app.clients().len(), "Sésame is listening");
     if let Some(addr) = app.config.metrics_listen {
         let metrics = TcpListener::bind(addr).await.map_err(|e| {
             std::io::Error::new(

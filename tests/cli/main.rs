@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 mod common;
 mod first_run;
 mod operations;
+mod journey_logs;
+#[path = "../api/mailbox.rs"]
+mod mailbox;
 mod process;
 mod rotation;
 
