@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 #[path = "../common/mod.rs"]
 mod common;
 mod first_run;
-mod operations;
 mod journey_logs;
 #[path = "../api/mailbox.rs"]
 mod mailbox;
+mod operations;
 mod process;
 mod rotation;
 
