@@ -323,7 +323,12 @@ pub fn rotate(dir: &Path, now: i64) -> Result<Vec<String>, KeyError> {
                     .map_err(|e| KeyError::Io(pair[0].path.clone(), e))?;
             }
         }
-        generate(dir, alg, now)?;
+        // Stamped after the newest key even within the same second, so
+        // that "oldest" and "newest" are never a tie between file names.
+        let stamp = of_alg
+            .last()
+            .map_or(now, |newest| now.max(newest.created + 1));
+        generate(dir, alg, stamp)?;
     }
     let set = KeySet::load(dir)?;
     let newest = |keys: &[SigningKey]| keys.last().map(|k| k.kid.clone()).unwrap_or_default();
