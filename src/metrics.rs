@@ -7,10 +7,11 @@
 //! pay nothing. The recorder is process-wide: installed once, shared by
 //! every server a process starts (the integration tests start several).
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 use std::time::Duration;
 
-use metrics::{counter, gauge, histogram};
+use metrics::{Counter, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::store::{self, Store};
@@ -45,6 +46,22 @@ const GAUGE_INTERVAL: Duration = Duration::from_secs(15);
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
+/// A request counter and latency histogram, for one (method, status) of a route.
+type RequestHandles = HashMap<(String, u16), (Counter, Histogram)>;
+
+/// Handles of the metrics recorded on every request or database job,
+/// registered once: building a metric's key and finding it in the
+/// registry at each event cost more than the event itself (a fifth of a
+/// discovery answer). Set only once the recorder is installed.
+struct Hot {
+    db_job: Histogram,
+    db_batch: Histogram,
+    /// route → (method, status) → the request counter and histogram.
+    requests: RwLock<HashMap<String, RequestHandles>>,
+}
+
+static HOT: OnceLock<Hot> = OnceLock::new();
+
 /// Installs the process-wide recorder (the first call does; later calls
 /// return the same handle). `None` if another recorder was installed.
 pub fn install() -> Option<PrometheusHandle> {
@@ -65,6 +82,11 @@ pub fn install() -> Option<PrometheusHandle> {
                 )
                 .ok()?;
             describe();
+            let _ = HOT.set(Hot {
+                db_job: histogram!(DB_JOB_DURATION),
+                db_batch: histogram!(DB_BATCH_SIZE),
+                requests: RwLock::new(HashMap::new()),
+            });
             Some(handle)
         })
         .clone()
@@ -140,12 +162,63 @@ pub fn backchannel(outcome: &'static str) {
     counter!(BACKCHANNEL, "outcome" => outcome).increment(1);
 }
 
+/// Whether metrics are recorded at all (`metrics_listen` is set), so the
+/// callers can skip even reading the clock.
+pub fn enabled() -> bool {
+    HOT.get().is_some()
+}
+
 pub fn db_job(elapsed: Duration) {
-    histogram!(DB_JOB_DURATION).record(elapsed.as_secs_f64());
+    if let Some(hot) = HOT.get() {
+        hot.db_job.record(elapsed.as_secs_f64());
+    }
 }
 
 pub fn db_batch(jobs: usize) {
-    histogram!(DB_BATCH_SIZE).record(jobs as f64);
+    if let Some(hot) = HOT.get() {
+        hot.db_batch.record(jobs as f64);
+    }
+}
+
+/// One HTTP request: `route` is the route template.
+pub fn request(route: &str, method: &str, status: u16, elapsed: Duration) {
+    let Some(hot) = HOT.get() else {
+        return;
+    };
+    let record = |(count, latency): &(Counter, Histogram)| {
+        count.increment(1);
+        latency.record(elapsed.as_secs_f64());
+    };
+    let known = match hot.requests.read() {
+        Ok(map) => map
+            .get(route)
+            .and_then(|by| by.iter().find(|((m, s), _)| m == method && *s == status))
+            .map(|(_, handles)| record(handles))
+            .is_some(),
+        Err(_) => false,
+    };
+    if known {
+        return;
+    }
+    // First time for this (route, method, status): register its handles.
+    let labels = [("route", route.to_owned()), ("method", method.to_owned())];
+    let handles = (
+        counter!(
+            HTTP_REQUESTS,
+            &[
+                ("route", route.to_owned()),
+                ("method", method.to_owned()),
+                ("status", status.to_string()),
+            ]
+        ),
+        histogram!(HTTP_DURATION, &labels),
+    );
+    record(&handles);
+    if let Ok(mut map) = hot.requests.write() {
+        map.entry(route.to_owned())
+            .or_default()
+            .insert((method.to_owned(), status), handles);
+    }
 }
 
 /// Reads the gauges from the database every [`GAUGE_INTERVAL`], and runs

@@ -187,7 +187,7 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
     {
-        let queued = std::time::Instant::now();
+        let queued = crate::metrics::enabled().then(std::time::Instant::now);
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let result = f(&Tx::new(conn));
@@ -204,7 +204,9 @@ impl Store {
         });
         self.jobs.send(job).map_err(|_| Error::Worker)?;
         let answer = answer.await.map_err(|_| Error::Worker)?;
-        crate::metrics::db_job(queued.elapsed());
+        if let Some(queued) = queued {
+            crate::metrics::db_job(queued.elapsed());
+        }
         answer
     }
 }
