@@ -24,4 +24,4 @@ pub mod store;
 pub mod tuning;
 
 #[cfg(test)]
-mod parser_properties;
+mod tests;

@@ -12,6 +12,7 @@ use super::client_ip::ClientIp;
 use super::error::{self, Internal};
 use super::{flow, forms, lang, paths, session};
 use crate::app::{App, AppState};
+use crate::i18n::Lang;
 use crate::oidc::authorize::{AuthorizeError, validate};
 use crate::oidc::params::Params;
 use crate::oidc::tokens;
@@ -59,23 +60,7 @@ async fn authorize(
     let req = match validated {
         Ok(req) => req,
         Err(AuthorizeError::Untrusted(why)) => {
-            // An unknown client or an unregistered redirect URI: a
-            // misconfigured service, or someone fishing for an open redirect.
-            tracing::info!(
-                client = ?error::for_log(params.first("client_id")),
-                address = %peer.0,
-                reason = ?why,
-                "authorization request rejected"
-            );
-            let page = error::page(
-                app,
-                lang,
-                StatusCode::BAD_REQUEST,
-                "authorize_error_title",
-                "authorize_error_text",
-                Some(why),
-            );
-            return Ok(page);
+            return Ok(untrusted(app, lang, &params, &peer, why));
         }
         Err(AuthorizeError::Redirect(to, e)) => return Ok(flow::respond(app, lang, &to, Err(&e))),
     };
@@ -85,4 +70,24 @@ async fn authorize(
     let (jar, browser) = forms::browser_cookie(jar, app.config.https());
     let response = flow::open(app, lang, req, signed, &peer.0, browser).await?;
     Ok((jar, response).into_response())
+}
+
+/// An unknown client or an unregistered redirect URI: a misconfigured
+/// service, or someone fishing for an open redirect. An error page, never
+/// a redirect (RFC 6749 §4.1.2.1).
+fn untrusted(app: &App, lang: Lang, params: &Params, peer: &ClientIp, why: String) -> Response {
+    tracing::info!(
+        client = ?error::for_log(params.first("client_id")),
+        address = %peer.0,
+        reason = ?why,
+        "authorization request rejected"
+    );
+    error::page(
+        app,
+        lang,
+        StatusCode::BAD_REQUEST,
+        "authorize_error_title",
+        "authorize_error_text",
+        Some(why),
+    )
 }

@@ -47,16 +47,9 @@ pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'
 
 /// Every route, over the shared state; discovery and JWKS serve what
 /// `prepared` holds.
-pub fn router(app: AppState, prepared: discovery::Prepared) -> Router {
-    // Endpoints a browser application (a public client) calls directly.
-    let cross_origin = Router::new()
-        .merge(discovery::router(prepared))
-        .merge(token::router())
-        .merge(userinfo::router())
-        .merge(revoke::router())
-        .layer(cors());
-    let metered = app.config.metrics_listen.is_some();
-    let routes = Router::new()
+/// Every endpoint, with the device record of signed-in browsers.
+fn endpoints(app: &AppState, cross_origin: Router<AppState>) -> Router<AppState> {
+    Router::new()
         .merge(cross_origin)
         .merge(authorize::router())
         .merge(login::router())
@@ -73,10 +66,20 @@ pub fn router(app: AppState, prepared: discovery::Prepared) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             device::record,
-        ));
-    let routes = mount(routes, app.config.issuer_path());
+        ))
+}
+
+pub fn router(app: AppState, prepared: discovery::Prepared) -> Router {
+    // Endpoints a browser application (a public client) calls directly.
+    let cross_origin = Router::new()
+        .merge(discovery::router(prepared))
+        .merge(token::router())
+        .merge(userinfo::router())
+        .merge(revoke::router())
+        .layer(cors());
+    let routes = mount(endpoints(&app, cross_origin), app.config.issuer_path());
     // Only with `metrics_listen`: without it requests pay nothing.
-    let routes = if metered {
+    let routes = if app.config.metrics_listen.is_some() {
         routes.layer(axum::middleware::from_fn(metrics::track))
     } else {
         routes
