@@ -167,18 +167,36 @@ pub async fn signed_in_unlinked(servers: &Servers, email: &str) -> (reqwest::Cli
 pub async fn signed_in_linked(servers: &Servers, email: &str) -> (reqwest::Client, String) {
     let (browser, sub) = signed_in_unlinked(servers, email).await;
     let csrf = csrf_of(&browser, &servers.portal("/rapprochement")).await;
-    let linked = browser
+    let linked = lier(
+        &browser,
+        servers,
+        &csrf,
+        portal::db::DEMO_IDENTIFIANT,
+        portal::db::DEMO_PASSWORD,
+    )
+    .await;
+    assert_eq!(location(&linked), "/rapprochement/active");
+    (browser, sub)
+}
+
+/// Posts the « J'ai déjà un compte » form of the Rapprochement page.
+pub async fn lier(
+    browser: &reqwest::Client,
+    servers: &Servers,
+    csrf: &str,
+    identifiant: &str,
+    mot_de_passe: &str,
+) -> reqwest::Response {
+    browser
         .post(servers.portal("/rapprochement/lier"))
         .form(&[
-            ("csrf", csrf.as_str()),
-            ("identifiant", portal::db::DEMO_IDENTIFIANT),
-            ("mot_de_passe", portal::db::DEMO_PASSWORD),
+            ("csrf", csrf),
+            ("identifiant", identifiant),
+            ("mot_de_passe", mot_de_passe),
         ])
         .send()
         .await
-        .unwrap();
-    assert_eq!(location(&linked), "/rapprochement/active");
-    (browser, sub)
+        .unwrap()
 }
 
 /// The CSRF token of the forms of a portal page.

@@ -97,55 +97,40 @@ async fn a_citizen_links_an_existing_portal_account_then_comes_back_straight_to_
     let (browser, _) = signed_in_unlinked(&servers, email).await;
     let csrf = csrf_of(&browser, &servers.portal("/rapprochement")).await;
 
-    let wrong = browser
-        .post(servers.portal("/rapprochement/lier"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("identifiant", portal::db::DEMO_IDENTIFIANT),
-            ("mot_de_passe", "pas-le-bon"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let wrong = lier(
+        &browser,
+        &servers,
+        &csrf,
+        portal::db::DEMO_IDENTIFIANT,
+        "pas-le-bon",
+    )
+    .await;
     assert_eq!(wrong.status(), 422);
     assert!(text(&wrong.text().await.unwrap()).contains("Identifiant ou mot de passe incorrect."));
 
-    let unknown = browser
-        .post(servers.portal("/rapprochement/lier"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("identifiant", "personne"),
-            ("mot_de_passe", "x"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let unknown = lier(&browser, &servers, &csrf, "personne", "x").await;
     assert!(
         text(&unknown.text().await.unwrap()).contains("Identifiant ou mot de passe incorrect.")
     );
 
-    let forged = browser
-        .post(servers.portal("/rapprochement/lier"))
-        .form(&[
-            ("csrf", "forged"),
-            ("identifiant", portal::db::DEMO_IDENTIFIANT),
-            ("mot_de_passe", portal::db::DEMO_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let forged = lier(
+        &browser,
+        &servers,
+        "forged",
+        portal::db::DEMO_IDENTIFIANT,
+        portal::db::DEMO_PASSWORD,
+    )
+    .await;
     assert_eq!(forged.status(), 400, "CSRF token checked");
 
-    let linked = browser
-        .post(servers.portal("/rapprochement/lier"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("identifiant", portal::db::DEMO_IDENTIFIANT),
-            ("mot_de_passe", portal::db::DEMO_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let linked = lier(
+        &browser,
+        &servers,
+        &csrf,
+        portal::db::DEMO_IDENTIFIANT,
+        portal::db::DEMO_PASSWORD,
+    )
+    .await;
     assert_eq!(location(&linked), "/rapprochement/active");
     let (_, html) = page(&browser, &servers.portal("/mon-compte")).await;
     for child in [
@@ -166,16 +151,14 @@ async fn a_citizen_links_an_existing_portal_account_then_comes_back_straight_to_
     // Another identity cannot take over the linked account.
     let (other, _) = signed_in_unlinked(&servers, "intrus@example.test").await;
     let csrf = csrf_of(&other, &servers.portal("/rapprochement")).await;
-    let taken = other
-        .post(servers.portal("/rapprochement/lier"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("identifiant", portal::db::DEMO_IDENTIFIANT),
-            ("mot_de_passe", portal::db::DEMO_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let taken = lier(
+        &other,
+        &servers,
+        &csrf,
+        portal::db::DEMO_IDENTIFIANT,
+        portal::db::DEMO_PASSWORD,
+    )
+    .await;
     assert_eq!(taken.status(), 422);
     assert!(text(&taken.text().await.unwrap()).contains("déjà lié à une autre identité"));
 }

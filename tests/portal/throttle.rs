@@ -15,16 +15,7 @@ async fn link(
     password: &str,
 ) -> (u16, Option<String>, String) {
     let csrf = csrf_of(browser, &servers.portal("/rapprochement")).await;
-    let response = browser
-        .post(servers.portal("/rapprochement/lier"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("identifiant", identifiant),
-            ("mot_de_passe", password),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = lier(browser, servers, &csrf, identifiant, password).await;
     let retry = response
         .headers()
         .get("retry-after")
@@ -75,16 +66,14 @@ async fn guessing_a_portal_password_meets_429_and_the_right_one_waits_for_the_de
         .await
         .unwrap();
     let csrf = csrf_of(&guesser, &servers.portal("/rapprochement")).await;
-    let linked = guesser
-        .post(servers.portal("/rapprochement/lier"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("identifiant", portal::db::DEMO_IDENTIFIANT),
-            ("mot_de_passe", portal::db::DEMO_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let linked = lier(
+        &guesser,
+        &servers,
+        &csrf,
+        portal::db::DEMO_IDENTIFIANT,
+        portal::db::DEMO_PASSWORD,
+    )
+    .await;
     assert_eq!(location(&linked), "/rapprochement/active");
 }
 
