@@ -136,18 +136,7 @@ async fn deleting_the_account_erases_it_ends_everything_and_tells_the_services()
     );
 
     let other = browser();
-    let html = text_of(&other, server.url("/login")).await;
-    let form = [
-        ("csrf", hidden(&html, "csrf")),
-        ("email", email.to_owned()),
-        ("password", PASSWORD.to_owned()),
-    ];
-    let refused = other
-        .post(server.url("/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let refused = post_bare_login(&server, &other, email, PASSWORD).await;
     assert!(
         refused
             .text()

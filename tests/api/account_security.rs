@@ -72,18 +72,7 @@ async fn a_password_change_keeps_this_session_and_ends_the_others() {
     // no longer signs in.
     page(&server, &here, "/account", 200).await;
     let other = browser();
-    let html = text_of(&other, server.url("/login")).await;
-    let form = [
-        ("csrf", hidden(&html, "csrf")),
-        ("email", email.to_owned()),
-        ("password", PASSWORD.to_owned()),
-    ];
-    let refused = other
-        .post(server.url("/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let refused = post_bare_login(&server, &other, email, PASSWORD).await;
     assert_eq!(refused.status(), 200);
     assert!(
         refused

@@ -16,18 +16,7 @@ use crate::rp::*;
 /// Signs in on the bare login page; the status and the page (or Location).
 async fn sign_in(server: &TestServer, email: &str, password: &str) -> (u16, String) {
     let b = browser();
-    let html = text_of(&b, server.url("/login")).await;
-    let form = [
-        ("csrf", hidden(&html, "csrf")),
-        ("email", email.to_owned()),
-        ("password", password.to_owned()),
-    ];
-    let answer = b
-        .post(server.url("/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let answer = post_bare_login(server, &b, email, password).await;
     let status = answer.status().as_u16();
     (status, answer.text().await.unwrap())
 }

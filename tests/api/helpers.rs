@@ -274,3 +274,23 @@ pub async fn submit_login(
             .unwrap(),
     )
 }
+
+/// Posts the bare login page (no pending request) as `b`: the answer as it is.
+pub async fn post_bare_login(
+    server: &TestServer,
+    b: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let html = text_of(b, server.url("/login")).await;
+    let form = [
+        ("csrf", hidden(&html, "csrf")),
+        ("email", email.to_owned()),
+        ("password", password.to_owned()),
+    ];
+    b.post(server.url("/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}

@@ -22,18 +22,7 @@ async fn sign_in(
     email: &str,
     password: &str,
 ) -> (reqwest::StatusCode, String) {
-    let html = text_of(b, server.url("/login")).await;
-    let form = [
-        ("csrf", hidden(&html, "csrf")),
-        ("email", email.to_owned()),
-        ("password", password.to_owned()),
-    ];
-    let response = b
-        .post(server.url("/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_bare_login(server, b, email, password).await;
     (response.status(), response.text().await.unwrap())
 }
 

@@ -29,18 +29,7 @@ async fn attempt(
     email: &str,
     password: &str,
 ) -> (u16, Option<i64>, String) {
-    let html = text_of(b, server.url("/login")).await;
-    let form = [
-        ("csrf", hidden(&html, "csrf")),
-        ("email", email.to_owned()),
-        ("password", password.to_owned()),
-    ];
-    let response = b
-        .post(server.url("/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_bare_login(server, b, email, password).await;
     let retry = response
         .headers()
         .get("retry-after")
