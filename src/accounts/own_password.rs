@@ -10,10 +10,10 @@ use super::password::Hasher;
 use super::password_change::{Ended, PasswordChange, password_changed};
 use super::policy::Personal;
 use super::profile::Problem;
-use super::reauth;
+use super::reauth::{self, Reentered};
 use super::sessions::Session;
 use super::signup::password_problems;
-use crate::config::{Clients, PolicyConfig};
+use crate::config::{Clients, LoginLimits, PolicyConfig};
 use crate::i18n::Lang;
 use crate::mail::Mailer;
 use crate::store::{self, Store, sessions, users};
@@ -32,6 +32,11 @@ pub enum Changed {
     /// Wrong current password, a new one the policy refuses, or a
     /// mismatched confirmation: nothing was changed.
     Invalid(Vec<Problem>),
+    /// Too many wrong passwords lately (the sign-in throttle): the current
+    /// password was not looked at; nothing was changed.
+    Throttled {
+        retry_after: i64,
+    },
 }
 
 /// What a password change needs besides the form.
@@ -44,8 +49,10 @@ pub struct Context<'a> {
     pub lang: Lang,
     /// The absolute URL of « Mot de passe oublié ? », for the notice.
     pub forgot_url: String,
-    /// Where the request came from, for the audit trail.
+    /// Where the request came from, for the audit trail and the
+    /// throttle (the current password counts like a sign-in).
     pub origin: Origin,
+    pub limits: LoginLimits,
 }
 
 /// Changes the password of `session`'s citizen.
@@ -55,13 +62,22 @@ pub async fn change(
     form: PasswordForm,
     now: i64,
 ) -> Result<Changed, store::Error> {
-    let right =
-        reauth::password_is_right(ctx.store, ctx.hasher, &session.sub, form.current).await?;
-    if !right {
-        return Ok(Changed::Invalid(vec![Problem::on(
-            "current_password",
-            "password_current_wrong",
-        )]));
+    let attempt = reauth::Attempt {
+        limits: ctx.limits,
+        origin: ctx.origin.clone(),
+    };
+    let current = form.current;
+    match reauth::check_password(ctx.store, ctx.hasher, &session.sub, current, &attempt, now)
+        .await?
+    {
+        Reentered::Right => {}
+        Reentered::Throttled { retry_after } => return Ok(Changed::Throttled { retry_after }),
+        Reentered::Wrong => {
+            return Ok(Changed::Invalid(vec![Problem::on(
+                "current_password",
+                "password_current_wrong",
+            )]));
+        }
     }
     let owner = session.sub.clone();
     let Some(user) = ctx.store.run(move |tx| users::by_sub(tx, &owner)).await? else {

@@ -83,7 +83,7 @@ async fn a_password_change_keeps_this_session_and_ends_the_others() {
     );
 }
 
-async fn change(
+pub async fn change(
     server: &TestServer,
     b: &reqwest::Client,
     current: &str,

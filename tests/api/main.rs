@@ -46,5 +46,6 @@ mod links;
 mod mail;
 mod password_change;
 mod password_rules;
+mod reauth_throttle;
 mod reset;
 mod signup;

@@ -42,10 +42,10 @@ async fn attempt(
 }
 
 /// A first block of a minute, so that no test depends on the machine's pace.
-const SLOW: &str = "[policy]\nlogin_first_delay_seconds = 60\n";
+pub const SLOW: &str = "[policy]\nlogin_first_delay_seconds = 60\n";
 
 /// Moves the throttle's clock: every block ends now.
-async fn let_blocks_end(server: &TestServer) {
+pub async fn let_blocks_end(server: &TestServer) {
     server
         .app
         .store

@@ -2,6 +2,8 @@
 //! citizen (JSON, no hash nor secret) and « Supprimer mon compte », after
 //! the password (a clear page says what happens first).
 
+use std::ops::ControlFlow;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -11,10 +13,13 @@ use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
-use super::{Errors, PageTemplate, Visit, get_visit, posted, render};
+use super::{
+    Errors, PageTemplate, Visit, attempt, get_visit, posted, render, throttled_problem, too_many,
+};
 use crate::accounts::deletion::{self, Farewell};
+use crate::accounts::export;
 use crate::accounts::profile::Problem;
-use crate::accounts::{export, reauth};
+use crate::accounts::reauth::{self, Reentered};
 use crate::app::{App, AppState};
 use crate::http::error::Internal;
 use crate::http::forms::{self, MessagePage, Notice, Origin};
@@ -101,6 +106,26 @@ async fn download(
     Ok((visit.jar, headers, body).into_response())
 }
 
+/// The visit again when the password was right; otherwise the page saying
+/// it was wrong, or to wait (429) when the throttle refused it.
+fn refused(app: &App, visit: Visit, checked: Reentered) -> ControlFlow<Response, Visit> {
+    match checked {
+        Reentered::Right => ControlFlow::Continue(visit),
+        Reentered::Wrong => {
+            tracing::info!("account deletion refused: wrong password");
+            ControlFlow::Break(page(
+                app,
+                visit,
+                &[Problem::on("password", "reauth_failed")],
+            ))
+        }
+        Reentered::Throttled { retry_after } => {
+            let problem = throttled_problem("password", retry_after);
+            ControlFlow::Break(too_many(page(app, visit, &[problem]), retry_after))
+        }
+    }
+}
+
 async fn delete(
     State(app): State<AppState>,
     Origin(origin): Origin,
@@ -115,14 +140,13 @@ async fn delete(
     };
     let password = params.first("password").unwrap_or_default().to_owned();
     let sub = visit.session.sub.clone();
-    if !reauth::password_is_right(&app.store, &app.hasher, &sub, password).await? {
-        tracing::info!("account deletion refused: wrong password");
-        return Ok(page(
-            &app,
-            visit,
-            &[Problem::on("password", "reauth_failed")],
-        ));
-    }
+    let attempt = attempt(&app, origin.clone());
+    let checked =
+        reauth::check_password(&app.store, &app.hasher, &sub, password, &attempt, app.now());
+    let visit = match refused(&app, visit, checked.await?) {
+        ControlFlow::Continue(visit) => visit,
+        ControlFlow::Break(page) => return Ok(page),
+    };
     let signup_url = format!("{}{}", app.config.issuer, paths::SIGNUP);
     let (lang, now, clients, mailer) = (visit.lang, app.now(), app.clients(), app.mailer.clone());
     app.store

@@ -28,6 +28,7 @@ use super::forms::Notice;
 use super::pages::Render;
 use super::{csrf, flow, lang, paths, session};
 use crate::accounts::profile::Problem;
+use crate::accounts::reauth::{self as reentry};
 use crate::accounts::{Session, User};
 use crate::app::{App, AppState};
 use crate::i18n::Lang;
@@ -138,7 +139,7 @@ pub async fn posted(
 /// When the sign-in is older than five minutes: the password page, which
 /// comes back to `here` once the password is typed again.
 pub fn stale(app: &App, visit: &Visit, here: &str) -> Option<Response> {
-    if crate::accounts::reauth::is_fresh(&visit.session, app.now()) {
+    if reentry::is_fresh(&visit.session, app.now()) {
         return None;
     }
     let target = format!("{}?return={}", paths::ACCOUNT_REAUTH, urlencode(here));
@@ -147,6 +148,39 @@ pub fn stale(app: &App, visit: &Visit, here: &str) -> Option<Response> {
 
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A password typed again on an account page is held to the sign-in
+/// limits, counted from where this request came.
+pub fn attempt(app: &App, origin: crate::accounts::audit::Origin) -> reentry::Attempt {
+    reentry::Attempt {
+        limits: app.config.policy.login_limits,
+        origin,
+    }
+}
+
+/// The message on `field` when the throttle refused a password typed
+/// again: « réessayez dans … ».
+pub fn throttled_problem(field: &'static str, retry_after: i64) -> Problem {
+    let (key, n) = if retry_after < 120 {
+        ("reauth_throttled_seconds", retry_after)
+    } else {
+        ("reauth_throttled_minutes", (retry_after + 59) / 60)
+    };
+    Problem {
+        field,
+        key,
+        figure: usize::try_from(n).ok(),
+    }
+}
+
+/// A page answered to a throttled attempt: 429 with `Retry-After`.
+pub fn too_many(mut response: Response, retry_after: i64) -> Response {
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// One entry of the account navigation.

@@ -11,11 +11,14 @@ use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
-use super::{Errors, PageTemplate, Visit, get_visit, posted, render};
+use super::{
+    Errors, PageTemplate, Visit, attempt, get_visit, posted, render, throttled_problem, too_many,
+};
 use crate::accounts::profile::Problem;
-use crate::accounts::reauth;
+use crate::accounts::reauth::{self, Reentered};
 use crate::app::{App, AppState};
 use crate::http::error::Internal;
+use crate::http::forms::Origin;
 use crate::http::{flow, paths};
 use crate::oidc::params::Params;
 
@@ -74,6 +77,7 @@ async fn show(
 
 async fn confirm(
     State(app): State<AppState>,
+    Origin(origin): Origin,
     jar: CookieJar,
     headers: HeaderMap,
     body: Bytes,
@@ -85,17 +89,28 @@ async fn confirm(
     };
     let back = return_to(&params);
     let password = params.first("password").unwrap_or_default().to_owned();
-    let right =
-        reauth::confirm(&app.store, &app.hasher, &visit.session, password, app.now()).await?;
-    if right {
-        tracing::info!(sid = %visit.session.sid, "password confirmed again");
-        return Ok(flow::see_other(&back));
+    let (session, attempt) = (visit.session.clone(), attempt(&app, origin));
+    let outcome = reauth::confirm(
+        &app.store,
+        &app.hasher,
+        &session,
+        password,
+        &attempt,
+        app.now(),
+    );
+    match outcome.await? {
+        Reentered::Right => {
+            tracing::info!(sid = %session.sid, "password confirmed again");
+            Ok(flow::see_other(&back))
+        }
+        Reentered::Wrong => {
+            tracing::info!(sid = %session.sid, "password confirmation refused");
+            let problem = Problem::on("password", "reauth_failed");
+            Ok(page(&app, visit, back, &[problem]))
+        }
+        Reentered::Throttled { retry_after } => {
+            let problem = throttled_problem("password", retry_after);
+            Ok(too_many(page(&app, visit, back, &[problem]), retry_after))
+        }
     }
-    tracing::info!(sid = %visit.session.sid, "password confirmation refused");
-    Ok(page(
-        &app,
-        visit,
-        back,
-        &[Problem::on("password", "reauth_failed")],
-    ))
 }

@@ -13,7 +13,10 @@ use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
 use super::sessions::when;
-use super::{Errors, PageTemplate, Visit, done, done_notice, get_visit, posted, render};
+use super::{
+    Errors, PageTemplate, Visit, done, done_notice, get_visit, posted, render, throttled_problem,
+    too_many,
+};
 use crate::accounts::own_password::{self, Changed, Context, PasswordForm};
 use crate::accounts::profile::Problem;
 use crate::accounts::{audit, devices};
@@ -141,6 +144,21 @@ fn password_form(params: &Params) -> PasswordForm {
     }
 }
 
+/// What the password change needs of the server and of this request.
+fn context<'a>(app: &'a App, visit: &Visit, origin: audit::Origin) -> Context<'a> {
+    Context {
+        store: &app.store,
+        hasher: &app.hasher,
+        mailer: app.mailer.clone(),
+        clients: app.clients(),
+        policy: &app.config.policy,
+        lang: visit.lang,
+        forgot_url: format!("{}{}", app.config.issuer, paths::FORGOT),
+        origin,
+        limits: app.config.policy.login_limits,
+    }
+}
+
 async fn change_password(
     State(app): State<AppState>,
     Origin(origin): Origin,
@@ -153,17 +171,7 @@ async fn change_password(
         Ok(v) => v,
         Err(answer) => return Ok(answer),
     };
-    let form = password_form(&params);
-    let ctx = Context {
-        store: &app.store,
-        hasher: &app.hasher,
-        mailer: app.mailer.clone(),
-        clients: app.clients(),
-        policy: &app.config.policy,
-        lang: visit.lang,
-        forgot_url: format!("{}{}", app.config.issuer, paths::FORGOT),
-        origin,
-    };
+    let (form, ctx) = (password_form(&params), context(&app, &visit, origin));
     match own_password::change(ctx, &visit.session, form, app.now()).await? {
         Changed::Done(ended) => {
             tracing::info!(sessions_ended = ended.sessions, "password changed");
@@ -174,6 +182,12 @@ async fn change_password(
         Changed::Invalid(problems) => {
             let events = events(&app, &visit).await?;
             Ok(page(&app, visit, &problems, None, events))
+        }
+        Changed::Throttled { retry_after } => {
+            let events = events(&app, &visit).await?;
+            let problems = [throttled_problem("current_password", retry_after)];
+            let page = page(&app, visit, &problems, None, events);
+            Ok(too_many(page, retry_after))
         }
     }
 }
