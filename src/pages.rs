@@ -22,6 +22,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("logout.html", include_str!("../templates/logout.html")),
     // — comptes; `_form.html` holds macros only.
     ("_form.html", include_str!("../templates/_form.html")),
+    (
+        "_strength.html",
+        include_str!("../templates/_strength.html"),
+    ),
     ("signup.html", include_str!("../templates/signup.html")),
     ("forgot.html", include_str!("../templates/forgot.html")),
     ("reset.html", include_str!("../templates/reset.html")),

@@ -98,13 +98,16 @@ pub fn check(policy: &PolicyConfig, password: &str, personal: &Personal<'_>) -> 
 
 fn common_words() -> &'static HashSet<&'static str> {
     static WORDS: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    WORDS.get_or_init(|| {
-        include_str!("common_passwords.txt")
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .collect()
-    })
+    WORDS.get_or_init(|| common_list().collect())
+}
+
+/// The shipped list of common passwords, one folded base word each (the
+/// strength indicator of the pages checks the same list in the browser).
+pub fn common_list() -> impl Iterator<Item = &'static str> {
+    include_str!("common_passwords.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
 }
 
 /// Whether `password` is a listed password or a trivial variant of one:

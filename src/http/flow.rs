@@ -245,7 +245,7 @@ pub fn respond(
     }
 }
 
-/// The one script of Sésame: it submits the form_post form. Its hash is
+/// The form_post page's inline script: it submits the form. Its hash is
 /// the only script the page's CSP allows.
 const FORM_POST_SCRIPT: &str = "document.forms[0].submit()";
 

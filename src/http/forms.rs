@@ -275,6 +275,58 @@ pub fn password_hint(app: &App, lang: Lang) -> String {
     format!("{hint}. {}", t("password_hint_avoid"))
 }
 
+/// The strength indicator of a new-password field (`_strength.html`): the
+/// rules of the configured policy, in words, and where its script is.
+#[derive(Serialize, Default)]
+pub struct Strength {
+    pub script: String,
+    pub rules: Vec<StrengthRule>,
+}
+
+/// One rule the indicator ticks; `id` is what static/strength.js checks.
+#[derive(Serialize)]
+pub struct StrengthRule {
+    pub id: &'static str,
+    pub label: String,
+    pub figure: Option<usize>,
+}
+
+/// The indicator of `[policy]`: its length, its character classes, and
+/// the common-password list that every policy checks.
+pub fn strength(app: &App, lang: Lang) -> Strength {
+    use crate::config::CharClass;
+    let policy = &app.config.policy;
+    let t = |k| app.pages.text(lang, k);
+    let min = policy.password_min_length;
+    let mut rules = vec![StrengthRule {
+        id: "length",
+        label: t("password_hint_length").replace("{n}", &min.to_string()),
+        figure: Some(min),
+    }];
+    rules.extend(policy.password_require.iter().map(|c| {
+        let (id, key) = match c {
+            CharClass::Lower => ("lower", "password_hint_lower"),
+            CharClass::Upper => ("upper", "password_hint_upper"),
+            CharClass::Digit => ("digit", "password_hint_digit"),
+            CharClass::Symbol => ("symbol", "password_hint_symbol"),
+        };
+        StrengthRule {
+            id,
+            label: t(key),
+            figure: None,
+        }
+    }));
+    rules.push(StrengthRule {
+        id: "common",
+        label: t("strength_rule_common"),
+        figure: None,
+    });
+    Strength {
+        script: super::assets::strength_src().to_owned(),
+        rules,
+    }
+}
+
 /// What the citizen typed (never the passwords).
 #[derive(Serialize, Default, Clone)]
 pub struct Values {
@@ -310,6 +362,7 @@ pub struct FormState {
     pub errors: FieldErrors,
     pub problems: Vec<SummaryItem>,
     pub password_hint: String,
+    pub strength: Strength,
 }
 
 impl FormState {
@@ -317,6 +370,7 @@ impl FormState {
         let mut state = FormState {
             values,
             password_hint: password_hint(app, lang),
+            strength: strength(app, lang),
             ..FormState::default()
         };
         for p in problems {

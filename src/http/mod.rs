@@ -1,6 +1,7 @@
 //! Thin axum handlers, one file per endpoint family, and the router.
 
 pub mod account;
+pub mod assets;
 pub mod authorize;
 pub mod client_ip;
 pub mod consent;
@@ -41,9 +42,11 @@ use crate::app::AppState;
 /// Largest request body accepted (forms and token requests are tiny).
 const BODY_LIMIT: usize = 64 * 1024;
 
-/// The CSP of every page: no scripts (pages work without JavaScript), our
-/// own stylesheet, not framable.
-pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+/// The CSP of every page: our own stylesheet and scripts only (no inline
+/// script; the one script, the password strength indicator, is an
+/// enhancement: every page works without it), no connection anywhere (a
+/// password typed cannot leave the page but by its form), not framable.
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
 
 /// Every route, over the shared state; discovery and JWKS serve what
 /// `prepared` holds.
@@ -55,6 +58,7 @@ fn endpoints(app: &AppState, cross_origin: Router<AppState>) -> Router<AppState>
         .merge(login::router())
         .merge(consent::router())
         .merge(home::router())
+        .merge(assets::router())
         .merge(health::router())
         .merge(introspect::router())
         .merge(logout::router())

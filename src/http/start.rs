@@ -26,6 +26,7 @@ pub fn build(config: Config) -> Result<(Router, AppState), StartError> {
     let account = format!("{}{}", app.config.issuer, paths::ACCOUNT);
     app.mailer.set_account_url(account);
     let prepared = discovery::Prepared::new(&app.config, app.keys.clone());
+    super::assets::prepare();
     Ok((super::router(app.clone(), prepared), app))
 }
 

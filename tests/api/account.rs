@@ -75,6 +75,7 @@ fn every_account_template_renders_in_both_languages() {
         "title": "T", "paragraphs": ["P"], "link_href": "/l", "link_label": "L",
         "action": "/x", "email_href": "/account/email", "current": "e@x.fr", "new_email": "n@x.fr",
         "return_to": "/account", "password_action": "/p", "password_hint": "H",
+        "strength": {"script": "/static/strength.js?v=0", "rules": [{"id": "length", "label": "L", "figure": 8}]},
         "second_factor": true, "totp_href": "/account/security/totp",
         "events": [{"when": "W", "what": "S", "ip": "127.0.0.1", "browser": "B"}],
         "end_action": "/e", "end_others_action": "/o", "others": true,

@@ -49,3 +49,4 @@ mod password_rules;
 mod reauth_throttle;
 mod reset;
 mod signup;
+mod strength;

@@ -298,6 +298,32 @@ impl Browser {
         field.prop("value").await.ok().flatten().unwrap_or_default()
     }
 
+    /// Runs `script` in the page and returns its value (null on error).
+    pub async fn script(&self, script: &str) -> Value {
+        self.eval(script).await
+    }
+
+    /// Presses Tab in the focused element and returns the `id` of the
+    /// element that has the focus next.
+    pub async fn tab(&mut self) -> String {
+        if let Ok(focused) = self.client.active_element().await {
+            let _ = focused.send_keys("\u{E004}").await;
+        }
+        self.eval("return document.activeElement ? document.activeElement.id : '';")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Saves a screenshot of the page as it is now and checks it with
+    /// axe-core (a page that changed without a new heading).
+    pub async fn check_now(&mut self, step: &str) {
+        self.step += 1;
+        self.screenshot(step).await;
+        self.accessibility(step).await;
+    }
+
     pub async fn html_lang(&self) -> String {
         self.eval("return document.documentElement.lang;")
             .await

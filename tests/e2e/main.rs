@@ -21,3 +21,4 @@ mod processes;
 
 mod account;
 mod journeys;
+mod strength;

@@ -22,7 +22,7 @@ use crate::accounts::profile::Problem;
 use crate::accounts::{audit, devices};
 use crate::app::{App, AppState};
 use crate::http::error::Internal;
-use crate::http::forms::{Notice, Origin, password_hint};
+use crate::http::forms::{Notice, Origin, Strength, password_hint, strength};
 use crate::http::paths;
 use crate::oidc::params::Params;
 
@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
 struct SecurityPage {
     password_action: &'static str,
     password_hint: String,
+    strength: Strength,
     errors: Errors,
     /// Whether a second factor is enrolled: the second factor's own module
     /// (`/account/security/totp…`) fills this slot; off until it does.
@@ -112,6 +113,7 @@ fn page(
     let page = SecurityPage {
         password_action: paths::ACCOUNT_PASSWORD,
         password_hint: password_hint(app, visit.lang),
+        strength: strength(app, visit.lang),
         errors: Errors::of(app, visit.lang, problems),
         second_factor: false,
         totp_href: paths::ACCOUNT_TOTP,
