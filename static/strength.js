@@ -168,12 +168,16 @@
           total: items.length,
         });
       }
-      /* Announced once typing pauses, not at every key. */
+      /* Announced once typing pauses, not at every key, and only when it
+       says something new. */
       clearTimeout(timer);
-      timer = setTimeout(function () { live.textContent = summary; }, 700);
+      timer = setTimeout(function () {
+        if (live.textContent !== summary) live.textContent = summary;
+      }, 700);
     }
 
-    input.addEventListener("input", update);
+    /* The whole form: a name typed after the password counts too. */
+    input.form.addEventListener("input", update);
     box.hidden = false;
     update();
   }

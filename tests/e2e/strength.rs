@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::browser::{Browser, run};
+use crate::processes::PASSWORD;
 
 const SIGNUP: &str = "Créer un compte";
 
@@ -57,19 +58,20 @@ async fn shown(b: &Browser) -> Shown {
     }
 }
 
-/// Types `password` and waits until the live region announces what the
-/// indicator shows for it (it speaks once typing pauses).
-async fn type_password(b: &mut Browser, password: &str) -> Shown {
-    b.fill("indicator", "Mot de passe", password).await;
+/// Types `password` in the field labelled `label` and waits until the
+/// live region says what the indicator shows (it speaks once typing
+/// pauses); `said` words it in the page's language.
+async fn type_in(
+    b: &mut Browser,
+    label: &str,
+    password: &str,
+    said: fn(&Shown) -> String,
+) -> Shown {
+    b.fill("indicator", label, password).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let now = shown(b).await;
-        let said = format!(
-            "Robustesse estimée : {}. Règles respectées : {} sur {}.",
-            now.level,
-            met(&now).len(),
-            now.rules.len()
-        );
+        let said = said(&now);
         if now.live == said {
             return now;
         }
@@ -79,6 +81,26 @@ async fn type_password(b: &mut Browser, password: &str) -> Shown {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+fn french(s: &Shown) -> String {
+    let (met, total) = (met(s).len(), s.rules.len());
+    format!(
+        "Robustesse estimée : {}. Règles respectées : {met} sur {total}.",
+        s.level
+    )
+}
+
+fn english(s: &Shown) -> String {
+    let (met, total) = (met(s).len(), s.rules.len());
+    format!(
+        "Estimated strength: {}. Rules met: {met} of {total}.",
+        s.level
+    )
+}
+
+async fn type_password(b: &mut Browser, password: &str) -> Shown {
+    type_in(b, "Mot de passe", password, french).await
 }
 
 /// Scrolls the indicator into the screenshot.
@@ -132,6 +154,15 @@ async fn the_strength_indicator_ticks_the_rules_and_rates_weak_and_strong_passwo
             "{sequence:?}"
         );
 
+        // Nor a password holding the name typed above it.
+        b.fill("sign-up form", "Nom", "Robuste").await;
+        let personal = type_password(&mut b, "Robuste-Tramway-77").await;
+        assert_eq!(met(&personal).len(), 5, "{personal:?}");
+        assert!(
+            ["très faible", "faible"].contains(&personal.level.as_str()),
+            "{personal:?}"
+        );
+
         let strong = type_password(&mut b, "Tramway7-Gentiane-Lune").await;
         assert_eq!(met(&strong).len(), 5, "{strong:?}");
         assert_eq!(strong.level, "très bonne");
@@ -157,6 +188,35 @@ async fn the_strength_indicator_ticks_the_rules_and_rates_weak_and_strong_passwo
         b.expect_page("check your mail", "courriel").await;
         b.expect_text("check your mail", "Vous devez vérifier votre courriel")
             .await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_password_change_page_has_the_indicator_in_english_too() {
+    run("strength_indicator_account", |stack, mut b| async move {
+        let email = "robustesse@example.test";
+        stack.add_citizen(email);
+        b.goto(&format!("{}/login", stack.sesame)).await;
+        b.expect_page("login", "Se connecter").await;
+        b.fill("login", "Courriel", email).await;
+        b.fill("login", "Mot de passe", PASSWORD).await;
+        b.click_button("login: submit", "Se connecter").await;
+        b.goto(&format!("{}/account/security?lang=en", stack.sesame))
+            .await;
+        b.expect_page("security, in English", "Security").await;
+
+        let weak = type_in(&mut b, "New password", "nathalie", english).await;
+        assert_eq!(weak.level, "very weak", "{weak:?}");
+        assert_eq!(met(&weak), ["length", "lower"], "{weak:?}");
+        let strong = type_in(&mut b, "New password", "Tramway7-Gentiane-Lune", english).await;
+        assert_eq!(
+            (strong.level.as_str(), met(&strong).len()),
+            ("very good", 5)
+        );
+        show_indicator(&b).await;
+        b.check_now("security: a strong new password typed").await;
+        assert_eq!(b.tab().await, "password_confirm");
     })
     .await;
 }
