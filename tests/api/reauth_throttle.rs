@@ -2,8 +2,9 @@
 //! password change, the account deletion) go through the sign-in throttle:
 //! a stolen session cannot be used to guess the password there. Wrong
 //! guesses meet 429 with `Retry-After` and no argon2 run, the right
-//! password waits for the delay too, and these pages and the sign-in form
-//! share one count per account.
+//! password waits for the delay too, a burst sent at once gets no more
+//! argon2 than a loop, and these pages and the sign-in form share one
+//! count per account.
 
 use crate::account::{age_sign_ins, page, submit};
 use crate::account_security::change;
@@ -137,3 +138,46 @@ async fn a_blocked_account_can_neither_change_its_password_nor_be_deleted() {
 }
 
 const NEW: &str = "Nouveau-Secret-2026";
+
+#[tokio::test]
+async fn twenty_guesses_sent_at_once_get_no_more_argon2_than_one_after_another() {
+    let server = TestServer::start_with(SLOW).await;
+    let (b, _) = signed_in(&server, "rafale@example.test").await;
+    age_sign_ins(&server).await;
+    let html = text_of(&b, server.url(REAUTH)).await;
+    let csrf = hidden(&html, "csrf");
+    let before = server.app.hasher.runs();
+    let mut sent = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let form = [
+            ("csrf", csrf.clone()),
+            ("return", "/account/email".to_owned()),
+            ("password", format!("Devine-{i}-Encore")),
+        ];
+        let (b, url) = (b.clone(), server.url("/account/reauth"));
+        sent.spawn(async move {
+            b.post(url)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let mut statuses = sent.join_all().await;
+    statuses.sort_unstable();
+    // Each attempt is counted before argon2, in the job that checks the
+    // block: the burst earns its block as surely as a loop.
+    assert_eq!(server.app.hasher.runs() - before, 6, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 401).count(),
+        6,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 429).count(),
+        14,
+        "{statuses:?}"
+    );
+}
