@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod pages;
 pub mod private_files;
+pub mod protocol;
 pub mod secrets;
 pub mod store;
 pub mod tuning;

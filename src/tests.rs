@@ -1,7 +1,7 @@
 //! Property tests of everything that parses outside input: form and query
 //! parameters, the claims parameter, `id_token_hint`, `sesame.toml` and
-//! `clients.toml`. Whatever the bytes, each answers a value or an error:
-//! none panics.
+//! `clients.toml`, scopes, client ids and redirect URIs. Whatever the
+//! bytes, each answers a value or an error: none panics.
 
 use std::path::Path;
 
@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use crate::config::{Clients, Config};
 use crate::oidc::params::Params;
 use crate::oidc::scopes::ClaimsRequest;
+use crate::protocol::{ClientId, RedirectUri, Scope, Scopes};
 
 /// Text that looks like TOML often enough to reach past the tokenizer.
 fn tomlish() -> impl Strategy<Value = String> {
@@ -60,6 +61,63 @@ proptest! {
         ],
     ) {
         let _ = ClaimsRequest::parse(&format!("{{\"{part}\":{{\"{claim}\":{value}}}}}"));
+    }
+
+    #[test]
+    fn scope_text_never_panics(text in "\\PC{0,80}") {
+        let _ = Scopes::parse(&text);
+    }
+
+    #[test]
+    fn a_scope_value_is_a_set(picks in proptest::collection::vec(0..Scope::ALL.len(), 0..12),
+                              spaces in proptest::collection::vec(1..4usize, 12)) {
+        let names: Vec<&str> = picks.iter().map(|&i| Scope::ALL[i].as_str()).collect();
+        let mut text = String::new();
+        for (name, n) in names.iter().zip(&spaces) {
+            text.push_str(&" ".repeat(*n));
+            text.push_str(name);
+        }
+        let parsed = Scopes::parse(&text).unwrap();
+        // Order and repetition make no difference…
+        let mut reversed = names.clone();
+        reversed.reverse();
+        prop_assert_eq!(Scopes::parse(&reversed.join(" ")).unwrap(), parsed);
+        // …each name given is in, and nothing else…
+        for scope in Scope::ALL {
+            prop_assert_eq!(parsed.contains(scope), names.contains(&scope.as_str()));
+        }
+        // …and the printed form reads back as the same set, once each, in
+        // the order of Scope::ALL.
+        let printed = parsed.to_string();
+        prop_assert_eq!(Scopes::parse(&printed).unwrap(), parsed);
+        let order: Vec<usize> = printed
+            .split(' ')
+            .filter(|n| !n.is_empty())
+            .map(|n| Scope::ALL.iter().position(|s| s.as_str() == n).unwrap())
+            .collect();
+        prop_assert!(order.windows(2).all(|w| w[0] < w[1]), "{}", printed);
+    }
+
+    #[test]
+    fn a_scope_value_with_an_unknown_name_is_refused(known in "(openid |email )*",
+                                                     unknown in "[a-z_]{1,16}") {
+        prop_assume!(Scope::parse(&unknown).is_none());
+        let text = format!("{known}{unknown}");
+        prop_assert_eq!(Scopes::parse(&text).map_err(|e| e.0), Err(unknown));
+    }
+
+    #[test]
+    fn client_ids_and_redirect_uris_never_panic(text in prop_oneof![
+        "\\PC{0,80}",
+        "(https?|org\\.ville\\.app|javascript|data):(//)?[a-z0-9.:@\\[\\]]{0,24}(/[ -~]{0,24})?",
+    ]) {
+        if let Some(id) = ClientId::parse(&text) {
+            prop_assert_eq!(id.as_str(), text.as_str());
+        }
+        if let Ok(uri) = RedirectUri::parse(&text) {
+            // Kept exactly as given: requests are compared with it byte for byte.
+            prop_assert_eq!(uri.as_str(), text.as_str());
+        }
     }
 
     #[test]
