@@ -37,7 +37,7 @@ pub(super) fn run(file: Option<&Path>, config: Option<&Path>) -> Result<(), Stri
             c.auth_method.as_str(),
             consent,
             grants.join(","),
-            c.scopes.join(" ")
+            c.scopes
         );
     }
     Ok(())

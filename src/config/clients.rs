@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::{ConfigError, toml_error};
-use crate::oidc::scopes::KNOWN_SCOPES;
+use crate::protocol::{ClientId, RedirectUri, Scope, Scopes};
 use crate::secrets;
 
 #[derive(Debug, Deserialize)]
@@ -107,14 +107,14 @@ impl SigningAlg {
 /// A checked relying party.
 #[derive(Clone, PartialEq)]
 pub struct Client {
-    pub id: String,
+    pub id: ClientId,
     pub name: String,
     /// SHA-256 of the secret; `None` for a public client.
     pub secret_digest: Option<[u8; 32]>,
     pub auth_method: AuthMethod,
-    pub redirect_uris: Vec<String>,
-    pub post_logout_redirect_uris: Vec<String>,
-    pub scopes: Vec<String>,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    pub scopes: Scopes,
     pub grant_types: Vec<GrantType>,
     pub consent: ConsentMode,
     pub privacy_policy_url: Option<String>,
@@ -140,14 +140,20 @@ impl Client {
     pub fn is_public(&self) -> bool {
         self.auth_method == AuthMethod::None
     }
+
+    /// The registered redirect URI that is exactly `uri` (RFC 9700 §4.1.3:
+    /// string comparison, no normalisation), if there is one.
+    pub fn redirect_uri(&self, uri: &str) -> Option<&RedirectUri> {
+        self.redirect_uris.iter().find(|r| r.as_str() == uri)
+    }
 }
 
 /// The relying parties, by id.
 #[derive(Debug, Clone, Default)]
 pub struct Clients {
     /// Shared, so a request holds its client without copying it.
-    by_id: HashMap<String, Arc<Client>>,
-    order: Vec<String>,
+    by_id: HashMap<ClientId, Arc<Client>>,
+    order: Vec<ClientId>,
 }
 
 /// Secret of the built-in demo client, used only when Sésame runs without a
@@ -234,21 +240,15 @@ backchannel_logout_uri = "http://127.0.0.1:8081/backchannel-logout"
 }
 
 fn check(raw: RawClient, index: usize, path: &Path) -> Result<Client, ConfigError> {
-    let id_ok = !raw.id.is_empty()
-        && raw.id.len() <= 128
-        && raw
-            .id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let id = ClientId::parse(&raw.id);
     // Errors name the client by its id, or by its rank (from 1) when the id
     // itself is what is wrong.
-    let name = if id_ok {
-        format!("client \"{}\"", raw.id)
-    } else {
-        format!("client #{}", index + 1)
+    let name = match &id {
+        Some(id) => format!("client \"{id}\""),
+        None => format!("client #{}", index + 1),
     };
     let err = |key: &str, problem: String| ConfigError::new(path, format!("{name}.{key}"), problem);
-    if !id_ok {
+    let Some(id) = id else {
         return Err(err(
             "id",
             format!(
@@ -256,7 +256,7 @@ fn check(raw: RawClient, index: usize, path: &Path) -> Result<Client, ConfigErro
                 raw.id
             ),
         ));
-    }
+    };
     let auth_method = match raw.auth_method.as_deref() {
         None if raw.secret.is_none() => AuthMethod::None,
         None | Some("client_secret_basic") => AuthMethod::ClientSecretBasic,
@@ -316,25 +316,30 @@ fn check(raw: RawClient, index: usize, path: &Path) -> Result<Client, ConfigErro
             "at least one is needed for authorization_code".into(),
         ));
     }
-    for uri in &raw.redirect_uris {
-        absolute_uri(uri).map_err(|p| err("redirect_uris", format!("`{uri}` {p}")))?;
-    }
-    for uri in &raw.post_logout_redirect_uris {
-        absolute_uri(uri).map_err(|p| err("post_logout_redirect_uris", format!("`{uri}` {p}")))?;
-    }
+    let uris = |key: &str, list: &[String]| {
+        list.iter()
+            .map(|uri| RedirectUri::parse(uri).map_err(|p| err(key, format!("`{uri}` {p}"))))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let redirect_uris = uris("redirect_uris", &raw.redirect_uris)?;
+    let post_logout_redirect_uris =
+        uris("post_logout_redirect_uris", &raw.post_logout_redirect_uris)?;
     if let Some(uri) = &raw.backchannel_logout_uri {
         web_url(uri).map_err(|p| err("backchannel_logout_uri", format!("`{uri}` {p}")))?;
     }
     if let Some(uri) = &raw.privacy_policy_url {
         web_url(uri).map_err(|p| err("privacy_policy_url", format!("`{uri}` {p}")))?;
     }
-    let scopes = raw.scopes.unwrap_or_else(|| vec!["openid".into()]);
-    if let Some(unknown) = scopes.iter().find(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
-        return Err(err(
-            "scopes",
-            format!("`{unknown}` is not one of {}", KNOWN_SCOPES.join(", ")),
-        ));
-    }
+    let scopes = match &raw.scopes {
+        None => Scopes::EMPTY.with(Scope::Openid),
+        Some(names) => Scopes::from_names(names).map_err(|unknown| {
+            let known: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+            err(
+                "scopes",
+                format!("`{}` is not one of {}", unknown.0, known.join(", ")),
+            )
+        })?,
+    };
     let consent = match raw.consent.as_deref().unwrap_or("required") {
         "required" => ConsentMode::Required,
         "implicit" => ConsentMode::Implicit,
@@ -357,12 +362,12 @@ fn check(raw: RawClient, index: usize, path: &Path) -> Result<Client, ConfigErro
     };
     let name = raw.name.unwrap_or_else(|| raw.id.clone());
     Ok(Client {
-        id: raw.id,
+        id,
         name,
         secret_digest,
         auth_method,
-        redirect_uris: raw.redirect_uris,
-        post_logout_redirect_uris: raw.post_logout_redirect_uris,
+        redirect_uris,
+        post_logout_redirect_uris,
         scopes,
         grant_types,
         consent,
@@ -370,37 +375,6 @@ fn check(raw: RawClient, index: usize, path: &Path) -> Result<Client, ConfigErro
         id_token_alg,
         backchannel_logout_uri: raw.backchannel_logout_uri,
     })
-}
-
-/// A redirect URI: absolute, without fragment (RFC 6749 §3.1.2), and one
-/// a browser may safely be sent to with a code (RFC 8252 §7, RFC 9700
-/// §4.1): `https`, `http` to this machine's loopback only, or an app's
-/// private-use scheme in reverse-domain form (`org.ville.app:/cb`) — never
-/// `javascript:`, `data:`, `file:` nor plain `http` across the network.
-fn absolute_uri(uri: &str) -> Result<(), &'static str> {
-    let url = url::Url::parse(uri).map_err(|_| "is not an absolute URI")?;
-    if url.fragment().is_some() {
-        return Err("must not contain a fragment (#)");
-    }
-    if url.cannot_be_a_base() && !uri.contains(':') {
-        return Err("is not an absolute URI");
-    }
-    match url.scheme() {
-        "https" if url.host().is_some() => Ok(()),
-        "https" => Err("has no host"),
-        "http" => match url.host() {
-            Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(()),
-            Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(()),
-            Some(url::Host::Domain("localhost")) => Ok(()),
-            _ => Err(
-                "uses plain http to another host than loopback (127.0.0.1, [::1], localhost): use https",
-            ),
-        },
-        scheme if scheme.contains('.') => Ok(()),
-        _ => Err(
-            "must be https, http to loopback, or a private-use scheme such as org.example.app:/callback (RFC 8252)",
-        ),
-    }
 }
 
 fn web_url(uri: &str) -> Result<(), &'static str> {
@@ -436,7 +410,8 @@ mod tests {
             "org.ville.app:/callback",
             "https://rp.example/cb?x=1",
         ] {
-            assert_eq!(absolute_uri(uri), Ok(()), "{uri}");
+            let text = confidential("").replace("https://rp.example/cb", uri);
+            assert!(parse(&text).is_ok(), "{uri}");
         }
     }
 

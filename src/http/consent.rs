@@ -20,6 +20,7 @@ use crate::i18n::Lang;
 use crate::oidc::authorize::AuthRequest;
 use crate::oidc::params::Params;
 use crate::oidc::pending;
+use crate::protocol::Scope;
 
 pub fn router() -> Router<AppState> {
     Router::new().route(paths::CONSENT, get(show).post(submit))
@@ -36,15 +37,16 @@ struct ConsentPage {
 }
 
 /// The catalogue key naming what a scope shares.
-fn scope_label(scope: &str) -> Option<&'static str> {
+/// `openid` shares only the identifier, which needs no line of its own.
+fn scope_label(scope: Scope) -> Option<&'static str> {
     Some(match scope {
-        "email" => "scope_email",
-        "profile" => "scope_profile",
-        "roles" => "scope_roles",
-        "address" => "scope_address",
-        "phone" => "scope_phone",
-        "offline_access" => "scope_offline_access",
-        _ => return None,
+        Scope::Openid => return None,
+        Scope::Email => "scope_email",
+        Scope::Profile => "scope_profile",
+        Scope::Roles => "scope_roles",
+        Scope::Address => "scope_address",
+        Scope::Phone => "scope_phone",
+        Scope::OfflineAccess => "scope_offline_access",
     })
 }
 
@@ -143,11 +145,11 @@ fn render(
         interaction: id.to_owned(),
         client_name: client
             .map(|c| c.name.clone())
-            .unwrap_or_else(|| req.client_id.clone()),
+            .unwrap_or_else(|| req.client_id.to_string()),
         items: req
             .consent_scopes
             .iter()
-            .filter_map(|s| scope_label(s))
+            .filter_map(scope_label)
             .map(|key| app.pages.text(lang, key))
             .collect(),
         privacy_policy_url: client.and_then(|c| c.privacy_policy_url.clone()),

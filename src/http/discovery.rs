@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::paths;
 use crate::config::{Config, GrantType};
 use crate::keys::KeyRing;
-use crate::oidc::scopes::{KNOWN_SCOPES, supported_claims};
+use crate::oidc::scopes::{supported_claims, supported_scopes};
 
 /// The discovery document, serialised once at start, and the key ring
 /// whose JWKS is served as it stands.
@@ -59,7 +59,7 @@ pub fn document(config: &Config) -> Value {
         "revocation_endpoint": url(paths::REVOKE),
         "introspection_endpoint": url(paths::INTROSPECT),
         "end_session_endpoint": url(paths::LOGOUT),
-        "scopes_supported": KNOWN_SCOPES,
+        "scopes_supported": supported_scopes(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": GrantType::ALL.map(GrantType::as_str),

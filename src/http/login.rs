@@ -132,7 +132,7 @@ async fn submit(
         client: &client,
         limits: app.config.policy.login_limits,
         audit,
-        service: pending.as_ref().map(|p| p.req.client_id.clone()),
+        service: pending.as_ref().map(|p| p.req.client_id.to_string()),
     };
     let outcome = login(&app.store, &app.hasher, &email, password, origin, app.now()).await?;
     observe(&outcome, pending.as_ref(), &client);

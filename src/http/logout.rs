@@ -135,7 +135,7 @@ struct ConfirmPage {
 fn carried(plan: &LogoutPlan) -> Vec<(&'static str, String)> {
     let mut fields = Vec::new();
     if let Some(id) = &plan.client_id {
-        fields.push(("client_id", id.clone()));
+        fields.push(("client_id", id.to_string()));
     }
     if let Some(after) = &plan.after {
         fields.push(("post_logout_redirect_uri", after.uri.clone()));

@@ -6,9 +6,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::params::{MAX_VALUE_LEN, Params};
-use super::scopes::{ClaimsRequest, KNOWN_SCOPES, consent_scopes};
+use super::scopes::{ClaimsRequest, consent_scopes};
 use super::{ErrorCode, OAuthError, pkce};
 use crate::config::{Client, Clients};
+use crate::protocol::{ClientId, RedirectUri, Scope, Scopes};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -20,7 +21,7 @@ pub enum ResponseMode {
 /// Where an authorization response goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnTo {
-    pub redirect_uri: String,
+    pub redirect_uri: RedirectUri,
     pub response_mode: ResponseMode,
     pub state: Option<String>,
 }
@@ -35,12 +36,12 @@ pub struct Prompt {
 /// A validated authorization request; stored as the pending interaction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthRequest {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub return_to: ReturnTo,
-    /// Requested scopes, in the order given.
-    pub scopes: Vec<String>,
+    /// Requested scopes.
+    pub scopes: Scopes,
     /// What the consent covers: the scopes plus those of requested claims.
-    pub consent_scopes: Vec<String>,
+    pub consent_scopes: Scopes,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub prompt: Prompt,
@@ -84,7 +85,7 @@ pub fn validate(
         )),
     };
     let return_to = ReturnTo {
-        redirect_uri: redirect_uri.to_owned(),
+        redirect_uri: redirect_uri.clone(),
         response_mode: *response_mode.as_ref().unwrap_or(&ResponseMode::Query),
         // Echoed only within the cap every parameter has.
         state: params
@@ -105,12 +106,7 @@ pub fn validate(
         ))));
     }
     response_mode.map_err(fail)?;
-    let request = check(params, client, hint_sub)
-        .map_err(fail)
-        .map(|checked| AuthRequest {
-            return_to: return_to.clone(),
-            ..checked
-        })?;
+    let request = check(params, client, return_to.clone(), hint_sub).map_err(fail)?;
     if request.stored_size() > MAX_PENDING_BYTES {
         return Err(fail(OAuthError::invalid_request(
             "the authorization request is too large",
@@ -132,13 +128,13 @@ impl AuthRequest {
             &self.claims,
             &self.hint_sub,
         ];
-        512 + self.client_id.len()
-            + self.return_to.redirect_uri.len()
+        512 + self.client_id.as_str().len()
+            + self.return_to.redirect_uri.as_str().len()
             + self
                 .scopes
                 .iter()
-                .chain(&self.consent_scopes)
-                .map(|s| s.len() + 3)
+                .chain(self.consent_scopes.iter())
+                .map(|s| s.as_str().len() + 3)
                 .sum::<usize>()
             + optional
                 .iter()
@@ -151,7 +147,7 @@ impl AuthRequest {
 fn trusted_client<'a>(
     params: &'a Params,
     clients: &'a Clients,
-) -> Result<(&'a Client, &'a str), AuthorizeError> {
+) -> Result<(&'a Client, &'a RedirectUri), AuthorizeError> {
     let untrusted = |m: &str| AuthorizeError::Untrusted(m.to_owned());
     let client_id = params
         .get("client_id")
@@ -164,16 +160,16 @@ fn trusted_client<'a>(
         .get("redirect_uri")
         .map_err(|_| untrusted("redirect_uri is repeated"))?
         .ok_or_else(|| untrusted("redirect_uri is missing"))?;
-    // Exact string comparison (RFC 9700 §4.1.3).
-    if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
-        return Err(untrusted("redirect_uri is not registered for this client"));
-    }
+    let redirect_uri = client
+        .redirect_uri(redirect_uri)
+        .ok_or_else(|| untrusted("redirect_uri is not registered for this client"))?;
     Ok((client, redirect_uri))
 }
 
 fn check(
     params: &Params,
     client: &Client,
+    return_to: ReturnTo,
     hint_sub: &dyn Fn(&str) -> Option<String>,
 ) -> Result<AuthRequest, OAuthError> {
     if params.get("request")?.is_some() {
@@ -234,14 +230,10 @@ fn check(
     for name in ["display", "acr_values", "claims_locales"] {
         params.get(name)?;
     }
-    let consent_scopes = consent_scopes(&scopes, &claims_request, &client.scopes);
+    let consent_scopes = consent_scopes(scopes, &claims_request, client.scopes);
     Ok(AuthRequest {
         client_id: client.id.clone(),
-        return_to: ReturnTo {
-            redirect_uri: String::new(),
-            response_mode: ResponseMode::Query,
-            state: None,
-        },
+        return_to,
         scopes,
         consent_scopes,
         nonce,
@@ -259,32 +251,26 @@ fn check(
     })
 }
 
-fn scopes(scope: Option<&str>, client: &Client) -> Result<Vec<String>, OAuthError> {
+fn scopes(scope: Option<&str>, client: &Client) -> Result<Scopes, OAuthError> {
     let scope = scope.ok_or_else(|| {
         OAuthError::new(
             ErrorCode::InvalidScope,
             "scope is missing; it must contain openid",
         )
     })?;
-    let mut scopes: Vec<String> = Vec::new();
-    for s in scope.split(' ').filter(|s| !s.is_empty()) {
-        if !KNOWN_SCOPES.contains(&s) {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidScope,
-                format!("unknown scope {}", printable(s)),
-            ));
-        }
-        if !client.scopes.iter().any(|allowed| allowed == s) {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidScope,
-                format!("scope {s} is not allowed for this client"),
-            ));
-        }
-        if !scopes.iter().any(|x| x == s) {
-            scopes.push(s.to_owned());
-        }
+    let scopes = Scopes::parse(scope).map_err(|unknown| {
+        OAuthError::new(
+            ErrorCode::InvalidScope,
+            format!("unknown scope {}", printable(&unknown.0)),
+        )
+    })?;
+    if let Some(refused) = scopes.iter().find(|s| !client.scopes.contains(*s)) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            format!("scope {refused} is not allowed for this client"),
+        ));
     }
-    if !scopes.iter().any(|s| s == "openid") {
+    if !scopes.contains(Scope::Openid) {
         return Err(OAuthError::new(
             ErrorCode::InvalidScope,
             "scope must contain openid",
@@ -392,7 +378,7 @@ redirect_uris = ["https://spa.example/cb"]
             "{OK}&nonce=n&prompt=consent&max_age=60&login_hint=a%40b.c&unknown=1"
         ))
         .unwrap();
-        assert_eq!(req.scopes, ["email", "openid"]);
+        assert_eq!(req.scopes.to_string(), "openid email");
         assert_eq!(req.return_to.state.as_deref(), Some("xyz"));
         assert_eq!(req.nonce.as_deref(), Some("n"));
         assert!(req.prompt.consent);

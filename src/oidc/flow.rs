@@ -4,6 +4,7 @@
 use super::authorize::AuthRequest;
 use super::{ErrorCode, OAuthError};
 use crate::config::{Client, ConsentMode};
+use crate::protocol::Scopes;
 use crate::store::sessions::Session;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +30,7 @@ pub fn next_step(
     client: &Client,
     session: Option<&Session>,
     progress: Progress,
-    consented: Option<&[String]>,
+    consented: Option<Scopes>,
     now: i64,
 ) -> Next {
     let hinted_other = |s: &Session| req.hint_sub.as_ref().is_some_and(|hint| *hint != s.sub);
@@ -62,8 +63,7 @@ pub fn next_step(
             Next::Login
         };
     }
-    let covered =
-        consented.is_some_and(|granted| req.consent_scopes.iter().all(|s| granted.contains(s)));
+    let covered = consented.is_some_and(|granted| req.consent_scopes.is_subset(granted));
     let needs_consent = client.consent == ConsentMode::Required
         && !progress.consented
         && (req.prompt.consent || !covered);
@@ -85,17 +85,18 @@ mod tests {
     use super::*;
     use crate::config::Clients;
     use crate::oidc::authorize::{Prompt, ResponseMode, ReturnTo};
+    use crate::protocol::{ClientId, RedirectUri};
 
     fn request() -> AuthRequest {
         AuthRequest {
-            client_id: "portail-citoyen".into(),
+            client_id: ClientId::parse("portail-citoyen").unwrap(),
             return_to: ReturnTo {
-                redirect_uri: "x".into(),
+                redirect_uri: RedirectUri::parse("https://rp.example/cb").unwrap(),
                 response_mode: ResponseMode::Query,
                 state: None,
             },
-            scopes: vec!["openid".into(), "email".into()],
-            consent_scopes: vec!["email".into(), "openid".into()],
+            scopes: Scopes::parse("openid email").unwrap(),
+            consent_scopes: Scopes::parse("email openid").unwrap(),
             nonce: None,
             code_challenge: None,
             prompt: Prompt::default(),
@@ -123,7 +124,7 @@ mod tests {
         req: &AuthRequest,
         s: Option<&Session>,
         fresh: bool,
-        consented: Option<&[String]>,
+        consented: Option<Scopes>,
         now: i64,
     ) -> Next {
         let clients = Clients::demo();
@@ -155,17 +156,17 @@ mod tests {
     fn max_age_forces_a_new_login_once() {
         let mut req = request();
         req.max_age = Some(60);
-        let granted = vec!["email".to_owned(), "openid".to_owned()];
+        let granted = Scopes::parse("email openid").unwrap();
         assert_eq!(
-            step(&req, Some(&session(1000)), false, Some(&granted), 1061),
+            step(&req, Some(&session(1000)), false, Some(granted), 1061),
             Next::Login
         );
         assert_eq!(
-            step(&req, Some(&session(1000)), false, Some(&granted), 1060),
+            step(&req, Some(&session(1000)), false, Some(granted), 1060),
             Next::Issue
         );
         assert_eq!(
-            step(&req, Some(&session(1061)), true, Some(&granted), 1061),
+            step(&req, Some(&session(1061)), true, Some(granted), 1061),
             Next::Issue
         );
     }
@@ -176,18 +177,20 @@ mod tests {
         let req = request();
         assert_eq!(step(&req, Some(&s), false, None, 1), Next::Consent);
         assert_eq!(
-            step(&req, Some(&s), false, Some(&["openid".to_owned()]), 1),
+            step(
+                &req,
+                Some(&s),
+                false,
+                Some(Scopes::parse("openid").unwrap()),
+                1
+            ),
             Next::Consent
         );
-        let all = vec![
-            "email".to_owned(),
-            "openid".to_owned(),
-            "profile".to_owned(),
-        ];
-        assert_eq!(step(&req, Some(&s), false, Some(&all), 1), Next::Issue);
+        let all = Scopes::parse("email openid profile").unwrap();
+        assert_eq!(step(&req, Some(&s), false, Some(all), 1), Next::Issue);
         let mut again = request();
         again.prompt.consent = true;
-        assert_eq!(step(&again, Some(&s), false, Some(&all), 1), Next::Consent);
+        assert_eq!(step(&again, Some(&s), false, Some(all), 1), Next::Consent);
         let clients = Clients::demo();
         let client = clients.get("portail-citoyen").unwrap();
         let done = Progress {
@@ -195,7 +198,7 @@ mod tests {
             consented: true,
         };
         assert_eq!(
-            next_step(&again, client, Some(&s), done, Some(&all), 1),
+            next_step(&again, client, Some(&s), done, Some(all), 1),
             Next::Issue
         );
         let mut none = request();
@@ -210,13 +213,13 @@ mod tests {
         let mut req = request();
         req.prompt.none = true;
         req.hint_sub = Some("bob".into());
-        let all = vec!["email".to_owned(), "openid".to_owned()];
+        let all = Scopes::parse("email openid").unwrap();
         assert!(
-            matches!(step(&req, Some(&session(0)), false, Some(&all), 1), Next::Fail(e) if e.code == ErrorCode::LoginRequired)
+            matches!(step(&req, Some(&session(0)), false, Some(all), 1), Next::Fail(e) if e.code == ErrorCode::LoginRequired)
         );
         req.hint_sub = Some("alice".into());
         assert_eq!(
-            step(&req, Some(&session(0)), false, Some(&all), 1),
+            step(&req, Some(&session(0)), false, Some(all), 1),
             Next::Issue
         );
     }
@@ -225,19 +228,19 @@ mod tests {
     fn signing_in_as_someone_else_than_the_hint_answers_login_required() {
         let mut req = request();
         req.hint_sub = Some("bob".into());
-        let all = vec!["email".to_owned(), "openid".to_owned()];
+        let all = Scopes::parse("email openid").unwrap();
         assert_eq!(
-            step(&req, Some(&session(0)), false, Some(&all), 1),
+            step(&req, Some(&session(0)), false, Some(all), 1),
             Next::Login,
             "without prompt=none, the hinted citizen is asked to sign in"
         );
         assert!(
-            matches!(step(&req, Some(&session(0)), true, Some(&all), 1), Next::Fail(e) if e.code == ErrorCode::LoginRequired),
+            matches!(step(&req, Some(&session(0)), true, Some(all), 1), Next::Fail(e) if e.code == ErrorCode::LoginRequired),
             "alice signed in for a request hinted for bob"
         );
         req.hint_sub = Some("alice".into());
         assert_eq!(
-            step(&req, Some(&session(0)), true, Some(&all), 1),
+            step(&req, Some(&session(0)), true, Some(all), 1),
             Next::Issue
         );
     }

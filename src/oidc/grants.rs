@@ -9,6 +9,7 @@ use crate::store::Tx;
 use super::authorize::AuthRequest;
 use super::{OAuthError, pkce};
 use crate::config::{Client, GrantType, TokenConfig};
+use crate::protocol::{Scope, Scopes};
 use crate::secrets;
 use crate::store::grants::{self as store, Code};
 pub use crate::store::grants::{AccessToken, Grant};
@@ -28,7 +29,7 @@ pub fn issue_code(
         client_id: req.client_id.clone(),
         sub: session.sub.clone(),
         redirect_uri: req.return_to.redirect_uri.clone(),
-        scopes: req.scopes.join(" "),
+        scopes: req.scopes,
         claims: req.claims.clone(),
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),
@@ -111,13 +112,13 @@ pub fn redeem_code(
             "the account no longer exists",
         )));
     };
-    let scopes: Vec<&str> = code.scopes.split(' ').collect();
-    let with_refresh = client.allows(GrantType::RefreshToken) && scopes.contains(&"offline_access");
+    let with_refresh =
+        client.allows(GrantType::RefreshToken) && code.scopes.contains(Scope::OfflineAccess);
     let grant = Grant {
         id: secrets::ordered_id(),
         sub: Some(code.sub.clone()),
         client_id: client.id.clone(),
-        scopes: code.scopes.clone(),
+        scopes: code.scopes,
         claims: code.claims.clone(),
         sid: Some(code.sid.clone()),
         auth_time: Some(code.auth_time),
@@ -188,7 +189,7 @@ fn new_access_token(
         grant_id: grant_id.map(str::to_owned),
         client_id: grant.client_id.clone(),
         sub: grant.sub.clone(),
-        scopes: grant.scopes.clone(),
+        scopes: grant.scopes,
         expires_at: now + cfg.access_token_ttl,
     };
     let Some(token) = sign(grant, &access) else {
@@ -256,18 +257,14 @@ pub fn refresh(
     {
         return invalid();
     }
-    let granted: Vec<&str> = grant.scopes.split(' ').collect();
-    let scopes = match scope {
-        None => grant.scopes.clone(),
-        Some(s) => {
-            let asked: Vec<&str> = s.split(' ').filter(|x| !x.is_empty()).collect();
-            if asked.iter().any(|a| !granted.contains(a)) {
-                return Ok(Err(OAuthError::new(
-                    super::ErrorCode::InvalidScope,
-                    "the requested scope exceeds what was granted",
-                )));
-            }
-            asked.join(" ")
+    let scopes = match scope.map(Scopes::parse) {
+        None => grant.scopes,
+        Some(Ok(asked)) if asked.is_subset(grant.scopes) => asked,
+        Some(_) => {
+            return Ok(Err(OAuthError::new(
+                super::ErrorCode::InvalidScope,
+                "the requested scope exceeds what was granted",
+            )));
         }
     };
     let Some(user) = grant
@@ -314,29 +311,21 @@ pub fn client_credentials(
     cfg: &TokenConfig,
     sign: Signer<'_>,
 ) -> crate::store::Result<Result<Issued, OAuthError>> {
-    let mut scopes: Vec<&str> = Vec::new();
-    for s in scope
-        .unwrap_or_default()
-        .split(' ')
-        .filter(|s| !s.is_empty())
-    {
-        let allowed =
-            client.scopes.iter().any(|a| a == s) && !matches!(s, "openid" | "offline_access");
-        if !allowed {
-            return Ok(Err(OAuthError::new(
-                super::ErrorCode::InvalidScope,
-                format!("scope {s} cannot be granted to a client"),
-            )));
-        }
-        if !scopes.contains(&s) {
-            scopes.push(s);
-        }
-    }
+    // No citizen, so neither `openid` nor `offline_access`.
+    let grantable =
+        |s: Scope| client.scopes.contains(s) && s != Scope::Openid && s != Scope::OfflineAccess;
+    let scopes = match Scopes::parse(scope.unwrap_or_default()) {
+        Ok(scopes) => match scopes.iter().find(|s| !grantable(*s)) {
+            None => scopes,
+            Some(refused) => return Ok(Err(cannot_be_granted(refused.as_str()))),
+        },
+        Err(unknown) => return Ok(Err(cannot_be_granted(&unknown.0))),
+    };
     let grant = Grant {
         id: secrets::ordered_id(),
         sub: None,
         client_id: client.id.clone(),
-        scopes: scopes.join(" "),
+        scopes,
         claims: None,
         sid: None,
         auth_time: None,
@@ -357,6 +346,13 @@ pub fn client_credentials(
         nonce: None,
         user: None,
     }))
+}
+
+fn cannot_be_granted(scope: &str) -> OAuthError {
+    OAuthError::new(
+        super::ErrorCode::InvalidScope,
+        format!("scope {scope} cannot be granted to a client"),
+    )
 }
 
 #[cfg(test)]

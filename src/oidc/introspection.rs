@@ -88,8 +88,8 @@ pub fn introspect(
             }
             Ok(Introspection {
                 active: true,
-                scope: Some(row.scopes),
-                client_id: Some(row.client_id),
+                scope: Some(row.scopes.to_string()),
+                client_id: Some(row.client_id.to_string()),
                 sub: Some(claims.sub.clone()),
                 exp: Some(row.expires_at),
                 iat: Some(claims.iat),
@@ -117,8 +117,8 @@ pub fn introspect(
             }
             Ok(Introspection {
                 active: true,
-                scope: Some(grant.scopes),
-                client_id: Some(grant.client_id),
+                scope: Some(grant.scopes.to_string()),
+                client_id: Some(grant.client_id.to_string()),
                 sub: grant.sub,
                 exp: Some(exp),
                 iat: Some(stored.created_at),

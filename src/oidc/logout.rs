@@ -23,6 +23,7 @@ use super::params::Params;
 use super::tokens::IdTokenHint;
 use crate::config::{Clients, SigningAlg};
 use crate::keys::{KeyError, KeyRing};
+use crate::protocol::ClientId;
 use crate::secrets;
 use crate::store::sessions::{self, Session};
 use crate::store::{backchannel, grants};
@@ -49,7 +50,7 @@ impl AfterLogout {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogoutPlan {
     /// The client the request comes from, when it could be identified.
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     pub after: Option<AfterLogout>,
     /// The citizen must confirm on a page first.
     pub confirm: bool,
@@ -72,7 +73,7 @@ pub fn plan(
     let client = match get("client_id")? {
         Some(id) => {
             let client = clients.get(id).ok_or("unknown client_id")?;
-            if hint.as_ref().is_some_and(|h| h.client_id != client.id) {
+            if hint.as_ref().is_some_and(|h| h.client_id != *client.id) {
                 return Err("client_id is not the audience of id_token_hint".into());
             }
             Some(client)

@@ -147,7 +147,7 @@ pub fn advance(
         Interaction::Stored(id) => (Some(id), None),
         Interaction::New { browser } => (None, browser),
     };
-    let next = next_step(req, client, session, progress, consented.as_deref(), now);
+    let next = next_step(req, client, session, progress, consented, now);
     // The interaction is consumed in the job that answers the client: of
     // two POSTs racing on it, the second finds it gone and gets a page, not
     // a second code.
@@ -225,8 +225,8 @@ pub fn consent(
             "the citizen refused to share this information",
         )));
     }
-    consents::grant(tx, &session.sub, &client.id, &req.consent_scopes, now)?;
-    let scopes = req.consent_scopes.join(" ");
+    consents::grant(tx, &session.sub, &client.id, req.consent_scopes, now)?;
+    let scopes = req.consent_scopes.alphabetical();
     crate::accounts::audit::record(
         tx,
         crate::accounts::audit::Kind::ConsentGiven,

@@ -33,7 +33,7 @@ pub fn revoke(
             let Some(owner) = store::access_token_client(&tx, jti, &access.digest)? else {
                 return Ok(Ok(()));
             };
-            if owner != client.id {
+            if owner != *client.id {
                 return Ok(Err(not_yours()));
             }
             store::revoke_access_token(&tx, jti, now)?;

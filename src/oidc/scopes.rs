@@ -4,24 +4,15 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::protocol::{Scope, Scopes};
 use crate::store::users::User;
 
-pub const KNOWN_SCOPES: &[&str] = &[
-    "openid",
-    "email",
-    "profile",
-    "address",
-    "phone",
-    "roles",
-    "offline_access",
-];
-
 /// The claims each scope releases.
-pub fn claims_of(scope: &str) -> &'static [&'static str] {
+pub fn claims_of(scope: Scope) -> &'static [&'static str] {
     match scope {
-        "openid" => &["sub"],
-        "email" => &["email", "email_verified"],
-        "profile" => &[
+        Scope::Openid => &["sub"],
+        Scope::Email => &["email", "email_verified"],
+        Scope::Profile => &[
             "family_name",
             "given_name",
             "preferred_username",
@@ -32,25 +23,29 @@ pub fn claims_of(scope: &str) -> &'static [&'static str] {
             "locale",
             "updated_at",
         ],
-        "address" => &["address"],
-        "phone" => &["phone_number", "phone_number_verified"],
-        "roles" => &["roles"],
-        _ => &[],
+        Scope::Address => &["address"],
+        Scope::Phone => &["phone_number", "phone_number_verified"],
+        Scope::Roles => &["roles"],
+        Scope::OfflineAccess => &[],
     }
 }
 
 /// The scope that releases `claim`, if any.
-pub fn scope_of(claim: &str) -> Option<&'static str> {
-    KNOWN_SCOPES
-        .iter()
-        .copied()
-        .find(|scope| claims_of(scope).contains(&claim))
+pub fn scope_of(claim: &str) -> Option<Scope> {
+    Scope::ALL
+        .into_iter()
+        .find(|scope| claims_of(*scope).contains(&claim))
+}
+
+/// Every scope Sésame knows (for discovery).
+pub fn supported_scopes() -> Vec<&'static str> {
+    Scope::ALL.iter().map(|s| s.as_str()).collect()
 }
 
 /// Every claim Sésame can release (for discovery).
 pub fn supported_claims() -> Vec<&'static str> {
-    let mut all: Vec<&str> = KNOWN_SCOPES
-        .iter()
+    let mut all: Vec<&str> = Scope::ALL
+        .into_iter()
         .flat_map(|s| claims_of(s).iter().copied())
         .collect();
     all.extend([
@@ -106,41 +101,29 @@ impl ClaimsRequest {
     }
 
     /// Scopes whose claims are asked for individually.
-    pub fn scopes(&self) -> impl Iterator<Item = &'static str> + '_ {
+    pub fn scopes(&self) -> Scopes {
         self.userinfo
             .iter()
             .chain(&self.id_token)
             .filter_map(|c| scope_of(c))
+            .collect()
     }
 }
 
 /// The scopes the citizen is asked to consent to: those requested, plus
 /// those whose claims the `claims` parameter names (if the client may have
-/// them), sorted without duplicates.
-pub fn consent_scopes(
-    requested: &[String],
-    claims: &ClaimsRequest,
-    allowed: &[String],
-) -> Vec<String> {
-    let mut all: Vec<String> = requested.to_vec();
-    all.extend(
-        claims
-            .scopes()
-            .filter(|s| allowed.iter().any(|a| a == s))
-            .map(str::to_owned),
-    );
-    all.sort();
-    all.dedup();
-    all
+/// them).
+pub fn consent_scopes(requested: Scopes, claims: &ClaimsRequest, allowed: Scopes) -> Scopes {
+    requested.union(claims.scopes().intersection(allowed))
 }
 
 /// The claims of `user` released by `scopes`, plus the individually
 /// requested `extra` claims whose scope is in `allowed`.
 pub fn user_claims(
     user: &User,
-    scopes: &[&str],
+    scopes: Scopes,
     extra: &[String],
-    allowed: &[&str],
+    allowed: Scopes,
 ) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("sub".into(), Value::String(user.sub.clone()));
@@ -151,7 +134,7 @@ pub fn user_claims(
             extra
                 .iter()
                 .map(String::as_str)
-                .filter(|c| scope_of(c).is_some_and(|s| allowed.contains(&s))),
+                .filter(|c| scope_of(c).is_some_and(|s| allowed.contains(s))),
         );
     for name in names {
         if let Some(value) = claim_value(user, name) {
@@ -242,7 +225,8 @@ mod tests {
 
     #[test]
     fn only_claims_of_granted_scopes_are_released() {
-        let claims = user_claims(&nathalie(), &["openid", "email"], &[], &["openid", "email"]);
+        let openid_email = Scopes::parse("openid email").unwrap();
+        let claims = user_claims(&nathalie(), openid_email, &[], openid_email);
         assert_eq!(claims["email"], "n@example.test");
         assert_eq!(claims["email_verified"], true);
         assert!(claims.get("given_name").is_none());
@@ -253,7 +237,12 @@ mod tests {
     #[test]
     fn individually_requested_claims_need_an_allowed_scope() {
         let extra = vec!["given_name".to_owned(), "phone_number".to_owned()];
-        let claims = user_claims(&nathalie(), &["openid"], &extra, &["openid", "profile"]);
+        let claims = user_claims(
+            &nathalie(),
+            Scopes::parse("openid").unwrap(),
+            &extra,
+            Scopes::parse("openid profile").unwrap(),
+        );
         assert_eq!(claims["given_name"], "Nathalie");
         assert!(claims.get("phone_number").is_none());
     }
@@ -269,16 +258,18 @@ mod tests {
         assert!(ClaimsRequest::parse("[1]").is_err());
         assert!(ClaimsRequest::parse(r#"{"userinfo":{"email":3}}"#).is_err());
         assert!(ClaimsRequest::parse("{not json").is_err());
-        let allowed = vec!["openid".to_owned(), "profile".to_owned()];
+        let allowed = Scopes::parse("openid profile").unwrap();
+        let requested = Scopes::parse("openid").unwrap();
         assert_eq!(
-            consent_scopes(&["openid".into()], &req, &allowed),
-            ["openid", "profile"]
+            consent_scopes(requested, &req, allowed).to_string(),
+            "openid profile"
         );
     }
 
     #[test]
     fn address_is_structured() {
-        let claims = user_claims(&nathalie(), &["address"], &[], &[]);
+        let address = Scopes::parse("address").unwrap();
+        let claims = user_claims(&nathalie(), address, &[], Scopes::EMPTY);
         assert_eq!(claims["address"]["locality"], "Champigny-sur-Marne");
     }
 }

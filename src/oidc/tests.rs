@@ -15,6 +15,7 @@ use super::logout::end_session;
 use super::revocation::revoke;
 use super::tokens::{AccessClaims, Presented, PresentedAccess};
 use crate::config::{Client, Clients, TokenConfig};
+use crate::protocol::Scopes;
 use crate::secrets;
 use crate::store::grants::{self as store, Code};
 use crate::store::sessions::{self, Session};
@@ -91,7 +92,7 @@ fn tokens(conn: &Tx<'_>, client: &Client, scopes: &str, now: i64) -> Issued {
         client_id: client.id.clone(),
         sub: "alice".into(),
         redirect_uri: client.redirect_uris[0].clone(),
-        scopes: scopes.into(),
+        scopes: Scopes::parse(scopes).unwrap(),
         claims: None,
         nonce: None,
         code_challenge: None,
@@ -105,7 +106,7 @@ fn tokens(conn: &Tx<'_>, client: &Client, scopes: &str, now: i64) -> Issued {
     store::insert_code(conn, &key, &secrets::digest(&code), &row).unwrap();
     let redemption = CodeRedemption {
         code,
-        redirect_uri: Some(client.redirect_uris[0].clone()),
+        redirect_uri: Some(client.redirect_uris[0].to_string()),
         code_verifier: None,
     };
     grants::redeem_code(conn, &redemption, client, now, &cfg(), &grants::unsigned)
@@ -139,8 +140,8 @@ fn as_presented(issued: &Issued) -> Presented {
     let claims = AccessClaims {
         iss: ISS.into(),
         sub: "alice".into(),
-        client_id: issued.access.client_id.clone(),
-        scope: issued.access.scopes.clone(),
+        client_id: issued.access.client_id.to_string(),
+        scope: issued.access.scopes.to_string(),
         jti: issued.access.jti.clone(),
         iat: 0,
         exp: issued.access.expires_at,
@@ -217,11 +218,12 @@ fn refresh_is_bound_to_client_and_scope() {
         Some(ErrorCode::InvalidScope)
     );
     let narrowed = refresh(&conn.tx(), &rt, a, Some("openid"), 2).unwrap();
-    assert_eq!(narrowed.access.scopes, "openid");
+    assert_eq!(narrowed.access.scopes.to_string(), "openid");
     let next = narrowed.refresh_token.unwrap();
     let full = refresh(&conn.tx(), &next, a, None, 3).unwrap();
     assert_eq!(
-        full.access.scopes, "openid email offline_access",
+        full.access.scopes.to_string(),
+        "openid email offline_access",
         "the family keeps its original scope"
     );
 }

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::config::SigningAlg;
 use crate::keys::{KeyError, KeyRing};
+use crate::protocol::{Scope, Scopes};
 
 /// The audience of Sésame's access tokens: the resource they are for is
 /// Sésame's own userinfo endpoint, so the issuer identifies it (RFC 9068 §3).
@@ -365,6 +366,7 @@ pub fn sign_access(
     access: &crate::store::grants::AccessToken,
     now: i64,
 ) -> Result<String, KeyError> {
+    let scope = access.scopes.to_string();
     sign_access_token(
         keys,
         cfg.access_token_alg,
@@ -373,7 +375,7 @@ pub fn sign_access(
             jti: &access.jti,
             sub: grant.sub.as_deref().unwrap_or(&grant.client_id),
             client_id: &grant.client_id,
-            scope: &access.scopes,
+            scope: &scope,
             auth_time: grant.auth_time,
             sid: grant.sid.as_deref(),
             iat: now,
@@ -396,12 +398,11 @@ pub fn mint(
     let access_token = issued.access_token;
     let grant = &issued.grant;
     let access = &issued.access;
-    let scopes: Vec<&str> = access.scopes.split(' ').collect();
     let id_token = match &issued.user {
-        Some(user) if scopes.contains(&"openid") => {
+        Some(user) if access.scopes.contains(Scope::Openid) => {
             let requested = super::scopes::ClaimsRequest::from_stored(grant.claims.as_deref());
-            let allowed: Vec<&str> = client.scopes.iter().map(String::as_str).collect();
-            let mut extra = super::scopes::user_claims(user, &[], &requested.id_token, &allowed);
+            let mut extra =
+                super::scopes::user_claims(user, Scopes::EMPTY, &requested.id_token, client.scopes);
             extra.remove("sub");
             let amr: Vec<String> = grant
                 .amr
@@ -434,7 +435,7 @@ pub fn mint(
         access_token,
         token_type: "Bearer",
         expires_in: access.expires_at - now,
-        scope: access.scopes.clone(),
+        scope: access.scopes.to_string(),
         id_token,
         refresh_token: issued.refresh_token,
     })

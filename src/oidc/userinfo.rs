@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::scopes::{ClaimsRequest, user_claims};
 use super::tokens::PresentedAccess;
 use crate::config::Clients;
+use crate::protocol::Scope;
 use crate::store::grants::{self, AccessToken};
 use crate::store::users::{self, User};
 use crate::store::{self, Tx};
@@ -39,19 +40,19 @@ pub fn holder(tx: &Tx<'_>, presented: &PresentedAccess, now: i64) -> store::Resu
 /// those its scopes and `claims` request ask for, within the scopes its
 /// client is allowed.
 pub fn released(holder: &Holder, clients: &Clients) -> Option<Map<String, Value>> {
-    let scopes: Vec<&str> = holder.token.scopes.split(' ').collect();
-    if !scopes.contains(&"openid") {
+    let scopes = holder.token.scopes;
+    if !scopes.contains(Scope::Openid) {
         return None;
     }
     let requested = ClaimsRequest::from_stored(holder.claims_request.as_deref());
-    let allowed: Vec<&str> = clients
+    let allowed = clients
         .get(&holder.token.client_id)
-        .map(|c| c.scopes.iter().map(String::as_str).collect())
+        .map(|c| c.scopes)
         .unwrap_or_default();
     Some(user_claims(
         &holder.user,
-        &scopes,
+        scopes,
         &requested.userinfo,
-        &allowed,
+        allowed,
     ))
 }

@@ -3,28 +3,27 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Tx};
+use crate::protocol::{ClientId, Scopes};
 
 /// The scopes `sub` has granted `client_id`, if any consent is recorded.
-pub fn granted(tx: &Tx<'_>, sub: &str, client_id: &str) -> Result<Option<Vec<String>>> {
+pub fn granted(tx: &Tx<'_>, sub: &str, client_id: &str) -> Result<Option<Scopes>> {
     Ok(tx
         .conn
         .prepare_cached("SELECT scopes FROM consents WHERE sub = ?1 AND client_id = ?2")?
-        .query_row(params![sub, client_id], |row| row.get::<_, String>(0))
-        .optional()
-        .map(|found| found.map(|s| s.split_whitespace().map(str::to_owned).collect()))?)
+        .query_row(params![sub, client_id], |row| row.get(0))
+        .optional()?)
 }
 
 /// Records consent to `scopes`, adding to what was granted before.
-pub fn grant(tx: &Tx<'_>, sub: &str, client_id: &str, scopes: &[String], now: i64) -> Result<()> {
-    let mut all = granted(tx, sub, client_id)?.unwrap_or_default();
-    all.extend(scopes.iter().cloned());
-    all.sort();
-    all.dedup();
+pub fn grant(tx: &Tx<'_>, sub: &str, client_id: &str, scopes: Scopes, now: i64) -> Result<()> {
+    let all = granted(tx, sub, client_id)?
+        .unwrap_or_default()
+        .union(scopes);
     tx.conn.prepare_cached(
         "INSERT INTO consents (sub, client_id, scopes, granted_at) VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT (sub, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at",
     )?
-    .execute(params![sub, client_id, all.join(" "), now])?;
+    .execute(params![sub, client_id, all.alphabetical(), now])?;
     Ok(())
 }
 
@@ -39,8 +38,8 @@ pub fn withdraw(tx: &Tx<'_>, sub: &str, client_id: &str) -> Result<bool> {
 /// One service a citizen consented to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Consent {
-    pub client_id: String,
-    pub scopes: Vec<String>,
+    pub client_id: ClientId,
+    pub scopes: Scopes,
     pub granted_at: i64,
 }
 
@@ -50,10 +49,9 @@ pub fn list_of(tx: &Tx<'_>, sub: &str) -> Result<Vec<Consent>> {
         "SELECT client_id, scopes, granted_at FROM consents WHERE sub = ?1 ORDER BY granted_at",
     )?;
     let rows = stmt.query_map([sub], |row| {
-        let scopes: String = row.get(1)?;
         Ok(Consent {
             client_id: row.get(0)?,
-            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            scopes: row.get(1)?,
             granted_at: row.get(2)?,
         })
     })?;
@@ -78,12 +76,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(granted(&conn.tx(), "s", "c").unwrap(), None);
-        grant(&conn.tx(), "s", "c", &["openid".into(), "email".into()], 1).unwrap();
-        grant(&conn.tx(), "s", "c", &["profile".into()], 2).unwrap();
+        let scopes = |text| Scopes::parse(text).unwrap();
+        grant(&conn.tx(), "s", "c", scopes("openid email"), 1).unwrap();
+        grant(&conn.tx(), "s", "c", scopes("profile"), 2).unwrap();
         assert_eq!(
             granted(&conn.tx(), "s", "c").unwrap().unwrap(),
-            ["email", "openid", "profile"]
+            scopes("profile email openid")
         );
+        let stored: String = conn
+            .tx()
+            .conn
+            .query_row("SELECT scopes FROM consents", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(stored, "email openid profile");
         assert!(withdraw(&conn.tx(), "s", "c").unwrap());
         assert_eq!(granted(&conn.tx(), "s", "c").unwrap(), None);
     }

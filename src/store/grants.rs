@@ -4,14 +4,15 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Tx};
+use crate::protocol::{ClientId, RedirectUri, Scopes};
 
 /// An authorization code as stored (the code itself only as a digest).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Code {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub sub: String,
-    pub redirect_uri: String,
-    pub scopes: String,
+    pub redirect_uri: RedirectUri,
+    pub scopes: Scopes,
     pub claims: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
@@ -101,8 +102,8 @@ pub fn purge_codes(tx: &Tx<'_>, before: i64) -> Result<usize> {
 pub struct Grant {
     pub id: String,
     pub sub: Option<String>,
-    pub client_id: String,
-    pub scopes: String,
+    pub client_id: ClientId,
+    pub scopes: Scopes,
     pub claims: Option<String>,
     pub sid: Option<String>,
     pub auth_time: Option<i64>,
@@ -178,9 +179,9 @@ pub fn revoke_grant(tx: &Tx<'_>, id: &str, now: i64) -> Result<()> {
 pub struct AccessToken {
     pub jti: String,
     pub grant_id: Option<String>,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub sub: Option<String>,
-    pub scopes: String,
+    pub scopes: Scopes,
     pub expires_at: i64,
 }
 

@@ -24,6 +24,7 @@ pub mod throttle;
 pub mod users;
 
 mod tx;
+mod values;
 
 pub use tx::{Db, Savepoint, Tx};
 

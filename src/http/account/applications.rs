@@ -21,6 +21,7 @@ use crate::http::error::Internal;
 use crate::http::forms::Origin;
 use crate::http::paths;
 use crate::i18n::Lang;
+use crate::protocol::Scope;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -50,18 +51,17 @@ impl PageTemplate for ApplicationsPage {
 }
 
 /// A scope in the consent page's words (`scope_email` « Courriel »…).
-fn scope_text(app: &App, lang: Lang, scope: &str) -> Option<String> {
+fn scope_text(app: &App, lang: Lang, scope: Scope) -> String {
     let key = match scope {
-        "openid" => "scope_openid",
-        "email" => "scope_email",
-        "profile" => "scope_profile",
-        "roles" => "scope_roles",
-        "address" => "scope_address",
-        "phone" => "scope_phone",
-        "offline_access" => "scope_offline_access",
-        _ => return None,
+        Scope::Openid => "scope_openid",
+        Scope::Email => "scope_email",
+        Scope::Profile => "scope_profile",
+        Scope::Roles => "scope_roles",
+        Scope::Address => "scope_address",
+        Scope::Phone => "scope_phone",
+        Scope::OfflineAccess => "scope_offline_access",
     };
-    Some(app.pages.text(lang, key))
+    app.pages.text(lang, key)
 }
 
 fn application(app: &App, lang: Lang, c: Consent) -> Application {
@@ -70,15 +70,11 @@ fn application(app: &App, lang: Lang, c: Consent) -> Application {
         name: client
             .as_ref()
             .map(|k| k.name.clone())
-            .unwrap_or(c.client_id.clone()),
-        receives: c
-            .scopes
-            .iter()
-            .filter_map(|s| scope_text(app, lang, s))
-            .collect(),
+            .unwrap_or_else(|| c.client_id.to_string()),
+        receives: c.scopes.iter().map(|s| scope_text(app, lang, s)).collect(),
         since: when(lang, c.granted_at),
         privacy_policy_url: client.and_then(|k| k.privacy_policy_url),
-        client_id: c.client_id,
+        client_id: c.client_id.to_string(),
     }
 }
 

@@ -23,12 +23,12 @@ fn setup() -> (Db, Client, TokenConfig, AuthRequest, Session) {
     let req = AuthRequest {
         client_id: client.id.clone(),
         return_to: ReturnTo {
-            redirect_uri: "http://127.0.0.1:8081/callback".into(),
+            redirect_uri: client.redirect_uris[0].clone(),
             response_mode: ResponseMode::Query,
             state: None,
         },
-        scopes: vec!["openid".into(), "offline_access".into()],
-        consent_scopes: vec!["offline_access".into(), "openid".into()],
+        scopes: Scopes::parse("openid offline_access").unwrap(),
+        consent_scopes: Scopes::parse("offline_access openid").unwrap(),
         nonce: Some("n".into()),
         code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
         prompt: Prompt::default(),
