@@ -25,6 +25,7 @@ pub mod reauth;
 pub mod sessions;
 pub mod signup;
 pub mod throttle;
+pub mod totp;
 pub mod users;
 
 pub use crate::store::users::User;

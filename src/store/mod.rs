@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod signups;
 pub mod stats;
 pub mod throttle;
+pub mod totp;
 pub mod users;
 
 mod tx;
@@ -78,6 +79,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0011_account",
         include_str!("../../migrations/0011_account.sql"),
+    ),
+    (
+        "0012_second_factor",
+        include_str!("../../migrations/0012_second_factor.sql"),
     ),
 ];
 

@@ -156,3 +156,12 @@ pub fn set_auth_time(tx: &Tx<'_>, sid: &str, auth_time: i64) -> Result<()> {
         .execute(params![sid, auth_time])?;
     Ok(())
 }
+
+/// Session `sid` proved more methods (`amr`, a second factor): recorded in
+/// place, the session moving under a new cookie digest.
+pub fn step_up(tx: &Tx<'_>, sid: &str, amr: &[String], digest: &str) -> Result<()> {
+    tx.conn
+        .prepare_cached("UPDATE sessions SET amr = ?2, digest = ?3 WHERE sid = ?1")?
+        .execute(params![sid, amr.join(" "), digest])?;
+    Ok(())
+}
