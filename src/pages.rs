@@ -20,6 +20,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/form_post.html"),
     ),
     ("logout.html", include_str!("../templates/logout.html")),
+    ("mfa.html", include_str!("../templates/mfa.html")),
     // — comptes; `_form.html` holds macros only.
     ("_form.html", include_str!("../templates/_form.html")),
     (
@@ -66,6 +67,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "account/security.html",
         include_str!("../templates/account/security.html"),
+    ),
+    (
+        "account/totp.html",
+        include_str!("../templates/account/totp.html"),
+    ),
+    (
+        "account/totp_enrol.html",
+        include_str!("../templates/account/totp_enrol.html"),
+    ),
+    (
+        "account/recovery_codes.html",
+        include_str!("../templates/account/recovery_codes.html"),
     ),
     (
         "account/sessions.html",

@@ -35,6 +35,8 @@ struct RawClient {
     privacy_policy_url: Option<String>,
     id_token_alg: Option<String>,
     backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    require_2fa: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +122,9 @@ pub struct Client {
     pub privacy_policy_url: Option<String>,
     pub id_token_alg: SigningAlg,
     pub backchannel_logout_uri: Option<String>,
+    /// Every citizen signs in to this client with a second factor (and is
+    /// guided through enrolling one if they have none).
+    pub require_2fa: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -316,6 +321,12 @@ fn check(raw: RawClient, index: usize, path: &Path) -> Result<Client, ConfigErro
             "at least one is needed for authorization_code".into(),
         ));
     }
+    if raw.require_2fa && !grant_types.contains(&GrantType::AuthorizationCode) {
+        return Err(err(
+            "require_2fa",
+            "only citizens sign in with a second factor: it needs authorization_code".into(),
+        ));
+    }
     let uris = |key: &str, list: &[String]| {
         list.iter()
             .map(|uri| RedirectUri::parse(uri).map_err(|p| err(key, format!("`{uri}` {p}"))))
@@ -374,6 +385,7 @@ fn check(raw: RawClient, index: usize, path: &Path) -> Result<Client, ConfigErro
         privacy_policy_url: raw.privacy_policy_url,
         id_token_alg,
         backchannel_logout_uri: raw.backchannel_logout_uri,
+        require_2fa: raw.require_2fa,
     })
 }
 
@@ -445,6 +457,8 @@ mod tests {
             (confidential("scopes = [\"openid\", \"everything\"]"), "client \"c\".scopes", "everything"),
             (confidential("auth_method = \"none\""), "client \"c\".secret", "public"),
             ("[[client]]\nid = \"c\"\nredirect_uris = [\"https://a/cb\"]\nauth_method = \"client_secret_post\"".into(), "client \"c\".secret", "required"),
+            (confidential("require_2fa = \"yes\""), "client.require_2fa (line 5)", "boolean"),
+            (confidential("require_2fa = true\ngrant_types = [\"client_credentials\"]"), "client \"c\".require_2fa", "authorization_code"),
         ] {
             let err = parse(&text).unwrap_err();
             assert_eq!(err.key, key, "{text}\n→ {err}");

@@ -64,6 +64,7 @@ pub fn document(config: &Config) -> Value {
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": GrantType::ALL.map(GrantType::as_str),
         "subject_types_supported": ["public"],
+        "acr_values_supported": crate::oidc::acr::SUPPORTED,
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "userinfo_signing_alg_values_supported": [],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

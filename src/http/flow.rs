@@ -143,10 +143,37 @@ pub async fn after_sign_in(
     Ok(render(app, lang, &return_to, moved))
 }
 
+/// Continues the pending request `id` once `session` proved (or enrolled)
+/// its second factor; `login_sid` is the session that signed in for it.
+pub async fn resume(
+    app: &App,
+    lang: Lang,
+    id: String,
+    req: AuthRequest,
+    login_sid: Option<String>,
+    session: Session,
+) -> Result<Response, Internal> {
+    let Some(client) = app.clients().shared(&req.client_id) else {
+        return Ok(client_gone(app, lang));
+    };
+    let (now, ttl) = (app.now(), lifetimes(app));
+    let return_to = req.return_to.clone();
+    let moved = app
+        .store
+        .run(move |tx| {
+            let login = login_sid.as_deref();
+            pending::resume(tx, &client, &id, &req, &session, login, now, ttl)
+        })
+        .await?;
+    Ok(render(app, lang, &return_to, moved))
+}
+
 /// The one rendering of where a request stands.
 pub fn render(app: &App, lang: Lang, return_to: &ReturnTo, moved: Moved) -> Response {
     match moved {
         Moved::Login(id) => see_other(&format!("{}?interaction={id}", paths::LOGIN)),
+        Moved::SecondFactor(id) => see_other(&format!("{}?interaction={id}", paths::SECOND_FACTOR)),
+        Moved::Enrol(id) => see_other(&format!("{}?interaction={id}", paths::ACCOUNT_TOTP)),
         Moved::Consent(id) => see_other(&format!("{}?interaction={id}", paths::CONSENT)),
         Moved::Code(code) => respond(app, lang, return_to, Ok(&code)),
         Moved::Fail(e) => respond(app, lang, return_to, Err(&e)),

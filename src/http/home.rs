@@ -12,7 +12,8 @@ use super::error::Internal;
 use super::pages::Render;
 use super::{lang, paths, session};
 use crate::accounts;
-use crate::app::AppState;
+use crate::accounts::User;
+use crate::app::{App, AppState};
 use crate::oidc::params::Params;
 
 pub fn router() -> Router<AppState> {
@@ -37,13 +38,8 @@ async fn home(
 ) -> Result<Response, Internal> {
     let params = Params::parse(q.unwrap_or_default().as_bytes());
     let (jar, lang) = lang::choose(jar, &headers, params.first("lang"), None);
-    let user = match session::current(&app, &jar).await? {
-        Some(s) => {
-            app.store
-                .run(move |tx| accounts::users::by_sub(tx, &s.sub))
-                .await?
-        }
-        None => None,
+    let Ok(user) = citizen(&app, &jar).await? else {
+        return Ok((jar, super::flow::see_other(paths::SECOND_FACTOR)).into_response());
     };
     let text = |k| app.pages.text(lang, k);
     let signed = user.is_some();
@@ -67,6 +63,22 @@ async fn home(
             .render(StatusCode::OK, "message.html", lang, paths::HOME, page),
     )
         .into_response())
+}
+
+/// The citizen signed in in this browser, if any; `Err` while the session
+/// still owes its second factor (the password alone is not signed in).
+async fn citizen(app: &App, jar: &CookieJar) -> Result<Result<Option<User>, ()>, Internal> {
+    let Some(s) = session::current(app, jar).await? else {
+        return Ok(Ok(None));
+    };
+    let (owes, user) = app
+        .store
+        .run(move |tx| {
+            let owes = accounts::totp::owes_code(tx, &s)?;
+            Ok((owes, accounts::users::by_sub(tx, &s.sub)?))
+        })
+        .await?;
+    Ok(if owes { Err(()) } else { Ok(user) })
 }
 
 async fn stylesheet() -> Response {

@@ -289,14 +289,18 @@ fn render(app: &App, jar: CookieJar, lang: Lang, form: Form<'_>, status: StatusC
 
 /// When to try again, in words: seconds below two minutes, then minutes
 /// (rounded up, so the citizen never comes back too early).
-fn throttled_message(app: &App, lang: Lang, retry_after: i64) -> String {
+pub(super) fn throttled_message(app: &App, lang: Lang, retry_after: i64) -> String {
+    wait_message(app, lang, "login_throttled", retry_after)
+}
+
+/// The text of `key` with its `{delay}` in words.
+pub(super) fn wait_message(app: &App, lang: Lang, key: &'static str, retry_after: i64) -> String {
+    let message = key;
     let (key, n) = if retry_after < 120 {
         ("delay_seconds", retry_after)
     } else {
         ("delay_minutes", (retry_after + 59) / 60)
     };
     let delay = app.pages.text(lang, key).replace("{n}", &n.to_string());
-    app.pages
-        .text(lang, "login_throttled")
-        .replace("{delay}", &delay)
+    app.pages.text(lang, message).replace("{delay}", &delay)
 }

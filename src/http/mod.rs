@@ -19,6 +19,7 @@ pub mod lang;
 pub mod login;
 pub mod logout;
 pub mod metrics;
+pub mod mfa;
 pub mod pages;
 pub mod paths;
 pub mod reset;
@@ -56,6 +57,7 @@ fn endpoints(app: &AppState, cross_origin: Router<AppState>) -> Router<AppState>
         .merge(cross_origin)
         .merge(authorize::router())
         .merge(login::router())
+        .merge(mfa::router())
         .merge(consent::router())
         .merge(home::router())
         .merge(assets::router())

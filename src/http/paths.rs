@@ -6,6 +6,8 @@ pub const AUTHORIZE: &str = "/authorize";
 pub const TOKEN: &str = "/token";
 pub const USERINFO: &str = "/userinfo";
 pub const LOGIN: &str = "/login";
+/// The second factor's code, after the password or for a step-up.
+pub const SECOND_FACTOR: &str = "/login/code";
 pub const CONSENT: &str = "/consent";
 pub const SIGNUP: &str = "/signup";
 pub const FORGOT: &str = "/password/forgot";
@@ -33,6 +35,10 @@ pub const ACCOUNT_SECURITY: &str = "/account/security";
 pub const ACCOUNT_PASSWORD: &str = "/account/security/password";
 /// The second factor's pages (their own module) live under this path.
 pub const ACCOUNT_TOTP: &str = "/account/security/totp";
+pub const ACCOUNT_TOTP_ENROL: &str = "/account/security/totp/enrol";
+pub const ACCOUNT_TOTP_CONFIRM: &str = "/account/security/totp/confirm";
+pub const ACCOUNT_TOTP_CODES: &str = "/account/security/totp/recovery-codes";
+pub const ACCOUNT_TOTP_DISABLE: &str = "/account/security/totp/disable";
 pub const ACCOUNT_SESSIONS: &str = "/account/sessions";
 pub const ACCOUNT_SESSIONS_END: &str = "/account/sessions/end";
 pub const ACCOUNT_SESSIONS_END_OTHERS: &str = "/account/sessions/end-others";

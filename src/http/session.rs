@@ -74,3 +74,38 @@ pub async fn start(
     let cookie = cookies::build(cookies::SESSION, cookie_value, https, SameSite::Lax);
     Ok((jar.add(cookie), session))
 }
+
+/// A new cookie for a session that gains a factor (its row moves under the
+/// new digest in the same job): the digest for that job, and the jar to
+/// answer with once it succeeded.
+pub struct Renewal {
+    pub digest: String,
+    value: String,
+}
+
+impl Default for Renewal {
+    fn default() -> Renewal {
+        Renewal::new()
+    }
+}
+
+impl Renewal {
+    pub fn new() -> Renewal {
+        let value = secrets::token();
+        Renewal {
+            digest: secrets::digest(&value),
+            value,
+        }
+    }
+
+    /// The jar carrying the new cookie.
+    pub fn into_jar(self, app: &App, jar: CookieJar) -> CookieJar {
+        let https = app.config.https();
+        jar.add(cookies::build(
+            cookies::SESSION,
+            self.value,
+            https,
+            SameSite::Lax,
+        ))
+    }
+}

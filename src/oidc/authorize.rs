@@ -52,6 +52,9 @@ pub struct AuthRequest {
     pub claims: Option<String>,
     /// `sub` of a valid `id_token_hint`.
     pub hint_sub: Option<String>,
+    /// `acr_values` asked for the second-factor level ([`super::acr`]).
+    #[serde(default)]
+    pub second_factor: bool,
 }
 
 /// Why a request was refused, and where the refusal goes.
@@ -226,8 +229,11 @@ fn check(
             OAuthError::invalid_request("id_token_hint is not an ID token issued here")
         })?),
     };
+    let second_factor = params
+        .get("acr_values")?
+        .is_some_and(super::acr::asks_second_factor);
     // Accepted and, where they make no difference here, ignored.
-    for name in ["display", "acr_values", "claims_locales"] {
+    for name in ["display", "claims_locales"] {
         params.get(name)?;
     }
     let consent_scopes = consent_scopes(scopes, &claims_request, client.scopes);
@@ -248,6 +254,7 @@ fn check(
             .map(|h| h.chars().take(64).collect()),
         claims,
         hint_sub,
+        second_factor,
     })
 }
 

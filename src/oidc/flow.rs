@@ -1,5 +1,6 @@
 //! What an authorization request needs next (OIDC Core §3.1.2.3–§3.1.2.4):
-//! a login, a consent, an error for `prompt=none`, or a code.
+//! a login, the second factor (or its enrolment), a consent, an error for
+//! `prompt=none`, or a code.
 
 use super::authorize::AuthRequest;
 use super::{ErrorCode, OAuthError};
@@ -10,6 +11,12 @@ use crate::store::sessions::Session;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Next {
     Login,
+    /// The session must prove the citizen's second factor (a step-up: the
+    /// password is not asked again).
+    SecondFactor,
+    /// The client or the request wants a second factor the citizen has not
+    /// enrolled yet: guided enrolment, then back to the request.
+    Enrol,
     Consent,
     Issue,
     Fail(OAuthError),
@@ -24,13 +31,15 @@ pub struct Progress {
     pub consented: bool,
 }
 
-/// Decides the next step; `consented` lists the scopes already granted.
+/// Decides the next step; `consented` lists the scopes already granted,
+/// `enrolled` says whether the session's citizen has a second factor.
 pub fn next_step(
     req: &AuthRequest,
     client: &Client,
     session: Option<&Session>,
     progress: Progress,
     consented: Option<Scopes>,
+    enrolled: bool,
     now: i64,
 ) -> Next {
     let hinted_other = |s: &Session| req.hint_sub.as_ref().is_some_and(|hint| *hint != s.sub);
@@ -61,6 +70,22 @@ pub fn next_step(
             ))
         } else {
             Next::Login
+        };
+    }
+    // A citizen who enrolled proves it at every sign-in, whichever client
+    // asks; a client (or a request) that requires it gets it from everyone.
+    let proved = session.is_some_and(|s| s.amr.iter().any(|m| m == "otp"));
+    let required = enrolled || client.require_2fa || req.second_factor;
+    if required && !proved {
+        return if req.prompt.none {
+            Next::Fail(OAuthError::new(
+                ErrorCode::InteractionRequired,
+                "the citizen must prove a second factor",
+            ))
+        } else if enrolled {
+            Next::SecondFactor
+        } else {
+            Next::Enrol
         };
     }
     let covered = consented.is_some_and(|granted| req.consent_scopes.is_subset(granted));
@@ -105,6 +130,7 @@ mod tests {
             ui_locales: None,
             claims: None,
             hint_sub: None,
+            second_factor: false,
         }
     }
 
@@ -138,6 +164,7 @@ mod tests {
             s,
             progress,
             consented,
+            false,
             now,
         )
     }
@@ -198,7 +225,7 @@ mod tests {
             consented: true,
         };
         assert_eq!(
-            next_step(&again, client, Some(&s), done, Some(all), 1),
+            next_step(&again, client, Some(&s), done, Some(all), false, 1),
             Next::Issue
         );
         let mut none = request();

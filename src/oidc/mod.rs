@@ -3,6 +3,7 @@
 //! token contents, grants (codes and what they produce), revocation,
 //! introspection and logout.
 
+pub mod acr;
 pub mod authorize;
 pub mod client_auth;
 pub mod error;

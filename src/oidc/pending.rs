@@ -2,7 +2,8 @@
 //! while a page is needed, loaded by id, and moved on — after validation,
 //! after any sign-in, after consent — by one function, [`advance`]. Every
 //! way of signing in (password, email verification, password reset, and a
-//! second factor later) continues through [`after_sign_in`].
+//! second factor's code) continues through [`after_sign_in`] or, once a
+//! session proved its second factor, [`resume`].
 
 use super::authorize::AuthRequest;
 use super::flow::{Next, Progress, next_step};
@@ -11,7 +12,7 @@ use crate::accounts::throttle;
 use crate::config::{Client, WindowLimit};
 use crate::secrets;
 use crate::store::sessions::Session;
-use crate::store::{self, Tx, consents, interactions};
+use crate::store::{self, Tx, consents, interactions, totp};
 
 /// How long codes and interactions live (from `[tokens]`).
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +26,12 @@ pub struct Lifetimes {
 pub enum Moved {
     /// The citizen must sign in for the interaction with this id.
     Login(String),
+    /// The session must prove its second factor, for the interaction with
+    /// this id.
+    SecondFactor(String),
+    /// The citizen must enrol a second factor first, for the interaction
+    /// with this id.
+    Enrol(String),
     /// The citizen must consent, on the interaction with this id.
     Consent(String),
     /// Back to the client with this code.
@@ -79,7 +86,9 @@ pub fn open(
         now,
         ttl,
     )?;
-    if let Moved::Login(id) | Moved::Consent(id) = &moved {
+    if let Moved::Login(id) | Moved::SecondFactor(id) | Moved::Enrol(id) | Moved::Consent(id) =
+        &moved
+    {
         let creator = fresh.creator;
         if let Err(wait) = throttle::take(tx, &creator.key, &creator.bound, now)? {
             interactions::delete(tx, id)?;
@@ -139,15 +148,18 @@ pub fn advance(
     now: i64,
     ttl: Lifetimes,
 ) -> store::Result<Moved> {
-    let consented = match session {
-        Some(s) => consents::granted(tx, &s.sub, &client.id)?,
-        None => None,
+    let (consented, enrolled) = match session {
+        Some(s) => (
+            consents::granted(tx, &s.sub, &client.id)?,
+            totp::enrolled(tx, &s.sub)?,
+        ),
+        None => (None, false),
     };
     let (interaction, browser) = match pending {
         Interaction::Stored(id) => (Some(id), None),
         Interaction::New { browser } => (None, browser),
     };
-    let next = next_step(req, client, session, progress, consented, now);
+    let next = next_step(req, client, session, progress, consented, enrolled, now);
     // The interaction is consumed in the job that answers the client: of
     // two POSTs racing on it, the second finds it gone and gets a page, not
     // a second code.
@@ -156,6 +168,8 @@ pub fn advance(
     }
     let page: fn(String) -> Moved = match next {
         Next::Login => Moved::Login,
+        Next::SecondFactor => Moved::SecondFactor,
+        Next::Enrol => Moved::Enrol,
         Next::Consent => Moved::Consent,
         Next::Issue => {
             let session =
@@ -194,6 +208,29 @@ pub fn after_sign_in(
     interactions::set_login(tx, id, &session.sid)?;
     let progress = Progress {
         signed_in: true,
+        consented: false,
+    };
+    let stored = Interaction::Stored(id);
+    advance(tx, client, req, stored, Some(session), progress, now, ttl)
+}
+
+/// Continues the pending request `id` once `session` proved its second
+/// factor (or enrolled one): a step-up, not a new sign-in, so the request
+/// counts as signed in for only if this session's password was typed for
+/// it (`login_sid`).
+#[allow(clippy::too_many_arguments)] // the request and all it moves on
+pub fn resume(
+    tx: &Tx<'_>,
+    client: &Client,
+    id: &str,
+    req: &AuthRequest,
+    session: &Session,
+    login_sid: Option<&str>,
+    now: i64,
+    ttl: Lifetimes,
+) -> store::Result<Moved> {
+    let progress = Progress {
+        signed_in: login_sid == Some(session.sid.as_str()),
         consented: false,
     };
     let stored = Interaction::Stored(id);

@@ -109,6 +109,8 @@ pub fn sign_id_token(
     if !t.amr.is_empty() {
         claims.insert("amr".into(), json!(t.amr));
     }
+    // The level reached, read from the methods (`otp`: multi-factor).
+    claims.insert("acr".into(), json!(super::acr::of(t.amr)));
     if let Some(nonce) = t.nonce {
         claims.insert("nonce".into(), json!(nonce));
     }

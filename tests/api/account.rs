@@ -84,6 +84,17 @@ fn every_account_template_renders_in_both_languages() {
         "applications": [{"client_id": "c", "name": "N", "receives": ["R"], "since": "S", "privacy_policy_url": "https://p"}],
         "export_href": "/d", "delete_action": "/del",
     });
+    // The second factor's pages.
+    let totp = serde_json::json!({
+        "on": true, "since": "S", "codes_left": 9, "enrol_action": "/en", "codes_action": "/co",
+        "disable_action": "/di", "confirm_action": "/cf", "qr_svg": "<svg></svg>", "key": "ABCD EFGH",
+        "guided": {"interaction": "i", "client_name": "N"}, "codes": ["aaaa-bbbb-cccc-dddd"],
+        "download_href": "data:text/plain,x", "continue_href": "/login/code", "print_script": "",
+    });
+    let mut context = context;
+    if let (Some(all), serde_json::Value::Object(more)) = (context.as_object_mut(), totp) {
+        all.extend(more);
+    }
     let names: Vec<_> = TEMPLATES
         .iter()
         .map(|(n, _)| *n)

@@ -25,6 +25,7 @@ mod issuer_path;
 mod limits;
 mod logout;
 mod metrics;
+mod mfa;
 mod operations;
 mod pages;
 mod properties;

@@ -21,7 +21,7 @@ fn every_template_renders_in_both_languages() {
                  "problems": [{"field": "email", "label": "Courriel", "message": "E"}], "password_hint": "H",
                  "strength": {"script": "/static/strength.js?v=0", "rules": [{"id": "length", "label": "L", "figure": 8}, {"id": "common", "label": "C", "figure": null}]}},
         "login_href": "/login", "token": "tk", "notice": {"text": "N", "error": true},
-        "mode": "password", "switch_href": "/v",
+        "mode": "password", "switch_href": "/v", "logout_href": "/logout",
         "button": {"action": "/b", "fields": [["email", "e@x.fr"]], "question": "Q", "label": "B"},
     });
     for (name, _) in TEMPLATES {

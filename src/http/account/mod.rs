@@ -14,6 +14,7 @@ mod profile;
 mod reauth;
 mod security;
 mod sessions;
+mod totp;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .merge(data::router())
         .merge(reauth::router())
         .merge(email::router())
+        .merge(totp::router())
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -74,17 +76,21 @@ pub async fn visit(
                     let Some(session) = lookup.run(tx)? else {
                         return Ok(None);
                     };
+                    let owes = crate::accounts::totp::owes_code(tx, &session)?;
                     let user = crate::accounts::users::by_sub(tx, &session.sub)?;
-                    Ok(user.map(|u| (session, u)))
+                    Ok(user.map(|u| (session, u, owes)))
                 })
                 .await?
         }
         None => None,
     };
-    let user_lang = found.as_ref().and_then(|(_, u)| u.locale.clone());
+    let user_lang = found.as_ref().and_then(|(_, u, _)| u.locale.clone());
     let (jar, lang) = lang::choose(jar, headers, explicit_lang, user_lang.as_deref());
     Ok(match found {
-        Some((session, user)) => Ok(Visit {
+        // A session that still owes its second factor (the citizen enrolled
+        // one, maybe in another browser) proves it before anything else.
+        Some((_, _, true)) => Err((jar, flow::see_other(paths::SECOND_FACTOR)).into_response()),
+        Some((session, user, false)) => Ok(Visit {
             jar,
             lang,
             session,
@@ -332,6 +338,7 @@ pub fn done_notice(app: &App, lang: Lang, params: &Params) -> Option<Notice> {
         "others" => "sessions_others_ended",
         "withdrawn" => "application_withdrawn",
         "email" => "email_change_sent_text",
+        "totp_off" => "totp_turned_off",
         _ => return None,
     };
     Notice::info(app.pages.text(lang, key))

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::accounts::own_password::{self, Changed, Context, PasswordForm};
 use crate::accounts::profile::Problem;
-use crate::accounts::{audit, devices};
+use crate::accounts::{audit, devices, totp};
 use crate::app::{App, AppState};
 use crate::http::error::Internal;
 use crate::http::forms::{Notice, Origin, Strength, password_hint, strength};
@@ -38,8 +38,7 @@ struct SecurityPage {
     password_hint: String,
     strength: Strength,
     errors: Errors,
-    /// Whether a second factor is enrolled: the second factor's own module
-    /// (`/account/security/totp…`) fills this slot; off until it does.
+    /// Whether a second factor is on (managed under `totp_href`).
     second_factor: bool,
     totp_href: &'static str,
     events: Vec<Event>,
@@ -60,12 +59,19 @@ impl PageTemplate for SecurityPage {
     }
 }
 
-/// The citizen's most recent security events, in words.
-async fn events(app: &App, visit: &Visit) -> Result<Vec<Event>, Internal> {
+/// The citizen's most recent security events, in words, and whether the
+/// second factor is on.
+async fn events(app: &App, visit: &Visit) -> Result<(Vec<Event>, bool), Internal> {
     let sub = visit.session.sub.clone();
-    let recorded = app.store.run(move |tx| audit::recent(tx, &sub, 20)).await?;
+    let (recorded, on) = app
+        .store
+        .run(move |tx| {
+            let on = totp::status(tx, &sub)?.since.is_some();
+            Ok((audit::recent(tx, &sub, 20)?, on))
+        })
+        .await?;
     let lang = visit.lang;
-    Ok(recorded
+    let events = recorded
         .into_iter()
         .map(|e| Event {
             when: when(lang, e.at),
@@ -78,7 +84,8 @@ async fn events(app: &App, visit: &Visit) -> Result<Vec<Event>, Internal> {
                 .map(|(b, s)| format!("{b} — {s}"))
                 .unwrap_or_default(),
         })
-        .collect())
+        .collect();
+    Ok((events, on))
 }
 
 /// The catalogue key of an audit event's kind.
@@ -103,7 +110,7 @@ fn page(
     visit: Visit,
     problems: &[Problem],
     notice: Option<Notice>,
-    events: Vec<Event>,
+    (events, second_factor): (Vec<Event>, bool),
 ) -> Response {
     let status = if problems.is_empty() {
         StatusCode::OK
@@ -115,7 +122,7 @@ fn page(
         password_hint: password_hint(app, visit.lang),
         strength: strength(app, visit.lang),
         errors: Errors::of(app, visit.lang, problems),
-        second_factor: false,
+        second_factor,
         totp_href: paths::ACCOUNT_TOTP,
         events,
     };

@@ -37,6 +37,7 @@ fn setup() -> (Db, Client, TokenConfig, AuthRequest, Session) {
         ui_locales: None,
         claims: None,
         hint_sub: None,
+        second_factor: false,
     };
     let session = Session {
         sid: "sid-1".into(),
