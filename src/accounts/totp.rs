@@ -19,6 +19,7 @@
 use totp_rs::{Builder, Secret};
 
 use super::audit::{self, Kind};
+use super::reauth::Reentered;
 use super::sessions::Session;
 use super::throttle;
 use crate::config::{Backoff, LoginLimits};
@@ -314,7 +315,8 @@ pub fn enable(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TurnedOff {
     Done,
-    WrongPassword,
+    /// The password was refused (or throttled: `Some(wait)`).
+    WrongPassword(Option<i64>),
     /// The code or recovery code was refused (or throttled: `Some(wait)`).
     WrongCode(Option<i64>),
     /// It was not on.
@@ -344,8 +346,19 @@ pub async fn turn_off(
         answer,
         attempt,
     } = form;
-    if !super::reauth::password_is_right(store, hasher, &session.sub, password).await? {
-        return Ok(TurnedOff::WrongPassword);
+    // The password under the sign-in throttle, like every password typed
+    // again; the code under its own.
+    let reentry = super::reauth::Attempt {
+        limits: attempt.limits,
+        origin: attempt.audit.clone(),
+    };
+    let sub = &session.sub;
+    match super::reauth::check_password(store, hasher, sub, password, &reentry, now).await? {
+        Reentered::Right => {}
+        Reentered::Wrong => return Ok(TurnedOff::WrongPassword(None)),
+        Reentered::Throttled { retry_after } => {
+            return Ok(TurnedOff::WrongPassword(Some(retry_after)));
+        }
     }
     let sub = session.sub.clone();
     store

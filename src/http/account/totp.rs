@@ -409,7 +409,8 @@ async fn turned_off(app: &App, visit: Visit, outcome: TurnedOff) -> Result<Respo
             app.mailer.queued();
             return Ok(done(paths::ACCOUNT_SECURITY, "totp_off"));
         }
-        TurnedOff::WrongPassword => Problem::on("password", "reauth_failed"),
+        TurnedOff::WrongPassword(None) => Problem::on("password", "reauth_failed"),
+        TurnedOff::WrongPassword(Some(wait)) => super::throttled_problem("password", wait),
         TurnedOff::WrongCode(None) => Problem::on("code", "code_refused"),
         TurnedOff::WrongCode(Some(_)) => Problem::on("code", "code_throttled"),
     };
