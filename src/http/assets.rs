@@ -3,7 +3,8 @@
 //! `accounts::policy` put in: built once (at start, see `start::build`),
 //! linked as `/static/strength.js?v=<digest>` and served with a year's
 //! cache, since a new build changes the link. Allowed by the pages' CSP as
-//! a same-origin script (`script-src 'self'`), never inline.
+//! a same-origin script (`script-src 'self'`), never inline. Also the
+//! « Imprimer » button of the recovery codes page (`static/print.js`).
 
 use std::sync::LazyLock;
 
@@ -47,7 +48,28 @@ pub fn strength_src() -> &'static str {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(paths::STRENGTH_SCRIPT, get(strength_script))
+    Router::new()
+        .route(paths::STRENGTH_SCRIPT, get(strength_script))
+        .route(paths::PRINT_SCRIPT, get(print_script))
+}
+
+/// « Imprimer » of the recovery codes page (`static/print.js`): small and
+/// rarely used, cached for an hour.
+async fn print_script() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        include_str!("../../static/print.js"),
+    )
+        .into_response()
 }
 
 /// The script; a year's cache under the current version's link, five

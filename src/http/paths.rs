@@ -15,6 +15,8 @@ pub const HOME: &str = "/";
 pub const STYLESHEET: &str = "/static/sesame.css";
 /// The password strength indicator's script (linked with `?v=` its digest).
 pub const STRENGTH_SCRIPT: &str = "/static/strength.js";
+/// « Imprimer » on the recovery codes page.
+pub const PRINT_SCRIPT: &str = "/static/print.js";
 pub const REVOKE: &str = "/revoke";
 pub const INTROSPECT: &str = "/introspect";
 pub const LOGOUT: &str = "/logout";

@@ -202,12 +202,18 @@ async fn enrolment_shows_the_key_and_a_qr_code_and_turns_on_after_one_right_code
         .unwrap()
         .to_owned();
     assert!(
-        csp.contains("script-src 'sha256-") && !csp.contains("unsafe-inline"),
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
         "{csp}"
     );
     let on = unescape(&on.text().await.unwrap());
     assert_eq!(on.matches("<li><code>").count(), 10, "{on}");
     assert!(on.contains("download=\"codes-de-secours.txt\"") && on.contains("Imprimer"));
+    assert!(
+        on.contains("<script src=\"/static/print.js\"></script>"),
+        "no inline script"
+    );
+    let script = b.get(server.url("/static/print.js")).send().await.unwrap();
+    assert_eq!(script.status(), 200);
     assert!(on.contains("Ils ne seront plus jamais affichés"));
     let security = page(&server, &b, "/account/security", 200).await;
     assert!(

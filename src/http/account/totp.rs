@@ -10,8 +10,8 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use serde::Serialize;
@@ -27,7 +27,6 @@ use crate::http::forms::{ClientIp, Notice, Origin};
 use crate::http::session::Renewal;
 use crate::http::{flow, paths};
 use crate::oidc::params::Params;
-use crate::secrets;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -304,14 +303,9 @@ impl PageTemplate for CodesPage {
     }
 }
 
-/// The script of « Imprimer »: shows the button (the page works without
-/// it) and prints. Allowed by its hash, never by `unsafe-inline`.
-const PRINT_SCRIPT: &str = "var b=document.getElementById('print');b.hidden=false;b.addEventListener('click',function(){window.print()});";
-
 /// The recovery codes, shown this once: a text file to download, a button
 /// to print, and the way on (back to the pending request, or the page).
 fn codes_page(app: &App, visit: Visit, codes: Vec<String>, guided: Guided) -> Response {
-    use base64::Engine;
     let title = app.pages.text(visit.lang, "recovery_codes_file_title");
     let text = format!("{title}\n{}\n\n{}\n", visit.user.email, codes.join("\n"));
     let encoded: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
@@ -327,27 +321,16 @@ fn codes_page(app: &App, visit: Visit, codes: Vec<String>, guided: Guided) -> Re
         ),
         continue_href,
         guided,
-        print_script: PRINT_SCRIPT,
+        print_script: paths::PRINT_SCRIPT,
     };
-    let mut response = render(
+    render(
         app,
         visit,
         StatusCode::OK,
         paths::ACCOUNT_SECURITY,
         None,
         page,
-    );
-    let csp = format!(
-        "{}; script-src 'sha256-{}'",
-        crate::http::PAGE_CSP,
-        base64::engine::general_purpose::STANDARD.encode(secrets::sha256(PRINT_SCRIPT.as_bytes()))
-    );
-    if let Ok(value) = HeaderValue::from_str(&csp) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, value);
-    }
-    response.into_response()
+    )
 }
 
 async fn regenerate(
