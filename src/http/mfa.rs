@@ -130,7 +130,7 @@ async fn submit(
         client,
         limits: app.config.policy.login_limits,
         audit,
-        service: pending.as_ref().map(|p| p.req.client_id.clone()),
+        service: pending.as_ref().map(|p| p.req.client_id.to_string()),
     };
     let (renewal, lookup, now) = (Renewal::new(), Lookup::of(&app, &jar), app.now());
     let rotate = renewal.digest.clone();

@@ -233,7 +233,7 @@ fn flow_client(app: &App, guided: &Guided) -> Option<String> {
     app.clients()
         .iter()
         .find(|c| c.name == name)
-        .map(|c| c.id.clone())
+        .map(|c| c.id.to_string())
 }
 
 async fn confirm(
