@@ -271,4 +271,38 @@ mod tests {
             Next::Issue
         );
     }
+
+    #[test]
+    fn a_second_factor_comes_after_the_password_and_before_consent() {
+        let clients = Clients::demo();
+        let demo = clients.get("portail-citoyen").unwrap();
+        let all = Scopes::parse("email openid").ok();
+        let s = session(0);
+        let fresh = Progress::default();
+        let decide = |req: &AuthRequest, client: &Client, s: &Session, enrolled: bool| {
+            next_step(req, client, Some(s), fresh, all, enrolled, 1)
+        };
+        assert_eq!(decide(&request(), demo, &s, false), Next::Issue);
+        assert_eq!(decide(&request(), demo, &s, true), Next::SecondFactor);
+        let mut strict = demo.clone();
+        strict.require_2fa = true;
+        assert_eq!(decide(&request(), &strict, &s, false), Next::Enrol);
+        let mut asked = request();
+        asked.second_factor = true;
+        assert_eq!(decide(&asked, demo, &s, false), Next::Enrol);
+        let proved = Session {
+            amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+            ..session(0)
+        };
+        assert_eq!(decide(&asked, &strict, &proved, true), Next::Issue);
+        asked.prompt.none = true;
+        assert!(
+            matches!(decide(&asked, demo, &s, true), Next::Fail(e) if e.code == ErrorCode::InteractionRequired)
+        );
+        assert_eq!(
+            next_step(&request(), &strict, None, fresh, None, false, 1),
+            Next::Login,
+            "the password first"
+        );
+    }
 }

@@ -95,6 +95,18 @@ impl TestServer {
         }
     }
 
+    /// Starts with `more` clients appended to clients.toml.
+    pub async fn start_with_clients(more: &str) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let clients = format!("{}\n{more}", clients_toml());
+        let running = crate::common::server::start(dir.path(), &clients, "").await;
+        TestServer {
+            base: running.base,
+            app: running.app,
+            dir,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -26,6 +26,7 @@ mod limits;
 mod logout;
 mod metrics;
 mod mfa;
+mod mfa_services;
 mod operations;
 mod pages;
 mod properties;
