@@ -50,7 +50,7 @@ impl ConfigError {
 
 pub const DEFAULT_ISSUER: &str = "http://127.0.0.1:8080";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-pub const DEFAULT_FROM: &str = "Espace Citoyens <nepasrepondre@example.org>";
+const DEFAULT_FROM: &str = "Espace Citoyens <nepasrepondre@example.org>";
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -158,7 +158,7 @@ impl Config {
     }
 
     /// Loads `path` as this instance's clients file would be loaded.
-    pub fn load_clients_file(&self, path: &Path) -> Result<Clients, ConfigError> {
+    fn load_clients_file(&self, path: &Path) -> Result<Clients, ConfigError> {
         self.without_published_secret(Clients::load(path)?, path)
     }
 
@@ -287,12 +287,7 @@ fn parse_listen(file: &Path, value: &str) -> Result<SocketAddr, ConfigError> {
     })
 }
 
-pub(super) fn positive(
-    file: &Path,
-    key: &str,
-    value: Option<i64>,
-    default: i64,
-) -> Result<i64, ConfigError> {
+fn positive(file: &Path, key: &str, value: Option<i64>, default: i64) -> Result<i64, ConfigError> {
     match value {
         None => Ok(default),
         Some(v) if v > 0 => Ok(v),

@@ -35,12 +35,12 @@ impl Lang {
     }
 
     /// The first supported language of a space-separated list (`ui_locales`).
-    pub fn from_list(list: &str) -> Option<Lang> {
+    fn from_list(list: &str) -> Option<Lang> {
         list.split_whitespace().find_map(Lang::from_tag)
     }
 
     /// The preferred supported language of an `Accept-Language` header.
-    pub fn from_accept_language(header: &str) -> Option<Lang> {
+    fn from_accept_language(header: &str) -> Option<Lang> {
         let mut best: Option<(Lang, f32)> = None;
         for item in header.split(',').take(20) {
             let mut parts = item.split(';');
@@ -74,7 +74,7 @@ impl Lang {
     }
 }
 
-pub type Catalogue = BTreeMap<String, String>;
+type Catalogue = BTreeMap<String, String>;
 
 /// Both catalogues, parsed once at start.
 #[derive(Debug, Clone)]

@@ -25,7 +25,7 @@ use crate::config::SigningAlg;
 
 /// A retired key is deleted by `keys rotate` once its successor has been
 /// active this long: longer than any token it can have signed lives.
-pub const RETIRED_KEY_GRACE_SECONDS: i64 = 2 * 86_400;
+const RETIRED_KEY_GRACE_SECONDS: i64 = 2 * 86_400;
 
 /// How long relying parties may cache the JWKS (its `Cache-Control`), and
 /// so how long a new key is published before it signs.
@@ -142,8 +142,10 @@ impl KeyRing {
         self.current().jwks.clone()
     }
 
-    /// The `kid` of the key that signs `alg` at `now`.
-    pub fn active_kid(&self, alg: SigningAlg, now: i64) -> Option<String> {
+    /// The `kid` of the key that signs `alg` at `now` (what the rotation
+    /// tests watch).
+    #[cfg(test)]
+    fn active_kid(&self, alg: SigningAlg, now: i64) -> Option<String> {
         let set = self.current();
         let key = set.signer(alg, now, self.activation_delay).ok()?;
         Some(key.kid.clone())

@@ -286,7 +286,7 @@ impl Mailer {
 
 /// « 5 minutes », « 30 secondes », « 2 heures »: the link's lifetime as
 /// the mail says it.
-pub fn duration_text(lang: Lang, seconds: i64) -> String {
+fn duration_text(lang: Lang, seconds: i64) -> String {
     let (n, unit) = if seconds < 60 {
         (seconds.max(1), 0)
     } else if seconds % 3600 == 0 {

@@ -16,21 +16,21 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::store::{self, Store};
 
-pub const HTTP_REQUESTS: &str = "sesame_http_requests_total";
-pub const HTTP_DURATION: &str = "sesame_http_request_duration_seconds";
-pub const TOKENS_ISSUED: &str = "sesame_tokens_issued_total";
-pub const SIGN_INS: &str = "sesame_sign_ins_total";
-pub const SIGN_UPS: &str = "sesame_sign_ups_total";
-pub const VERIFICATIONS: &str = "sesame_email_verifications_total";
-pub const RESETS: &str = "sesame_password_resets_total";
-pub const MAILS: &str = "sesame_mails_total";
-pub const MAIL_QUEUE_PENDING: &str = "sesame_mail_queue_pending";
-pub const MAIL_QUEUE_AGE: &str = "sesame_mail_queue_oldest_age_seconds";
-pub const BACKCHANNEL: &str = "sesame_backchannel_deliveries_total";
-pub const DB_JOB_DURATION: &str = "sesame_db_job_duration_seconds";
-pub const DB_BATCH_SIZE: &str = "sesame_db_batch_size";
-pub const CITIZENS: &str = "sesame_citizens";
-pub const LIVE_SESSIONS: &str = "sesame_live_sessions";
+const HTTP_REQUESTS: &str = "sesame_http_requests_total";
+const HTTP_DURATION: &str = "sesame_http_request_duration_seconds";
+const TOKENS_ISSUED: &str = "sesame_tokens_issued_total";
+const SIGN_INS: &str = "sesame_sign_ins_total";
+const SIGN_UPS: &str = "sesame_sign_ups_total";
+const VERIFICATIONS: &str = "sesame_email_verifications_total";
+const RESETS: &str = "sesame_password_resets_total";
+const MAILS: &str = "sesame_mails_total";
+const MAIL_QUEUE_PENDING: &str = "sesame_mail_queue_pending";
+const MAIL_QUEUE_AGE: &str = "sesame_mail_queue_oldest_age_seconds";
+const BACKCHANNEL: &str = "sesame_backchannel_deliveries_total";
+const DB_JOB_DURATION: &str = "sesame_db_job_duration_seconds";
+const DB_BATCH_SIZE: &str = "sesame_db_batch_size";
+const CITIZENS: &str = "sesame_citizens";
+const LIVE_SESSIONS: &str = "sesame_live_sessions";
 
 /// Latency buckets, in seconds: from a cached discovery answer (tens of
 /// microseconds) to a password check under load (a second or more).

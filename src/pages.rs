@@ -146,10 +146,6 @@ impl Pages {
         })
     }
 
-    pub fn catalogues(&self) -> &Catalogues {
-        &self.catalogues
-    }
-
     pub fn text(&self, lang: Lang, key: &'static str) -> String {
         self.catalogues.text(lang, key).to_owned()
     }

@@ -12,11 +12,11 @@
 
 /// OpenSSL's capability mask that hides BMI2 (bit 8) and ADX (bit 19) of
 /// CPUID leaf 7 from its dispatch; the other words stay as detected.
-pub const AVX2_RSA: &str = ":~0x80100";
+const AVX2_RSA: &str = ":~0x80100";
 
 /// What the CPU is, as far as the choice goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cpu {
+struct Cpu {
     pub amd: bool,
     pub avx2: bool,
     pub bmi2_adx: bool,
@@ -24,7 +24,7 @@ pub struct Cpu {
 }
 
 /// The `OPENSSL_ia32cap` to run with, if any.
-pub fn openssl_caps(cpu: Cpu, operator_set: bool) -> Option<&'static str> {
+fn openssl_caps(cpu: Cpu, operator_set: bool) -> Option<&'static str> {
     let prefer_avx2 = cpu.amd && cpu.avx2 && cpu.bmi2_adx && !cpu.avx512ifma;
     (prefer_avx2 && !operator_set).then_some(AVX2_RSA)
 }

@@ -127,21 +127,9 @@ pub enum LinkState {
     Unknown,
 }
 
-impl LinkState {
-    pub fn token(&self) -> Option<&EmailToken> {
-        match self {
-            LinkState::Valid(t)
-            | LinkState::Expired(t)
-            | LinkState::Used(t)
-            | LinkState::Replaced(t) => Some(t),
-            LinkState::Unknown => None,
-        }
-    }
-}
-
 /// Makes a new link for `holder`, replacing its open links of that
 /// purpose; returns the token (only its digest is stored).
-pub fn issue(
+fn issue(
     tx: &Tx<'_>,
     holder: &Holder,
     purpose: Purpose,

@@ -11,7 +11,7 @@ use crate::config::{CharClass, PolicyConfig};
 
 /// Longest password accepted, in characters (argon2 takes any length, but
 /// a bound keeps a hostile form cheap to check).
-pub const MAX_LENGTH: usize = 128;
+const MAX_LENGTH: usize = 128;
 
 /// A rule a password breaks; every broken rule is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +112,7 @@ pub fn common_list() -> impl Iterator<Item = &'static str> {
 
 /// Whether `password` is a listed password or a trivial variant of one:
 /// case, accents, leetspeak and digits or symbols around it do not count.
-pub fn is_common(password: &str) -> bool {
+fn is_common(password: &str) -> bool {
     let words = common_words();
     let folded = fold(password);
     let core = folded.trim_matches(|c: char| !c.is_alphabetic());

@@ -10,7 +10,7 @@ use crate::store::users::{self, Profile};
 use crate::store::{self, Tx};
 
 /// Longest accepted name, street or locality.
-pub const MAX_TEXT: usize = 100;
+const MAX_TEXT: usize = 100;
 
 /// The fields of the form, as typed.
 #[derive(Debug, Clone, Default)]

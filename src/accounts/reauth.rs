@@ -12,7 +12,7 @@ use crate::config::LoginLimits;
 use crate::store::{self, Store, Tx, sessions, users};
 
 /// How long after a sign-in sensitive actions need no password again.
-pub const FRESH_FOR: i64 = 300;
+const FRESH_FOR: i64 = 300;
 
 /// Longest password considered (argon2 of megabytes is a denial of service).
 const MAX_PASSWORD: usize = 1024;

@@ -27,15 +27,6 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 6] = [
-        Field::Civilite,
-        Field::FamilyName,
-        Field::GivenName,
-        Field::Email,
-        Field::Password,
-        Field::Confirm,
-    ];
-
     /// The form field's name (and the input's id).
     pub fn name(self) -> &'static str {
         match self {

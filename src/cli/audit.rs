@@ -108,7 +108,7 @@ fn print_table(events: &[Event], emails: &HashMap<String, String>) {
 }
 
 /// `90s`, `30m`, `1h`, `2d`, `1w` before `now`, or an RFC 3339 time.
-pub(super) fn parse_since(text: &str, now: i64) -> Result<i64, String> {
+fn parse_since(text: &str, now: i64) -> Result<i64, String> {
     let unit = |c: char| match c {
         's' => Some(1),
         'm' => Some(60),

@@ -99,7 +99,7 @@ pub(super) fn token_config(raw: RawTokens, file: &Path) -> Result<TokenConfig, C
 /// How long a pending authorization request waits for the citizen: long
 /// enough to sign up and follow the verification link (`Config` stretches
 /// it when links live longer), short because anyone can create one.
-pub const INTERACTION_TTL: i64 = 1800;
+const INTERACTION_TTL: i64 = 1800;
 
 pub(super) fn session_config(raw: RawSessions, file: &Path) -> Result<SessionConfig, ConfigError> {
     Ok(SessionConfig {

@@ -64,7 +64,7 @@ async fn authorize(
         }
         Err(AuthorizeError::Redirect(to, e)) => return Ok(flow::respond(app, lang, &to, Err(&e))),
     };
-    let signed = flow::Signed::Cookie(session::Lookup::of(app, &jar));
+    let signed = session::Lookup::of(app, &jar);
     // A new pending request is written for an unauthenticated visitor: its
     // client address may open only so many, and it belongs to this browser.
     let (jar, browser) = forms::browser_cookie(jar, app.config.https());

@@ -12,84 +12,25 @@ use serde::Serialize;
 use super::error::{self, Internal};
 use super::pages::Render;
 use super::paths;
+use super::session::Lookup;
 use crate::accounts::{Session, throttle};
 use crate::app::App;
 use crate::i18n::Lang;
 use crate::oidc::OAuthError;
 use crate::oidc::authorize::{AuthRequest, ResponseMode, ReturnTo};
-use crate::oidc::flow::Progress;
 use crate::oidc::pending::{self, Lifetimes, Moved};
 use crate::secrets;
 
-/// Moves `req` on: to the login or consent page, or back to the client
-/// with a code or an error. `interaction` is the pending request's id when
-/// it already has one; `progress` says what the citizen did for it so far.
-pub async fn proceed(
-    app: &App,
-    lang: Lang,
-    req: AuthRequest,
-    interaction: Option<String>,
-    session: Option<Session>,
-    progress: Progress,
-) -> Result<Response, Internal> {
-    proceed_with(
-        app,
-        lang,
-        req,
-        interaction,
-        Signed::Known(session),
-        progress,
-    )
-    .await
-}
-
-/// The browser's session: already known, or to look up in the same
-/// database job as the decision (one round trip on the authorize path).
-pub enum Signed {
-    Known(Option<Session>),
-    Cookie(Option<super::session::Lookup>),
-}
-
-pub async fn proceed_with(
-    app: &App,
-    lang: Lang,
-    req: AuthRequest,
-    interaction: Option<String>,
-    signed: Signed,
-    progress: Progress,
-) -> Result<Response, Internal> {
-    let Some(client) = app.clients().shared(&req.client_id) else {
-        return Ok(client_gone(app, lang));
-    };
-    let (now, ttl) = (app.now(), lifetimes(app));
-    let return_to = req.return_to.clone();
-    let moved = app
-        .store
-        .run(move |tx| {
-            let session = match signed {
-                Signed::Known(session) => session,
-                Signed::Cookie(Some(lookup)) => lookup.run(tx)?,
-                Signed::Cookie(None) => None,
-            };
-            let pending = match interaction.as_deref() {
-                Some(id) => pending::Interaction::Stored(id),
-                None => pending::Interaction::New { browser: None },
-            };
-            let session = session.as_ref();
-            pending::advance(tx, &client, &req, pending, session, progress, now, ttl)
-        })
-        .await?;
-    Ok(render(app, lang, &return_to, moved))
-}
-
 /// Moves a request straight from /authorize on; a new interaction belongs
 /// to the browser whose cookie digest is `browser`, and counts against the
-/// bound of `client_address` (`[policy] pending_requests_per_client`).
+/// bound of `client_address` (`[policy] pending_requests_per_client`). The
+/// browser's session is looked up (`signed`) in the same database job as
+/// the decision: one round trip on the authorize path.
 pub async fn open(
     app: &App,
     lang: Lang,
     req: AuthRequest,
-    signed: Signed,
+    signed: Option<Lookup>,
     client_address: &str,
     browser: String,
 ) -> Result<Response, Internal> {
@@ -106,9 +47,8 @@ pub async fn open(
         .store
         .run(move |tx| {
             let session = match signed {
-                Signed::Known(session) => session,
-                Signed::Cookie(Some(lookup)) => lookup.run(tx)?,
-                Signed::Cookie(None) => None,
+                Some(lookup) => lookup.run(tx)?,
+                None => None,
             };
             let fresh = pending::Fresh {
                 req: &req,

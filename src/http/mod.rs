@@ -47,7 +47,7 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// script; the one script, the password strength indicator, is an
 /// enhancement: every page works without it), no connection anywhere (a
 /// password typed cannot leave the page but by its form), not framable.
-pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
 
 /// Every route, over the shared state; discovery and JWKS serve what
 /// `prepared` holds.

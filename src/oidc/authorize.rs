@@ -69,7 +69,7 @@ pub enum AuthorizeError {
 const MAX_NONCE_LEN: usize = 512;
 /// Largest pending request stored for an unauthenticated visitor: room for
 /// a long `state` or a long `claims`, not for both at the cap.
-pub const MAX_PENDING_BYTES: usize = 12 * 1024;
+const MAX_PENDING_BYTES: usize = 12 * 1024;
 
 /// Validates the parameters of an authorization request. `hint_sub` checks
 /// an `id_token_hint` and returns its `sub`.
@@ -121,7 +121,7 @@ pub fn validate(
 impl AuthRequest {
     /// About how many bytes the pending request takes once stored: the
     /// variable parts plus a margin for the JSON around them.
-    pub fn stored_size(&self) -> usize {
+    fn stored_size(&self) -> usize {
         let optional = [
             &self.return_to.state,
             &self.nonce,

@@ -19,8 +19,6 @@ pub enum ErrorCode {
     InteractionRequired,
     RequestNotSupported,
     RequestUriNotSupported,
-    InvalidToken,
-    UnsupportedTokenType,
 }
 
 impl ErrorCode {
@@ -40,8 +38,6 @@ impl ErrorCode {
             ErrorCode::InteractionRequired => "interaction_required",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
-            ErrorCode::InvalidToken => "invalid_token",
-            ErrorCode::UnsupportedTokenType => "unsupported_token_type",
         }
     }
 }

@@ -150,9 +150,9 @@ pub fn after_session_ended(
 }
 
 /// Back-Channel Logout 1.0 §2.4: the `events` member.
-pub const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// How long a logout token is valid (§2.6 recommends a short lifetime).
-pub const LOGOUT_TOKEN_TTL: i64 = 120;
+const LOGOUT_TOKEN_TTL: i64 = 120;
 
 /// The contents of a logout token.
 #[derive(Debug, Clone, Copy)]
@@ -166,7 +166,7 @@ pub struct LogoutTokenSpec<'a> {
 
 /// The claims of a logout token (§2.4): `iss`, `aud`, `iat`, `exp`, `jti`,
 /// `sub` and `sid`, `events`; never a `nonce`.
-pub fn logout_token_claims(issuer: &str, t: &LogoutTokenSpec<'_>) -> Value {
+fn logout_token_claims(issuer: &str, t: &LogoutTokenSpec<'_>) -> Value {
     json!({
         "iss": issuer,
         "aud": t.client_id,
@@ -193,7 +193,7 @@ pub fn sign_logout_token(
 
 /// Seconds to wait after each failed attempt; the delivery is given up
 /// after the last one (about 5 hours after logout).
-pub const RETRY_DELAYS: &[i64] = &[2, 10, 60, 300, 900, 3600, 3600, 3600, 3600];
+const RETRY_DELAYS: &[i64] = &[2, 10, 60, 300, 900, 3600, 3600, 3600, 3600];
 
 /// When to try again after `attempts` failed attempts at `now`; `None`
 /// once every retry was spent.

@@ -78,10 +78,6 @@ impl Params {
                 }
             })
     }
-
-    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
 }
 
 #[cfg(test)]

@@ -128,7 +128,7 @@ pub fn load(
 /// if a page is needed, one is stored for the browser whose cookie digest
 /// is given, and only that browser's pages accept its id.
 #[derive(Debug, Clone, Copy)]
-pub enum Interaction<'a> {
+enum Interaction<'a> {
     Stored(&'a str),
     New { browser: Option<&'a str> },
 }
@@ -138,7 +138,7 @@ pub enum Interaction<'a> {
 /// one), issues the code when nothing is, and forgets the interaction once
 /// the client gets its answer.
 #[allow(clippy::too_many_arguments)] // one decision over all it depends on
-pub fn advance(
+fn advance(
     tx: &Tx<'_>,
     client: &Client,
     req: &AuthRequest,

@@ -4,7 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// RFC 7636 §4.1: 43–128 characters of `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
-pub fn is_valid_verifier(verifier: &str) -> bool {
+fn is_valid_verifier(verifier: &str) -> bool {
     (43..=128).contains(&verifier.len())
         && verifier
             .bytes()

@@ -8,7 +8,7 @@ use crate::protocol::{Scope, Scopes};
 use crate::store::users::User;
 
 /// The claims each scope releases.
-pub fn claims_of(scope: Scope) -> &'static [&'static str] {
+fn claims_of(scope: Scope) -> &'static [&'static str] {
     match scope {
         Scope::Openid => &["sub"],
         Scope::Email => &["email", "email_verified"],
@@ -31,7 +31,7 @@ pub fn claims_of(scope: Scope) -> &'static [&'static str] {
 }
 
 /// The scope that releases `claim`, if any.
-pub fn scope_of(claim: &str) -> Option<Scope> {
+fn scope_of(claim: &str) -> Option<Scope> {
     Scope::ALL
         .into_iter()
         .find(|scope| claims_of(*scope).contains(&claim))

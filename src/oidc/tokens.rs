@@ -12,12 +12,12 @@ use crate::protocol::{Scope, Scopes};
 
 /// The audience of Sésame's access tokens: the resource they are for is
 /// Sésame's own userinfo endpoint, so the issuer identifies it (RFC 9068 §3).
-pub fn access_token_audience(issuer: &str) -> String {
+fn access_token_audience(issuer: &str) -> String {
     issuer.to_owned()
 }
 
 /// The contents of an access token.
-pub struct AccessTokenSpec<'a> {
+struct AccessTokenSpec<'a> {
     pub jti: &'a str,
     /// The citizen, or the client itself for `client_credentials`.
     pub sub: &'a str,
@@ -47,7 +47,7 @@ struct AccessTokenClaims<'a> {
     sid: Option<&'a str>,
 }
 
-pub fn sign_access_token(
+fn sign_access_token(
     keys: &KeyRing,
     alg: SigningAlg,
     issuer: &str,
@@ -71,7 +71,7 @@ pub fn sign_access_token(
 }
 
 /// The contents of an ID token.
-pub struct IdTokenSpec<'a> {
+struct IdTokenSpec<'a> {
     pub sub: &'a str,
     pub client_id: &'a str,
     pub nonce: Option<&'a str>,
@@ -85,7 +85,7 @@ pub struct IdTokenSpec<'a> {
     pub exp: i64,
 }
 
-pub fn sign_id_token(
+fn sign_id_token(
     keys: &KeyRing,
     alg: SigningAlg,
     issuer: &str,

@@ -101,7 +101,7 @@ pub async fn visit(
 }
 
 /// A GET visit: `?lang=` is honoured.
-pub async fn get_visit(
+async fn get_visit(
     app: &App,
     jar: CookieJar,
     headers: &HeaderMap,
@@ -167,7 +167,7 @@ pub fn attempt(app: &App, origin: crate::accounts::audit::Origin) -> reentry::At
 
 /// The message on `field` when the throttle refused a password typed
 /// again: « réessayez dans … ».
-pub fn throttled_problem(field: &'static str, retry_after: i64) -> Problem {
+fn throttled_problem(field: &'static str, retry_after: i64) -> Problem {
     let (key, n) = if retry_after < 120 {
         ("reauth_throttled_seconds", retry_after)
     } else {
@@ -181,7 +181,7 @@ pub fn throttled_problem(field: &'static str, retry_after: i64) -> Problem {
 }
 
 /// A page answered to a throttled attempt: 429 with `Retry-After`.
-pub fn too_many(mut response: Response, retry_after: i64) -> Response {
+fn too_many(mut response: Response, retry_after: i64) -> Response {
     *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
     if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -291,7 +291,7 @@ impl PageTemplate for Message {
 
 /// The messages of a form's fields and its error summary.
 #[derive(Serialize, Default)]
-pub struct Errors {
+struct Errors {
     pub fields: std::collections::BTreeMap<&'static str, Vec<String>>,
     pub summary: Vec<SummaryItem>,
 }
@@ -330,7 +330,7 @@ pub fn done(to: &'static str, done: &str) -> Response {
 }
 
 /// The notice of `?done=…` after a redirect.
-pub fn done_notice(app: &App, lang: Lang, params: &Params) -> Option<Notice> {
+fn done_notice(app: &App, lang: Lang, params: &Params) -> Option<Notice> {
     let key = match params.first("done")? {
         "saved" => "account_saved",
         "password" => "password_changed_text",
