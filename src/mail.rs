@@ -53,6 +53,14 @@ pub enum Kind {
     EmailChangeNotice,
     /// The last mail, after the citizen deleted their account.
     AccountDeleted,
+    /// « La validation en deux étapes est activée »; like every notice of
+    /// the second factor, its link is « Mot de passe oublié ? » in case it
+    /// was not the citizen's doing.
+    SecondFactorOn,
+    /// « La validation en deux étapes est désactivée ».
+    SecondFactorOff,
+    /// « Un code de secours a été utilisé ».
+    RecoveryCodeUsed,
 }
 
 impl Kind {
@@ -100,6 +108,24 @@ impl Kind {
                 "mail_deleted_action",
                 "mail_deleted_link",
             ),
+            Kind::SecondFactorOn => (
+                "mail_totp_on_subject",
+                "mail_totp_on_intro",
+                "mail_totp_action",
+                "mail_changed_link",
+            ),
+            Kind::SecondFactorOff => (
+                "mail_totp_off_subject",
+                "mail_totp_off_intro",
+                "mail_totp_action",
+                "mail_changed_link",
+            ),
+            Kind::RecoveryCodeUsed => (
+                "mail_recovery_used_subject",
+                "mail_recovery_used_intro",
+                "mail_totp_action",
+                "mail_changed_link",
+            ),
         }
     }
 
@@ -107,7 +133,12 @@ impl Kind {
     fn is_notice(self) -> bool {
         matches!(
             self,
-            Kind::PasswordChanged | Kind::EmailChangeNotice | Kind::AccountDeleted
+            Kind::PasswordChanged
+                | Kind::EmailChangeNotice
+                | Kind::AccountDeleted
+                | Kind::SecondFactorOn
+                | Kind::SecondFactorOff
+                | Kind::RecoveryCodeUsed
         )
     }
 }

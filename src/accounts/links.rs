@@ -269,7 +269,10 @@ pub fn send(
         mail::Kind::PasswordChanged
         | mail::Kind::EmailChange
         | mail::Kind::EmailChangeNotice
-        | mail::Kind::AccountDeleted => {
+        | mail::Kind::AccountDeleted
+        | mail::Kind::SecondFactorOn
+        | mail::Kind::SecondFactorOff
+        | mail::Kind::RecoveryCodeUsed => {
             return Err(crate::store::Error::Internal(
                 "not a sign-up or reset link mail".into(),
             ));

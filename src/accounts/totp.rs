@@ -16,15 +16,20 @@
 //!
 //! Time is passed in (`now`, Unix seconds), so the windows are testable.
 
+use std::sync::Arc;
+
 use totp_rs::{Builder, Secret};
 
 use super::audit::{self, Kind};
+use super::links::{Recipient, queue_letter};
 use super::reauth::Reentered;
 use super::sessions::Session;
 use super::throttle;
 use crate::config::{Backoff, LoginLimits};
+use crate::i18n::Lang;
+use crate::mail::{self, Mailer};
 use crate::secrets;
-use crate::store::{self, Tx, sessions, totp};
+use crate::store::{self, Tx, sessions, totp, users};
 
 /// Seconds per time step.
 pub const STEP: i64 = 30;
@@ -143,8 +148,31 @@ pub fn begin(tx: &Tx<'_>, sub: &str, now: i64) -> store::Result<Begun> {
     })
 }
 
-/// Where an answer comes from: the throttle and the audit trail's view.
-#[derive(Debug, Clone)]
+/// How the citizen hears of their second factor's changes: a notice mail
+/// whose link is « Mot de passe oublié ? ».
+#[derive(Clone)]
+pub struct Notices {
+    pub mailer: Arc<Mailer>,
+    /// The absolute URL of « Mot de passe oublié ? ».
+    pub forgot_url: String,
+    /// The language of the request (the citizen's own wins).
+    pub lang: Lang,
+}
+
+impl Notices {
+    fn send(&self, tx: &Tx<'_>, sub: &str, kind: mail::Kind, now: i64) -> store::Result<()> {
+        let Some(user) = users::by_sub(tx, sub)? else {
+            return Ok(());
+        };
+        let to = Recipient::account(&user);
+        let link = &self.forgot_url;
+        queue_letter(tx, &self.mailer, &to, kind, link, self.lang, 0, now)
+    }
+}
+
+/// Where an answer comes from: the throttle and the audit trail's view,
+/// and who to tell.
+#[derive(Clone)]
 pub struct Attempt {
     /// The client address, as the HTTP layer gives it.
     pub client: String,
@@ -152,6 +180,7 @@ pub struct Attempt {
     pub audit: audit::Origin,
     /// The service whose sign-in it is, if any.
     pub service: Option<String>,
+    pub notices: Notices,
 }
 
 /// What an answer (a code or a recovery code) comes to.
@@ -221,6 +250,8 @@ pub fn check(
         Checked::Recovery { .. } => {
             throttle::clear(tx, &keys[0])?;
             record(Kind::RecoveryCodeUsed, None)?;
+            let kind = mail::Kind::RecoveryCodeUsed;
+            attempt.notices.send(tx, sub, kind, now)?;
         }
         _ => {
             throttle::fail(tx, &keys[0], &WRONG_ANSWERS, now)?;
@@ -291,6 +322,8 @@ pub fn confirm(
         None,
         now,
     )?;
+    let kind = mail::Kind::SecondFactorOn;
+    attempt.notices.send(tx, sub, kind, now)?;
     Ok(Confirmed::Enabled(codes))
 }
 
@@ -383,6 +416,8 @@ pub async fn turn_off(
                 None,
                 now,
             )?;
+            let kind = mail::Kind::SecondFactorOff;
+            attempt.notices.send(tx, &sub, kind, now)?;
             Ok(TurnedOff::Done)
         })
         .await

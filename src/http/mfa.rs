@@ -126,12 +126,8 @@ async fn submit(
         return Ok(render(&app, jar, lang, pending.as_ref(), error, status));
     }
     let typed = answer_of(&form);
-    let attempt = Attempt {
-        client,
-        limits: app.config.policy.login_limits,
-        audit,
-        service: pending.as_ref().map(|p| p.req.client_id.to_string()),
-    };
+    let service = pending.as_ref().map(|p| p.req.client_id.to_string());
+    let attempt = attempt(&app, client, audit, service, lang);
     let (renewal, lookup, now) = (Renewal::new(), Lookup::of(&app, &jar), app.now());
     let rotate = renewal.digest.clone();
     let proved = app
@@ -142,6 +138,29 @@ async fn submit(
         })
         .await?;
     answer(&app, jar, lang, pending, proved, renewal).await
+}
+
+/// Where a second-factor answer comes from, the limits it is held to,
+/// and how the citizen hears of what it changed (mails in `lang`, the
+/// citizen's own language first).
+pub fn attempt(
+    app: &App,
+    client: String,
+    audit: crate::accounts::audit::Origin,
+    service: Option<String>,
+    lang: Lang,
+) -> Attempt {
+    Attempt {
+        client,
+        limits: app.config.policy.login_limits,
+        audit,
+        service,
+        notices: totp::Notices {
+            mailer: app.mailer.clone(),
+            forgot_url: format!("{}{}", app.config.issuer, paths::FORGOT),
+            lang,
+        },
+    }
 }
 
 /// The code typed, or else the recovery code typed (two forms, one step).
@@ -163,7 +182,13 @@ async fn answer(
     renewal: Renewal,
 ) -> Result<Response, Internal> {
     let (error, status) = match proved {
-        Proved::SteppedUp { session, .. } => {
+        Proved::SteppedUp {
+            session,
+            recovery_left,
+        } => {
+            if recovery_left.is_some() {
+                app.mailer.queued();
+            }
             let jar = renewal.into_jar(app, jar);
             return carry_on(app, jar, lang, pending, session).await;
         }

@@ -311,24 +311,54 @@ async fn thirty_seconds_of_skew_are_accepted_ninety_refused_and_no_code_twice() 
 }
 
 #[tokio::test]
-async fn a_recovery_code_signs_in_once_and_the_count_goes_down() {
+async fn a_recovery_code_signs_in_once_and_every_change_is_mailed() {
     let (server, sink) = crate::signup::with_smtp("").await;
     let email = "secours@example.test";
-    let (_, _, codes) = enrolled(&server, email).await;
-    let b = password_only(&server, email).await;
+    let (b, key, codes) = enrolled(&server, email).await;
+    let on = sink.next_to(email, 0).await;
+    assert_eq!(
+        on.subject(),
+        "Espace Citoyens - Validation en deux étapes activée"
+    );
+    assert!(on.text().contains("/password/forgot"), "{}", on.text());
+
+    let other = password_only(&server, email).await;
     let typed = codes[3].to_uppercase();
-    let used = answer(&server, &b, "/login/code", "recovery_code", &typed).await;
+    let used = answer(&server, &other, "/login/code", "recovery_code", &typed).await;
     assert_eq!(location(&used), "/");
-    let manage = page(&server, &b, "/account/security/totp", 200).await;
+    let manage = page(&server, &other, "/account/security/totp", 200).await;
     assert!(
         manage.contains("Codes de secours restants : 9 sur 10."),
         "{manage}"
     );
+    let notice = sink.next_to(email, 1).await;
+    assert_eq!(
+        notice.subject(),
+        "Espace Citoyens - Un code de secours a été utilisé"
+    );
+    assert!(!notice.text().contains(&codes[3]), "never the code itself");
+
     let again = password_only(&server, email).await;
     let refused = answer(&server, &again, "/login/code", "recovery_code", &codes[3]).await;
     assert_eq!(refused.status(), 200);
     assert!(unescape(&refused.text().await.unwrap()).contains(REFUSED));
-    let _ = sink;
+
+    let now = mid_step().await;
+    let form = [("password", PASSWORD), ("code", &code(&key, now + 30))];
+    let off = submit(
+        &server,
+        &b,
+        "/account/security/totp",
+        "/account/security/totp/disable",
+        &form,
+    )
+    .await;
+    assert_eq!(off.status(), 303);
+    let off = sink.next_to(email, 2).await;
+    assert_eq!(
+        off.subject(),
+        "Espace Citoyens - Validation en deux étapes désactivée"
+    );
 }
 
 #[tokio::test]

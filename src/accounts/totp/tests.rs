@@ -12,6 +12,18 @@ fn attempt() -> Attempt {
         limits: crate::config::Config::defaults().policy.login_limits,
         audit: audit::Origin::default(),
         service: None,
+        notices: Notices {
+            mailer: Arc::new(
+                crate::mail::Mailer::new(&crate::config::MailConfig {
+                    transport: crate::config::MailTransport::Outbox,
+                    from: "Espace Citoyens <nepasrepondre@example.org>".into(),
+                    outbox_dir: "unused".into(),
+                })
+                .unwrap(),
+            ),
+            forgot_url: "https://ville.example/password/forgot".into(),
+            lang: Lang::Fr,
+        },
     }
 }
 

@@ -217,14 +217,10 @@ async fn enrol(
     }
 }
 
-fn attempt(app: &App, client: String, origin: Origin, guided: &Guided) -> Attempt {
+fn attempt(app: &App, client: String, origin: Origin, visit: &Visit, guided: &Guided) -> Attempt {
     let Origin(audit) = origin;
-    Attempt {
-        client,
-        limits: app.config.policy.login_limits,
-        audit,
-        service: flow_client(app, guided),
-    }
+    let service = flow_client(app, guided);
+    crate::http::mfa::attempt(app, client, audit, service, visit.lang)
 }
 
 /// The client id of the pending request riding along, for the audit.
@@ -254,7 +250,7 @@ async fn confirm(
         return Ok(reauth);
     }
     let typed = params.first("code").unwrap_or_default().to_owned();
-    let attempt = attempt(&app, client, origin, &guided);
+    let attempt = attempt(&app, client, origin, &visit, &guided);
     let (renewal, session, now) = (Renewal::new(), visit.session.clone(), app.now());
     let rotate = renewal.digest.clone();
     let confirmed = app
@@ -379,7 +375,7 @@ async fn disable(
     let form = TurnOff {
         password: field("password"),
         answer: field("code"),
-        attempt: attempt(&app, client, origin, &Guided::default()),
+        attempt: attempt(&app, client, origin, &visit, &Guided::default()),
     };
     let outcome = totp::turn_off(&app.store, &app.hasher, &visit.session, form, app.now()).await?;
     turned_off(&app, visit, outcome).await
