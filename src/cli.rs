@@ -128,6 +128,10 @@ enum UserCommand {
     Enable(UserTarget),
     /// Deletes an account and its personal data; its sub is never given again.
     Delete(UserTarget),
+    /// Removes a citizen's second factor (key and recovery codes), after the
+    /// city checked their identity: the next sign-in needs the password only.
+    #[command(name = "reset-2fa")]
+    Reset2fa(UserTarget),
 }
 
 /// The citizen a `user` command acts on.
@@ -252,6 +256,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             UserCommand::Disable(t) => user_admin_run(user_admin::Verb::Disable, t),
             UserCommand::Enable(t) => user_admin_run(user_admin::Verb::Enable, t),
             UserCommand::Delete(t) => user_admin_run(user_admin::Verb::Delete, t),
+            UserCommand::Reset2fa(t) => user_admin_run(user_admin::Verb::Reset2fa, t),
         },
         Command::Audit {
             config,

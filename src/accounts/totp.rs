@@ -423,6 +423,26 @@ pub async fn turn_off(
         .await
 }
 
+/// The help desk's `sesame user reset-2fa`: removes the key and recovery
+/// codes of `sub` (and its wrong-answer counter), recorded in the audit
+/// trail with `detail` (the command and the operator); false when there
+/// was no second factor.
+pub fn reset(
+    tx: &Tx<'_>,
+    sub: &str,
+    origin: &audit::Origin,
+    detail: &str,
+    now: i64,
+) -> store::Result<bool> {
+    if !totp::delete(tx, sub)? {
+        return Ok(false);
+    }
+    throttle::clear(tx, &throttle_key(sub))?;
+    let kind = Kind::SecondFactorDisabled;
+    audit::record(tx, kind, Some(sub), None, origin, Some(detail), now)?;
+    Ok(true)
+}
+
 /// A new set of recovery codes for `sub` (the old set dies); `None` when
 /// no second factor is on.
 pub fn regenerate(

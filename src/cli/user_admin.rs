@@ -1,4 +1,4 @@
-//! `sesame user list|show|disable|enable|delete [--email E]`: the city's
+//! `sesame user list|show|disable|enable|delete|reset-2fa [--email E]`: the city's
 //! help desk looks a citizen up and acts on the account. Each command is
 //! recorded in the audit trail with the operator's login name; the rules
 //! (what disabling ends, what deletion erases) are `accounts::admin`'s.
@@ -6,6 +6,7 @@
 use crate::accounts::admin::{self, DeletedBy};
 use crate::accounts::audit::{self, Kind, Origin};
 use crate::accounts::legacy_hash::{self, Family};
+use crate::accounts::totp;
 use crate::store::{self, Tx, users};
 use crate::{app, config::Config};
 
@@ -20,6 +21,7 @@ pub(super) enum Verb {
     Disable,
     Enable,
     Delete,
+    Reset2fa,
 }
 
 pub(super) fn run(
@@ -49,7 +51,19 @@ pub(super) fn run(
     let sub = user.sub.as_str();
     match verb {
         Verb::List => print_table(std::slice::from_ref(&user)),
-        Verb::Show => show(&user),
+        Verb::Show => {
+            show(&user);
+            let factor = totp::status(&tx, sub).map_err(|e| e.to_string())?;
+            let state = match factor.since {
+                Some(at) => format!(
+                    "on since {} ({} recovery codes left)",
+                    time_text(at),
+                    factor.codes_left
+                ),
+                None => "off".to_owned(),
+            };
+            println!("second_factor: {state}");
+        }
         Verb::Disable => {
             let ended = admin::disable(&tx, &clients(config)?, sub, &origin, now)
                 .map_err(|e| e.to_string())?
@@ -62,6 +76,18 @@ pub(super) fn run(
         Verb::Enable => {
             admin::enable(&tx, sub, &origin, now).map_err(|e| e.to_string())?;
             println!("enabled {email} (sub {sub})");
+        }
+        Verb::Reset2fa => {
+            let detail = operator("user reset-2fa");
+            let removed =
+                totp::reset(&tx, sub, &origin, &detail, now).map_err(|e| e.to_string())?;
+            if removed {
+                println!(
+                    "second factor removed for {email} (sub {sub}): the next sign-in needs the password only"
+                );
+            } else {
+                println!("{email} (sub {sub}) has no second factor: nothing to do");
+            }
         }
         Verb::Delete => {
             let ended =

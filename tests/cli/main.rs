@@ -19,6 +19,7 @@ mod journey_logs;
 mod mailbox;
 mod operations;
 mod process;
+mod reset_2fa;
 mod rotation;
 
 /// Runs `sesame args` in the test's own folder, without SESAME_CONFIG.
