@@ -1,5 +1,6 @@
 //! « Mes données »: everything Sésame holds about a citizen, as JSON (the
-//! rights of access and portability): profile, consents, sessions, security events. Never a
+//! rights of access and portability): profile, the second factor's state,
+//! consents, sessions, security events. Never a
 //! password hash, a token or any other secret: the export is built field
 //! by field from what a citizen may see, not serialised from the rows.
 
@@ -47,6 +48,8 @@ pub fn export(tx: &Tx<'_>, clients: &Clients, sub: &str, now: i64) -> store::Res
             })
         })
         .collect();
+    // Whether a second factor is on, never its key nor its recovery codes.
+    let factor = super::totp::status(tx, sub)?;
     Ok(Some(json!({
         "exported_at": now,
         "account": {
@@ -73,6 +76,11 @@ pub fn export(tx: &Tx<'_>, clients: &Clients, sub: &str, now: i64) -> store::Res
                 "locality": u.locality,
                 "country": u.country,
             },
+        },
+        "second_factor": {
+            "enabled": factor.since.is_some(),
+            "enabled_at": factor.since,
+            "recovery_codes_left": factor.codes_left,
         },
         "consents": consents,
         "sessions": sessions,

@@ -517,3 +517,64 @@ async fn turning_it_off_needs_the_password_and_a_code() {
     assert_eq!(submit_login(&server, &again, "/login", email).await, "/");
     page(&server, &again, "/account", 200).await;
 }
+
+#[tokio::test]
+async fn the_export_tells_the_state_and_deletion_needs_a_code_too() {
+    let server = TestServer::start().await;
+    let email = "export-2fa@example.test";
+    let (b, key, _) = enrolled(&server, email).await;
+    let export = b
+        .get(server.url("/account/data/export"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let data: serde_json::Value = serde_json::from_str(&export).unwrap();
+    assert_eq!(data["second_factor"]["enabled"], true);
+    assert_eq!(data["second_factor"]["recovery_codes_left"], 10);
+    let compact: String = key.chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(!export.contains(&compact), "never the key");
+
+    let form = page(&server, &b, "/account/data", 200).await;
+    assert!(
+        form.contains("name=\"totp\""),
+        "the deletion asks for a code"
+    );
+    let from = "/account/data";
+    let to = "/account/data/delete";
+    let no_code = submit(
+        &server,
+        &b,
+        from,
+        to,
+        &[("password", PASSWORD), ("totp", "000000")],
+    )
+    .await;
+    assert_eq!(no_code.status(), 401);
+    assert!(
+        unescape(&no_code.text().await.unwrap())
+            .contains("Le code de validation en deux étapes est incorrect.")
+    );
+    page(&server, &b, "/account", 200).await;
+    let now = mid_step().await;
+    let gone = submit(
+        &server,
+        &b,
+        from,
+        to,
+        &[("password", PASSWORD), ("totp", &code(&key, now + 30))],
+    )
+    .await;
+    assert_eq!(gone.status(), 200);
+    let again = browser();
+    let refused = post_bare_login(&server, &again, email, PASSWORD).await;
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Courriel ou mot de passe incorrect.")
+    );
+}

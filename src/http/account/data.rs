@@ -20,6 +20,7 @@ use crate::accounts::deletion::{self, Farewell};
 use crate::accounts::export;
 use crate::accounts::profile::Problem;
 use crate::accounts::reauth::{self, Reentered};
+use crate::accounts::totp::{self, Checked};
 use crate::app::{App, AppState};
 use crate::http::error::Internal;
 use crate::http::forms::{self, MessagePage, Notice, Origin};
@@ -36,8 +37,7 @@ pub fn router() -> Router<AppState> {
 struct DataPage {
     export_href: &'static str,
     delete_action: &'static str,
-    /// Whether the deletion also asks for the second factor's code (the
-    /// second factor's module fills this slot; off until it does).
+    /// Whether the deletion also asks for the second factor's code.
     second_factor: bool,
     errors: Errors,
 }
@@ -48,7 +48,7 @@ impl PageTemplate for DataPage {
     }
 }
 
-fn page(app: &App, visit: Visit, problems: &[Problem]) -> Response {
+fn page(app: &App, visit: Visit, problems: &[Problem], second_factor: bool) -> Response {
     let status = if problems.is_empty() {
         StatusCode::OK
     } else {
@@ -57,7 +57,7 @@ fn page(app: &App, visit: Visit, problems: &[Problem]) -> Response {
     let page = DataPage {
         export_href: paths::ACCOUNT_EXPORT,
         delete_action: paths::ACCOUNT_DELETE,
-        second_factor: false,
+        second_factor,
         errors: Errors::of(app, visit.lang, problems),
     };
     render(app, visit, status, paths::ACCOUNT_DATA, None, page)
@@ -70,9 +70,20 @@ async fn show(
     RawQuery(q): RawQuery,
 ) -> Result<Response, Internal> {
     match get_visit(&app, jar, &headers, q).await? {
-        Ok((visit, _)) => Ok(page(&app, visit, &[])),
+        Ok((visit, _)) => {
+            let on = second_factor_on(&app, &visit).await?;
+            Ok(page(&app, visit, &[], on))
+        }
         Err(login) => Ok(login),
     }
+}
+
+/// Whether the citizen has a second factor (the deletion then asks for a
+/// code or a recovery code too).
+async fn second_factor_on(app: &App, visit: &Visit) -> Result<bool, Internal> {
+    let sub = visit.session.sub.clone();
+    let status = app.store.run(move |tx| totp::status(tx, &sub)).await?;
+    Ok(status.since.is_some())
 }
 
 /// The JSON export of the signed-in citizen, and only theirs: the
@@ -108,22 +119,69 @@ async fn download(
 
 /// The visit again when the password was right; otherwise the page saying
 /// it was wrong, or to wait (429) when the throttle refused it.
-fn refused(app: &App, visit: Visit, checked: Reentered) -> ControlFlow<Response, Visit> {
+fn refused(app: &App, visit: Visit, checked: Reentered, on: bool) -> ControlFlow<Response, Visit> {
     match checked {
         Reentered::Right => ControlFlow::Continue(visit),
         Reentered::Wrong => {
             tracing::info!("account deletion refused: wrong password");
-            ControlFlow::Break(page(
-                app,
-                visit,
-                &[Problem::on("password", "reauth_failed")],
-            ))
+            let problem = Problem::on("password", "reauth_failed");
+            ControlFlow::Break(page(app, visit, &[problem], on))
         }
         Reentered::Throttled { retry_after } => {
             let problem = throttled_problem("password", retry_after);
-            ControlFlow::Break(too_many(page(app, visit, &[problem]), retry_after))
+            ControlFlow::Break(too_many(page(app, visit, &[problem], on), retry_after))
         }
     }
+}
+
+/// With a second factor on, the deletion needs a right code (or recovery
+/// code) as well: the visit again when it was, the page otherwise.
+async fn code_refused(
+    app: &App,
+    visit: Visit,
+    typed: String,
+    origin: &crate::accounts::audit::Origin,
+) -> Result<ControlFlow<Response, Visit>, Internal> {
+    let client = origin.address.clone().unwrap_or_default();
+    let attempt = crate::http::mfa::attempt(app, client, origin.clone(), None, visit.lang);
+    let (sub, now) = (visit.session.sub.clone(), app.now());
+    let checked = app
+        .store
+        .run(move |tx| totp::check(tx, &sub, &typed, &attempt, now))
+        .await?;
+    let key = match checked {
+        Checked::Code | Checked::Recovery { .. } | Checked::NotEnrolled => {
+            return Ok(ControlFlow::Continue(visit));
+        }
+        Checked::Refused => "delete_second_factor_wrong",
+        Checked::Throttled { .. } => "code_throttled",
+    };
+    tracing::info!("account deletion refused: second factor");
+    let problem = Problem::on("totp", key);
+    Ok(ControlFlow::Break(page(app, visit, &[problem], true)))
+}
+
+/// The password (under the sign-in throttle) and, with a second factor
+/// on, a code: the visit again when both are right, the page otherwise.
+async fn proven(
+    app: &App,
+    visit: Visit,
+    params: &crate::oidc::params::Params,
+    origin: &crate::accounts::audit::Origin,
+) -> Result<ControlFlow<Response, Visit>, Internal> {
+    let password = params.first("password").unwrap_or_default().to_owned();
+    let sub = visit.session.sub.clone();
+    let attempt = attempt(app, origin.clone());
+    let on = second_factor_on(app, &visit).await?;
+    let checked =
+        reauth::check_password(&app.store, &app.hasher, &sub, password, &attempt, app.now());
+    Ok(match refused(app, visit, checked.await?, on) {
+        ControlFlow::Continue(visit) if on => {
+            let typed = params.first("totp").unwrap_or_default().to_owned();
+            code_refused(app, visit, typed, origin).await?
+        }
+        flow => flow,
+    })
 }
 
 async fn delete(
@@ -138,15 +196,11 @@ async fn delete(
         Ok(v) => v,
         Err(answer) => return Ok(answer),
     };
-    let password = params.first("password").unwrap_or_default().to_owned();
-    let sub = visit.session.sub.clone();
-    let attempt = attempt(&app, origin.clone());
-    let checked =
-        reauth::check_password(&app.store, &app.hasher, &sub, password, &attempt, app.now());
-    let visit = match refused(&app, visit, checked.await?) {
+    let visit = match proven(&app, visit, &params, &origin).await? {
         ControlFlow::Continue(visit) => visit,
         ControlFlow::Break(page) => return Ok(page),
     };
+    let sub = visit.session.sub.clone();
     let signup_url = format!("{}{}", app.config.issuer, paths::SIGNUP);
     let (lang, now, clients, mailer) = (visit.lang, app.now(), app.clients(), app.mailer.clone());
     app.store
