@@ -30,7 +30,17 @@ where
     F: FnOnce(Arc<Stack>, Browser) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let stack = Arc::new(Stack::start(test).await);
+    run_with(test, "", body).await
+}
+
+/// [`run`] with `portal_keys` added to the portal's client
+/// ([`Stack::start_with`]).
+pub async fn run_with<F, Fut>(test: &'static str, portal_keys: &str, body: F)
+where
+    F: FnOnce(Arc<Stack>, Browser) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let stack = Arc::new(Stack::start_with(test, portal_keys).await);
     let profile = tempfile::tempdir().expect("browser profile folder");
     let caps = json!({
         "browserName": "chrome",

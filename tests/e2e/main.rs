@@ -21,4 +21,5 @@ mod processes;
 
 mod account;
 mod journeys;
+mod second_factor;
 mod strength;

@@ -142,6 +142,12 @@ pub struct Stack {
 
 impl Stack {
     pub async fn start(test: &str) -> Stack {
+        Stack::start_with(test, "").await
+    }
+
+    /// [`Stack::start`] with `portal_keys` added to the portal's client in
+    /// clients.toml (`require_2fa = true`, …).
+    pub async fn start_with(test: &str, portal_keys: &str) -> Stack {
         check_browser_installed();
         let portal_bin = portal_binary();
         let artifacts = target_dir().join("e2e-screenshots").join(test);
@@ -155,7 +161,10 @@ impl Stack {
             dir.path(),
             &sesame,
             &format!("127.0.0.1:{sesame_port}"),
-            &portal_clients_toml(&portal, PORTAL_SECRET),
+            &format!(
+                "{}{portal_keys}\n",
+                portal_clients_toml(&portal, PORTAL_SECRET)
+            ),
             "",
         );
 
