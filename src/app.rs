@@ -153,7 +153,10 @@ pub fn now() -> i64 {
 /// and back-channel workers, and the clients' reload on SIGHUP. Each gets
 /// what it needs, not the whole state.
 pub fn spawn_workers(app: &App) {
-    spawn_housekeeping(app.store.clone(), Housekeeping::of(&app.config));
+    crate::housekeeping::spawn(
+        app.store.clone(),
+        crate::housekeeping::Housekeeping::of(&app.config),
+    );
     crate::backchannel::spawn(crate::backchannel::Worker {
         store: app.store.clone(),
         clients: app.clients.clone(),
@@ -164,81 +167,6 @@ pub fn spawn_workers(app: &App) {
     crate::mail::spawn_worker(app.store.clone(), app.mailer.clone());
     #[cfg(unix)]
     spawn_reload_on_sighup(app.config.clone(), app.clients.clone(), app.keys.clone());
-}
-
-/// What the purge of expired rows needs to know.
-struct Housekeeping {
-    access_token_ttl: i64,
-    unverified_ttl_days: i64,
-    /// Throttle counters quiet for longer than any run or window are
-    /// stale: they would start over at their next use anyway.
-    throttle_quiet: i64,
-    audit_retention_days: i64,
-}
-
-impl Housekeeping {
-    fn of(config: &Config) -> Housekeeping {
-        let policy = &config.policy;
-        let quiet = [
-            86_400,
-            policy.login_limits.account.forget_after_seconds,
-            policy.login_limits.client.forget_after_seconds,
-            policy.pending_requests.window_seconds,
-        ];
-        Housekeeping {
-            access_token_ttl: config.tokens.access_token_ttl,
-            unverified_ttl_days: config.policy.unverified_account_ttl_days,
-            throttle_quiet: quiet.into_iter().max().unwrap_or(86_400),
-            audit_retention_days: config.policy.audit_retention_days,
-        }
-    }
-}
-
-fn spawn_housekeeping(store: Store, settings: Housekeeping) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
-        loop {
-            tick.tick().await;
-            let now = now();
-            let ended = now - settings.access_token_ttl - 86_400;
-            let unverified_ttl_days = settings.unverified_ttl_days;
-            let stale = now - settings.throttle_quiet;
-            let result = store
-                .run(move |conn| {
-                    crate::store::sessions::purge_expired(conn, now)?;
-                    crate::store::interactions::purge_expired(conn, now)?;
-                    crate::store::grants::purge_codes(conn, now - 86_400)?;
-                    crate::store::grants::purge_grants(conn, ended)?;
-                    crate::accounts::links::housekeeping(conn, now, unverified_ttl_days)?;
-                    crate::store::throttle::purge(conn, stale)?;
-                    crate::store::grants::purge_access_tokens(conn, now - 86_400)
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "housekeeping failed");
-            }
-            purge_audit(&store, settings.audit_retention_days).await;
-        }
-    });
-}
-
-/// Purges old audit events one small job at a time, so that a year's
-/// worth expiring at once never holds the database thread for long.
-async fn purge_audit(store: &Store, retention_days: i64) {
-    loop {
-        let now = now();
-        let purged = store
-            .run(move |tx| crate::accounts::audit::purge(tx, now, retention_days))
-            .await;
-        match purged {
-            Ok(n) if n as i64 >= crate::accounts::audit::PURGE_BATCH => continue,
-            Ok(_) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "audit purge failed");
-                return;
-            }
-        }
-    }
 }
 
 /// Reloads `clients.toml` and the signing keys on SIGHUP; a bad file

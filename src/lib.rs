@@ -10,6 +10,7 @@ pub mod app;
 pub mod backchannel;
 pub mod cli;
 pub mod config;
+pub mod housekeeping;
 pub mod http;
 pub mod i18n;
 pub mod keys;

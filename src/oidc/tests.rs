@@ -452,14 +452,18 @@ fn ended_grants_are_purged_with_their_tokens() {
     let family = tokens(&conn.tx(), a, "openid offline_access", 0);
     let online = tokens(&conn.tx(), a, "openid", 0);
     assert_eq!(
-        store::purge_grants(&conn.tx(), 4999).unwrap(),
+        crate::store::expired::grants(&conn.tx(), 4999, 10)
+            .unwrap()
+            .removed,
         1,
         "the grant without a family"
     );
     assert!(!access_active(&conn.tx(), &online, 1));
     assert!(access_active(&conn.tx(), &family, 1));
     assert_eq!(
-        store::purge_grants(&conn.tx(), 5000).unwrap(),
+        crate::store::expired::grants(&conn.tx(), 5000, 10)
+            .unwrap()
+            .removed,
         1,
         "the family's absolute end"
     );

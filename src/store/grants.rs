@@ -88,15 +88,6 @@ pub fn mark_code_used(tx: &Tx<'_>, key: &str, grant_id: &str, now: i64) -> Resul
         == 1)
 }
 
-/// Removes codes well past their expiry (used ones are kept a while so a
-/// replay is still recognised and answered by revocation).
-pub fn purge_codes(tx: &Tx<'_>, before: i64) -> Result<usize> {
-    Ok(tx
-        .conn
-        .prepare_cached("DELETE FROM auth_codes WHERE expires_at <= ?1")?
-        .execute([before])?)
-}
-
 /// What a client holds on behalf of a citizen (or of itself).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grant {
@@ -364,26 +355,6 @@ pub fn revoke_access_token(tx: &Tx<'_>, jti: &str, now: i64) -> Result<()> {
         )?
         .execute(params![jti, now])?;
     Ok(())
-}
-
-/// Removes grants (with their refresh and access tokens) ended before
-/// `before`: revoked, past the absolute end of their refresh family, or —
-/// without a family — created then. Callers keep a margin of at least the
-/// access-token lifetime, so no live access token goes with them.
-pub fn purge_grants(tx: &Tx<'_>, before: i64) -> Result<usize> {
-    Ok(tx
-        .conn
-        .prepare_cached(
-            "DELETE FROM grants WHERE COALESCE(revoked_at, expires_at, created_at) <= ?1",
-        )?
-        .execute([before])?)
-}
-
-pub fn purge_access_tokens(tx: &Tx<'_>, before: i64) -> Result<usize> {
-    Ok(tx
-        .conn
-        .prepare_cached("DELETE FROM access_tokens WHERE expires_at <= ?1")?
-        .execute([before])?)
 }
 
 pub fn insert_refresh_token(

@@ -74,10 +74,3 @@ pub fn delete(tx: &Tx<'_>, id: &str) -> Result<bool> {
         .execute([id])?
         == 1)
 }
-
-pub fn purge_expired(tx: &Tx<'_>, now: i64) -> Result<usize> {
-    Ok(tx
-        .conn
-        .prepare_cached("DELETE FROM interactions WHERE expires_at <= ?1")?
-        .execute([now])?)
-}

@@ -12,6 +12,7 @@ pub mod backchannel;
 pub mod consents;
 pub mod email_changes;
 pub mod email_tokens;
+pub mod expired;
 pub mod grants;
 pub mod interactions;
 pub mod mail_queue;
@@ -83,6 +84,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0012_second_factor",
         include_str!("../../migrations/0012_second_factor.sql"),
+    ),
+    (
+        "0013_grants_end",
+        include_str!("../../migrations/0013_grants_end.sql"),
     ),
 ];
 

@@ -84,13 +84,6 @@ pub fn delete_others(tx: &Tx<'_>, sub: &str, keep_sid: Option<&str>) -> Result<V
     Ok(sids.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn purge_expired(tx: &Tx<'_>, now: i64) -> Result<usize> {
-    Ok(tx
-        .conn
-        .prepare_cached("DELETE FROM sessions WHERE idle_expires_at <= ?1 OR expires_at <= ?1")?
-        .execute([now])?)
-}
-
 /// Deletes the session of a cookie digest (live or expired); returns its
 /// `sid` and `sub`.
 pub fn take(tx: &Tx<'_>, digest: &str) -> Result<Option<(String, String)>> {
