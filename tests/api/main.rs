@@ -20,6 +20,7 @@ mod csrf;
 mod discovery;
 mod flows;
 mod hardening;
+mod housekeeping;
 mod introspection;
 mod issuer_path;
 mod limits;
