@@ -17,6 +17,9 @@ use crate::store::{self, Store, Tx, expired::Batch};
 const BATCH: usize = 1_000;
 /// Grants a batch removes: each takes its refresh and access tokens along.
 const GRANT_BATCH: usize = 250;
+/// Rest between two batches, in multiples of the last batch's time: the
+/// purge takes at most a quarter of the database thread.
+const REST: u32 = 3;
 /// How often housekeeping runs.
 const EVERY: Duration = Duration::from_secs(300);
 
@@ -67,23 +70,30 @@ pub async fn run_once(store: &Store, settings: &Housekeeping, now: i64) {
     // day past the end of their last access token.
     let day_ago = now - 86_400;
     let ended = now - settings.access_token_ttl - 86_400;
-    let access_tokens = in_batches(store, String::new(), move |tx, from: String| {
-        store::expired::access_tokens(tx, &from, day_ago, BATCH)
-    });
-    let access_tokens = access_tokens.await;
-    let codes = in_batches(store, String::new(), move |tx, from: String| {
-        store::expired::codes(tx, &from, day_ago, BATCH)
-    })
+    let mut longest = Duration::ZERO;
+    let access_tokens = in_batches(
+        store,
+        &mut longest,
+        String::new(),
+        move |tx, from: String| store::expired::access_tokens(tx, &from, day_ago, BATCH),
+    )
     .await;
-    let grants = in_batches(store, (), move |tx, ()| {
+    let codes = in_batches(
+        store,
+        &mut longest,
+        String::new(),
+        move |tx, from: String| store::expired::codes(tx, &from, day_ago, BATCH),
+    )
+    .await;
+    let grants = in_batches(store, &mut longest, (), move |tx, ()| {
         store::expired::grants(tx, ended, GRANT_BATCH)
     })
     .await;
-    let sessions = in_batches(store, 0, move |tx, from| {
+    let sessions = in_batches(store, &mut longest, 0, move |tx, from| {
         store::expired::sessions(tx, from, now, BATCH)
     })
     .await;
-    let interactions = in_batches(store, 0, move |tx, from| {
+    let interactions = in_batches(store, &mut longest, 0, move |tx, from| {
         store::expired::interactions(tx, from, now, BATCH)
     })
     .await;
@@ -96,25 +106,34 @@ pub async fn run_once(store: &Store, settings: &Housekeeping, now: i64) {
         sessions,
         interactions,
         ms = started.elapsed().as_millis() as u64,
+        longest_batch_ms = longest.as_millis() as u64,
         "housekeeping done"
     );
 }
 
 /// Runs `step` as one database job per batch, from `start` until it says
-/// the walk is over; returns the rows removed. A failed batch ends the walk
-/// (logged); the next pass starts it again.
-async fn in_batches<K, F>(store: &Store, start: K, step: F) -> usize
+/// the walk is over, with a pause between batches; returns the rows
+/// removed. A failed batch ends the walk (logged); the next pass starts it
+/// again.
+async fn in_batches<K, F>(store: &Store, longest: &mut Duration, start: K, step: F) -> usize
 where
     K: Send + 'static,
     F: Fn(&Tx<'_>, K) -> store::Result<Batch<K>> + Clone + Send + 'static,
 {
     let mut removed = 0;
     let mut from = start;
+    let mut rest;
     loop {
         let step = step.clone();
-        match store.run(move |tx| step(tx, from)).await {
-            Ok(batch) => {
+        let timed = store.run(move |tx| {
+            let started = Instant::now();
+            step(tx, from).map(|batch| (batch, started.elapsed()))
+        });
+        match timed.await {
+            Ok((batch, took)) => {
                 removed += batch.removed;
+                *longest = (*longest).max(took);
+                rest = took * REST;
                 match batch.next {
                     Some(next) => from = next,
                     None => return removed,
@@ -125,6 +144,11 @@ where
                 return removed;
             }
         }
+        // Each batch writes its pages to the WAL. Back to back, a purge of
+        // millions filled the WAL every 1.5 s, and each time the database
+        // thread had to finish a checkpoint itself (40–120 ms) with
+        // requests waiting (docs/performance.md).
+        tokio::time::sleep(rest).await;
     }
 }
 

@@ -226,6 +226,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn unverified_accounts_are_found_by_their_index() {
+        let db = crate::store::memory();
+        let plan: String = db
+            .sql()
+            .query_row(
+                "EXPLAIN QUERY PLAN DELETE FROM users WHERE email_verified = 0 AND created_at < 5",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("users_unverified"), "{plan}");
+    }
+
+    #[test]
     fn insert_then_find_by_email_ignores_case() {
         let conn = crate::store::memory();
         let user = User {
