@@ -9,6 +9,7 @@ fn main() -> std::process::ExitCode {
         .is_some_and(|verb| verb == "serve")
     {
         sesame::tuning::reexec_with_openssl_caps();
+        sesame::tuning::bound_allocator();
     }
     run()
 }
