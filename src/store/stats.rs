@@ -35,6 +35,17 @@ pub fn counts(tx: &Tx<'_>, now: i64) -> Result<Counts> {
     })
 }
 
+/// Bytes of the database holding data: its pages less the free ones
+/// (what a `VACUUM` would leave). For the scale benchmark's size per citizen.
+pub fn bytes_used(tx: &Tx<'_>) -> Result<i64> {
+    let pragma = |name: &str| -> Result<i64> {
+        Ok(tx
+            .conn
+            .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?)
+    };
+    Ok((pragma("page_count")? - pragma("freelist_count")?) * pragma("page_size")?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
