@@ -578,3 +578,29 @@ async fn the_export_tells_the_state_and_deletion_needs_a_code_too() {
             .contains("Courriel ou mot de passe incorrect.")
     );
 }
+
+#[tokio::test]
+async fn a_password_reset_by_email_link_still_asks_for_the_code() {
+    let (server, sink) = crate::signup::with_smtp("").await;
+    let email = "oubli-2fa@example.test";
+    let (_, key, _) = enrolled(&server, email).await;
+    let b = browser();
+    let (status, _) = crate::reset::forgot(&server, &b, email, None).await;
+    assert_eq!(status, 200);
+    let link = crate::reset::reset_link(&server, &sink, 2).await;
+    let new = crate::reset::NEW_PASSWORD;
+    let done = crate::reset::choose(&server, &b, &link, new, new).await;
+    assert_eq!(done.status(), 200);
+    let home = b.get(server.url("/")).send().await.unwrap();
+    assert_eq!(
+        location(&home),
+        "/login/code",
+        "the mailbox alone is not the second factor"
+    );
+    let account = b.get(server.url("/account")).send().await.unwrap();
+    assert_eq!(location(&account), "/login/code");
+    let now = mid_step().await;
+    let r = answer(&server, &b, "/login/code", "code", &code(&key, now + 30)).await;
+    assert_eq!(location(&r), "/");
+    page(&server, &b, "/account", 200).await;
+}

@@ -43,6 +43,9 @@ pub fn router() -> Router<AppState> {
 struct Guided {
     interaction: String,
     client_name: Option<String>,
+    /// Its client, for the audit trail.
+    #[serde(skip)]
+    client_id: Option<String>,
 }
 
 async fn guided(app: &App, visit: &Visit, params: &Params) -> Result<Guided, Internal> {
@@ -53,6 +56,7 @@ async fn guided(app: &App, visit: &Visit, params: &Params) -> Result<Guided, Int
         Some((req, _)) => Guided {
             interaction: id.to_owned(),
             client_name: app.clients().get(&req.client_id).map(|c| c.name.clone()),
+            client_id: Some(req.client_id.to_string()),
         },
         None => Guided::default(),
     })
@@ -219,17 +223,8 @@ async fn enrol(
 
 fn attempt(app: &App, client: String, origin: Origin, visit: &Visit, guided: &Guided) -> Attempt {
     let Origin(audit) = origin;
-    let service = flow_client(app, guided);
+    let service = guided.client_id.clone();
     crate::http::mfa::attempt(app, client, audit, service, visit.lang)
-}
-
-/// The client id of the pending request riding along, for the audit.
-fn flow_client(app: &App, guided: &Guided) -> Option<String> {
-    let name = guided.client_name.as_deref()?;
-    app.clients()
-        .iter()
-        .find(|c| c.name == name)
-        .map(|c| c.id.to_string())
 }
 
 async fn confirm(
@@ -268,20 +263,26 @@ fn confirmed_page(
     confirmed: Confirmed,
     renewal: Renewal,
 ) -> Result<Response, Internal> {
-    let (e, problem, status) = match confirmed {
+    let (e, problem, status_wait) = match confirmed {
         Confirmed::Enabled(codes) => {
             app.mailer.queued();
             visit.jar = renewal.into_jar(app, visit.jar);
             return Ok(codes_page(app, visit, codes, guided));
         }
         Confirmed::NotStarted => return Ok(flow::see_other(&here(&guided))),
-        Confirmed::Wrong(e) => (e, "code_refused", StatusCode::UNPROCESSABLE_ENTITY),
-        Confirmed::Throttled { enrolment, .. } => {
-            (enrolment, "code_throttled", StatusCode::TOO_MANY_REQUESTS)
-        }
+        Confirmed::Wrong(e) => (e, "code_refused", None),
+        Confirmed::Throttled {
+            enrolment,
+            retry_after,
+        } => (enrolment, "code_throttled", Some(retry_after)),
     };
     let problem = Some(Problem::on("code", problem));
-    Ok(enrol_page(app, visit, &e, guided, problem, status))
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    let page = enrol_page(app, visit, &e, guided, problem, status);
+    Ok(match status_wait {
+        Some(wait) => super::too_many(page, wait),
+        None => page,
+    })
 }
 
 #[derive(Serialize)]
@@ -383,17 +384,23 @@ async fn disable(
 
 /// Back to the security page once off; the form again otherwise.
 async fn turned_off(app: &App, visit: Visit, outcome: TurnedOff) -> Result<Response, Internal> {
-    let problem = match outcome {
+    let (problem, wait) = match outcome {
         TurnedOff::Done | TurnedOff::NotOn => {
             app.mailer.queued();
             return Ok(done(paths::ACCOUNT_SECURITY, "totp_off"));
         }
-        TurnedOff::WrongPassword(None) => Problem::on("password", "reauth_failed"),
-        TurnedOff::WrongPassword(Some(wait)) => super::throttled_problem("password", wait),
-        TurnedOff::WrongCode(None) => Problem::on("code", "code_refused"),
-        TurnedOff::WrongCode(Some(_)) => Problem::on("code", "code_throttled"),
+        TurnedOff::WrongPassword(None) => (Problem::on("password", "reauth_failed"), None),
+        TurnedOff::WrongPassword(Some(wait)) => {
+            (super::throttled_problem("password", wait), Some(wait))
+        }
+        TurnedOff::WrongCode(None) => (Problem::on("code", "code_refused"), None),
+        TurnedOff::WrongCode(Some(wait)) => (Problem::on("code", "code_throttled"), Some(wait)),
     };
     let state = status_of(app, &visit).await?;
-    let guided = Guided::default();
-    Ok(manage(app, visit, state, guided, None, &[problem]))
+    let page = manage(app, visit, state, Guided::default(), None, &[problem]);
+    // Throttled: 429 with `Retry-After`, like every throttled answer.
+    Ok(match wait {
+        Some(wait) => super::too_many(page, wait),
+        None => page,
+    })
 }
