@@ -94,15 +94,23 @@ impl App {
                 "signing keys readable by other users: chmod 700 the key folder and 600 its files"
             );
         }
-        let csrf_key = {
-            let db = crate::store::open_for_cli(&config.data_dir)?;
-            let fresh = crate::secrets::random_key();
-            crate::store::server_secrets::get_or_create(&db.tx(), "csrf", &fresh, now())?
-        };
-        let store = Store::open(&config.data_dir)?;
-        let db = crate::store::database_file(&config.data_dir);
-        let (wal, shm) = (db.with_extension("db-wal"), db.with_extension("db-shm"));
-        private_files::restrict_files(&[&db, &wal, &shm]).map_err(data_dir_error)?;
+        // On a thread of its own: this may run inside the async runtime,
+        // where the PostgreSQL client must not block.
+        let csrf_key = std::thread::scope(|s| {
+            s.spawn(|| {
+                let db = crate::store::open_for_cli(&config.database)?;
+                let fresh = crate::secrets::random_key();
+                crate::store::server_secrets::get_or_create(&db.tx(), "csrf", &fresh, now())
+            })
+            .join()
+            .unwrap_or(Err(crate::store::Error::Worker))
+        })?;
+        let store = Store::open(&config.database)?;
+        if let crate::store::Database::Sqlite(dir) = &config.database {
+            let db = crate::store::database_file(dir);
+            let (wal, shm) = (db.with_extension("db-wal"), db.with_extension("db-shm"));
+            private_files::restrict_files(&[&db, &wal, &shm]).map_err(data_dir_error)?;
+        }
         let backchannel = Backchannel::new().map_err(StartError::Backchannel)?;
         let mailer = Arc::new(Mailer::new(&config.mail).map_err(StartError::Mail)?);
         Ok(App {

@@ -243,6 +243,18 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     }
     match command {
         Command::Serve(args) => serve(args).await,
+        // One-off commands are synchronous: they run on a thread of their
+        // own, outside the async runtime, where a database client may block
+        // (PostgreSQL's refuses to inside it).
+        other => std::thread::scope(|s| s.spawn(|| one_off(other)).join())
+            .unwrap_or_else(|_| Err("the command stopped unexpectedly".into())),
+    }
+}
+
+/// Runs a command other than `serve`.
+fn one_off(command: Command) -> Result<(), String> {
+    match command {
+        Command::Serve(_) => Err("serve is not a one-off command".into()),
         Command::Init { dir, issuer } => init(&dir, issuer.as_deref()),
         Command::User(command) => match *command {
             UserCommand::Add(args) => user_add::run(*args),
@@ -380,7 +392,7 @@ fn init(dir: &Path, issuer: Option<&str>) -> Result<(), String> {
     keys::KeyRing::load_or_create(&config.keys_dir, app::now()).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
-    store::open_for_cli(&config.data_dir).map_err(|e| e.to_string())?;
+    store::open_for_cli(&config.database).map_err(|e| e.to_string())?;
     println!(
         "wrote {} and {}",
         config_path.display(),

@@ -58,6 +58,7 @@ struct RawConfig {
     issuer: Option<String>,
     listen: Option<String>,
     data_dir: Option<PathBuf>,
+    database_url: Option<String>,
     keys_dir: Option<PathBuf>,
     clients_file: Option<PathBuf>,
     trusted_proxies: Option<Vec<String>>,
@@ -81,6 +82,8 @@ pub struct Config {
     pub issuer: String,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// SQLite in `data_dir` (the default), or PostgreSQL (`database_url`).
+    pub database: crate::store::Database,
     pub keys_dir: PathBuf,
     /// `None`: the built-in demo client only.
     pub clients_file: Option<PathBuf>,
@@ -228,6 +231,7 @@ impl Config {
         let listen = parse_listen(file, raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN))?;
         let data_dir = at(raw.data_dir.unwrap_or_else(|| "data".into()));
         let keys_dir = at(raw.keys_dir.unwrap_or_else(|| "keys".into()));
+        let database = database(file, raw.database_url, &data_dir)?;
         let clients_file = raw.clients_file.map(at);
         let mail = mail_config(raw.mail, file, &at, &data_dir)?;
         let policy = policy_config(raw.policy, file)?;
@@ -244,6 +248,7 @@ impl Config {
             issuer,
             listen,
             data_dir,
+            database,
             keys_dir,
             clients_file,
             mail,
@@ -254,6 +259,27 @@ impl Config {
             metrics_listen,
             log_format,
         })
+    }
+}
+
+/// `database_url` absent: SQLite in the data folder; present: a
+/// PostgreSQL URL (its syntax is checked when the database is opened).
+fn database(
+    file: &Path,
+    url: Option<String>,
+    data_dir: &Path,
+) -> Result<crate::store::Database, ConfigError> {
+    match url {
+        None => Ok(crate::store::Database::Sqlite(data_dir.to_owned())),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(crate::store::Database::Postgres(url))
+        }
+        Some(_) => Err(ConfigError::new(
+            file,
+            "database_url",
+            "expected a PostgreSQL URL, postgres://user:password@host/database \
+             (absent: SQLite in data_dir)",
+        )),
     }
 }
 

@@ -353,6 +353,11 @@ pub fn backoff(attempts: i64) -> i64 {
     (15_i64 << exponent).min(1800)
 }
 
+/// How long a mail taken for delivery is hidden from other workers (the
+/// other nodes'): longer than one pass of 20 deliveries takes, so a mail is
+/// sent once; if the node dies meanwhile, another sends it after.
+const LEASE_SECONDS: i64 = 300;
+
 /// Delivers every mail due at `now`; returns how many went out. Failures
 /// are counted, logged with their reason and rescheduled.
 pub async fn deliver_due(store: &Store, mailer: &Mailer, now: i64) -> Result<usize, store::Error> {
@@ -367,7 +372,7 @@ pub async fn deliver_due(store: &Store, mailer: &Mailer, now: i64) -> Result<usi
         );
     }
     let due = store
-        .run(move |conn| mail_queue::due(conn, now, 20))
+        .run(move |conn| mail_queue::lease_due(conn, now, now + LEASE_SECONDS, 20))
         .await?;
     let mut sent = 0;
     for mail in due {

@@ -25,7 +25,7 @@ pub(super) fn run(config: Option<&Path>, query: &Query<'_>) -> Result<(), String
         .since
         .map(|s| parse_since(s, app::now()))
         .transpose()?;
-    let db = store::open_for_cli(&instance.config.data_dir).map_err(|e| e.to_string())?;
+    let db = store::open_for_cli(&instance.config.database).map_err(|e| e.to_string())?;
     let tx = db.tx();
     let sub = match query.email {
         Some(email) => Some(

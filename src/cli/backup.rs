@@ -15,7 +15,14 @@ pub(super) fn run(config: Option<&Path>, out: &Path) -> Result<(), String> {
     instance.require_existing()?;
     let config = &instance.config;
     let started = std::time::Instant::now();
-    store::backup(&config.data_dir, out)?;
+    let store::Database::Sqlite(dir) = &config.database else {
+        return Err(
+            "this instance is on PostgreSQL (database_url): back it up with pg_dump, \
+             as docs/deployment.md says"
+                .into(),
+        );
+    };
+    store::backup(dir, out)?;
     let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     println!(
         "wrote {} ({bytes} bytes) in {} ms; keep {} with it (signing keys are not in the database)",
@@ -25,7 +32,7 @@ pub(super) fn run(config: Option<&Path>, out: &Path) -> Result<(), String> {
     );
     // Recorded in the live database, after the copy: the backup itself
     // does not hold its own record.
-    let db = store::open_for_cli(&config.data_dir).map_err(|e| e.to_string())?;
+    let db = store::open_for_cli(&config.database).map_err(|e| e.to_string())?;
     let detail = operator(&format!("backup {}", out.display()));
     audit::record(
         &db.tx(),

@@ -54,7 +54,8 @@ impl Instance {
     /// the database is there and the defaults are the served instance.
     pub fn require_existing(&self) -> Result<(), String> {
         let database = store::database_file(&self.config.data_dir);
-        if self.file.is_some() || database.exists() {
+        let on_postgres = matches!(self.config.database, store::Database::Postgres(_));
+        if self.file.is_some() || on_postgres || database.exists() {
             return Ok(());
         }
         Err(format!(

@@ -69,7 +69,7 @@ pub(super) fn run(args: UserAdd) -> Result<(), String> {
     user.roles = args.roles;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
-    let db = store::open_for_cli(&config.data_dir).map_err(|e| e.to_string())?;
+    let db = store::open_for_cli(&config.database).map_err(|e| e.to_string())?;
     let conn = db.tx();
     if store::users::by_email(&conn, email.as_str())
         .map_err(|e| e.to_string())?

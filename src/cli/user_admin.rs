@@ -32,7 +32,7 @@ pub(super) fn run(
     let instance = Instance::open(config)?;
     instance.require_existing()?;
     let config = &instance.config;
-    let db = store::open_for_cli(&config.data_dir).map_err(|e| e.to_string())?;
+    let db = store::open_for_cli(&config.database).map_err(|e| e.to_string())?;
     let tx = db.tx();
     let now = app::now();
     let origin = Origin::default();

@@ -31,7 +31,7 @@ pub(super) fn run(config: Option<&Path>, file: &Path, dry_run: bool) -> Result<(
     })?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
-    let db = store::open_for_cli(&config.data_dir).map_err(|e| e.to_string())?;
+    let db = store::open_for_cli(&config.database).map_err(|e| e.to_string())?;
     let total = citizens.len();
     let terminal = std::io::stderr().is_terminal();
     let mut progress = |done: usize| {

@@ -1,7 +1,7 @@
 //! `audit`: the security events of docs/operations.md, appended by
 //! `accounts::audit` and read back by `sesame audit` and the account space.
 
-use rusqlite::{Row, params};
+use super::{Row, args};
 
 use super::{Result, Tx};
 
@@ -28,12 +28,10 @@ pub struct Filter {
 }
 
 pub fn insert(tx: &Tx<'_>, e: &Event) -> Result<()> {
-    tx.conn
-        .prepare_cached(
-            "INSERT INTO audit (at, kind, sub, client_id, address, user_agent, detail) \
+    tx.execute(
+        "INSERT INTO audit (at, kind, sub, client_id, address, user_agent, detail) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![
+        args![
             e.at,
             e.kind,
             e.sub,
@@ -41,11 +39,12 @@ pub fn insert(tx: &Tx<'_>, e: &Event) -> Result<()> {
             e.address,
             e.user_agent,
             e.detail
-        ])?;
+        ],
+    )?;
     Ok(())
 }
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
+fn from_row(row: &Row<'_, '_>) -> Result<Event> {
     Ok(Event {
         at: row.get(0)?,
         kind: row.get(1)?,
@@ -59,26 +58,28 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
 
 /// The events `filter` selects, newest first.
 pub fn list(tx: &Tx<'_>, filter: &Filter) -> Result<Vec<Event>> {
-    let mut statement = tx.conn.prepare_cached(
+    // PostgreSQL types each parameter once, and reads LIMIT NULL as no limit.
+    let sql = tx.pick(
         "SELECT at, kind, sub, client_id, address, user_agent, detail FROM audit \
          WHERE (?1 IS NULL OR sub = ?1) AND (?2 IS NULL OR client_id = ?2) \
          AND at >= coalesce(?3, 0) ORDER BY id DESC LIMIT coalesce(?4, -1)",
-    )?;
-    let rows = statement.query_map(
-        params![filter.sub, filter.client_id, filter.since, filter.limit],
+        "SELECT at, kind, sub, client_id, address, user_agent, detail FROM audit \
+         WHERE ($1::text IS NULL OR sub = $1::text) AND ($2::text IS NULL OR client_id = $2::text) \
+         AND at >= coalesce($3::bigint, 0) ORDER BY id DESC LIMIT $4::bigint",
+    );
+    tx.query_all(
+        sql,
+        args![filter.sub, filter.client_id, filter.since, filter.limit],
         from_row,
-    )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    )
 }
 
 /// Deletes at most `batch` events older than `before` (small batches keep
 /// the database thread free for requests); returns how many.
 pub fn purge(tx: &Tx<'_>, before: i64, batch: i64) -> Result<usize> {
-    Ok(tx
-        .conn
-        .prepare_cached(
-            "DELETE FROM audit WHERE id IN \
+    tx.execute(
+        "DELETE FROM audit WHERE id IN \
              (SELECT id FROM audit WHERE at < ?1 ORDER BY at LIMIT ?2)",
-        )?
-        .execute(params![before, batch])?)
+        args![before, batch],
+    )
 }

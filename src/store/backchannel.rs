@@ -2,7 +2,7 @@
 //! deliveries. A delivery is leased before it is attempted (its next
 //! attempt pushed past the lease), so a crash mid-delivery only delays it.
 
-use rusqlite::params;
+use super::args;
 
 use super::{Result, Tx};
 
@@ -26,11 +26,11 @@ pub fn enqueue(
     jti: &str,
     now: i64,
 ) -> Result<()> {
-    tx.conn.prepare_cached(
+    tx.execute(
         "INSERT INTO backchannel_logouts (client_id, sub, sid, jti, next_attempt_at, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-    )?
-    .execute(params![client_id, sub, sid, jti, now])?;
+        args![client_id, sub, sid, jti, now],
+    )?;
     Ok(())
 }
 
@@ -39,23 +39,28 @@ pub fn enqueue(
 pub fn lease_due(tx: &Tx<'_>, now: i64, lease_until: i64, limit: usize) -> Result<Vec<Delivery>> {
     let tx = tx.savepoint()?;
     let due: Vec<Delivery> = {
-        let mut stmt = tx.conn.prepare_cached(
+        // On PostgreSQL, rows another node is leasing right now are skipped
+        // rather than waited for (each delivery goes out once).
+        let sql = tx.pick(
             "UPDATE backchannel_logouts SET attempts = attempts + 1, next_attempt_at = ?2 \
              WHERE id IN (SELECT id FROM backchannel_logouts WHERE next_attempt_at <= ?1 \
                           ORDER BY next_attempt_at LIMIT ?3) \
              RETURNING id, client_id, sub, sid, jti, attempts",
-        )?;
-        let rows = stmt.query_map(params![now, lease_until, limit as i64], |row| {
+            "UPDATE backchannel_logouts SET attempts = attempts + 1, next_attempt_at = $2 \
+             WHERE id IN (SELECT id FROM backchannel_logouts WHERE next_attempt_at <= $1 \
+                          ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, client_id, sub, sid, jti, attempts",
+        );
+        tx.query_all(sql, args![now, lease_until, limit as i64], |row| {
             Ok(Delivery {
                 id: row.get(0)?,
                 client_id: row.get(1)?,
                 sub: row.get(2)?,
                 sid: row.get(3)?,
                 jti: row.get(4)?,
-                attempts: row.get(5)?,
+                attempts: u32::try_from(row.get::<i64>(5)?).unwrap_or(u32::MAX),
             })
-        })?;
-        rows.collect::<rusqlite::Result<_>>()?
+        })?
     };
     tx.commit()?;
     Ok(due)
@@ -63,25 +68,25 @@ pub fn lease_due(tx: &Tx<'_>, now: i64, lease_until: i64, limit: usize) -> Resul
 
 /// Removes a delivery (done, refused or given up).
 pub fn remove(tx: &Tx<'_>, id: i64) -> Result<()> {
-    tx.conn
-        .prepare_cached("DELETE FROM backchannel_logouts WHERE id = ?1")?
-        .execute([id])?;
+    tx.execute("DELETE FROM backchannel_logouts WHERE id = ?1", args![id])?;
     Ok(())
 }
 
 pub fn reschedule(tx: &Tx<'_>, id: i64, at: i64) -> Result<()> {
-    tx.conn
-        .prepare_cached("UPDATE backchannel_logouts SET next_attempt_at = ?2 WHERE id = ?1")?
-        .execute(params![id, at])?;
+    tx.execute(
+        "UPDATE backchannel_logouts SET next_attempt_at = ?2 WHERE id = ?1",
+        args![id, at],
+    )?;
     Ok(())
 }
 
 /// When the next delivery is due, if any is queued.
 pub fn next_due(tx: &Tx<'_>) -> Result<Option<i64>> {
-    Ok(tx
-        .conn
-        .prepare_cached("SELECT MIN(next_attempt_at) FROM backchannel_logouts")?
-        .query_row([], |row| row.get(0))?)
+    tx.query_one(
+        "SELECT MIN(next_attempt_at) FROM backchannel_logouts",
+        args![],
+        |row| row.get(0),
+    )
 }
 
 #[cfg(test)]

@@ -1,17 +1,13 @@
 //! `consents`: what each citizen agreed to share with each service.
 
-use rusqlite::{OptionalExtension, params};
+use super::args;
 
 use super::{Result, Tx};
 use crate::protocol::{ClientId, Scopes};
 
 /// The scopes `sub` has granted `client_id`, if any consent is recorded.
 pub fn granted(tx: &Tx<'_>, sub: &str, client_id: &str) -> Result<Option<Scopes>> {
-    Ok(tx
-        .conn
-        .prepare_cached("SELECT scopes FROM consents WHERE sub = ?1 AND client_id = ?2")?
-        .query_row(params![sub, client_id], |row| row.get(0))
-        .optional()?)
+    Ok(tx.query_opt("SELECT scopes FROM consents WHERE sub = ?1 AND client_id = ?2", args![sub, client_id], |row| row.get(0))?)
 }
 
 /// Records consent to `scopes`, adding to what was granted before.
@@ -19,19 +15,13 @@ pub fn grant(tx: &Tx<'_>, sub: &str, client_id: &str, scopes: Scopes, now: i64) 
     let all = granted(tx, sub, client_id)?
         .unwrap_or_default()
         .union(scopes);
-    tx.conn.prepare_cached(
-        "INSERT INTO consents (sub, client_id, scopes, granted_at) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (sub, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at",
-    )?
-    .execute(params![sub, client_id, all.alphabetical(), now])?;
+    tx.execute("INSERT INTO consents (sub, client_id, scopes, granted_at) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (sub, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at", args![sub, client_id, all.alphabetical(), now])?;
     Ok(())
 }
 
 pub fn withdraw(tx: &Tx<'_>, sub: &str, client_id: &str) -> Result<bool> {
-    Ok(tx
-        .conn
-        .prepare_cached("DELETE FROM consents WHERE sub = ?1 AND client_id = ?2")?
-        .execute(params![sub, client_id])?
+    Ok(tx.execute("DELETE FROM consents WHERE sub = ?1 AND client_id = ?2", args![sub, client_id])?
         > 0)
 }
 
@@ -45,17 +35,13 @@ pub struct Consent {
 
 /// Every consent of `sub`, oldest first.
 pub fn list_of(tx: &Tx<'_>, sub: &str) -> Result<Vec<Consent>> {
-    let mut stmt = tx.conn.prepare_cached(
-        "SELECT client_id, scopes, granted_at FROM consents WHERE sub = ?1 ORDER BY granted_at",
-    )?;
-    let rows = stmt.query_map([sub], |row| {
+    tx.query_all("SELECT client_id, scopes, granted_at FROM consents WHERE sub = ?1 ORDER BY granted_at", args![sub], |row| {
         Ok(Consent {
             client_id: row.get(0)?,
             scopes: row.get(1)?,
             granted_at: row.get(2)?,
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    })
 }
 
 #[cfg(test)]
@@ -84,8 +70,7 @@ mod tests {
             scopes("profile email openid")
         );
         let stored: String = conn
-            .tx()
-            .conn
+            .sql()
             .query_row("SELECT scopes FROM consents", [], |row| row.get(0))
             .unwrap();
         assert_eq!(stored, "email openid profile");

@@ -1,7 +1,7 @@
 //! `email_changes`: address changes waiting for the link sent to the new
 //! address, keyed by the SHA-256 digest of that link's token.
 
-use rusqlite::{OptionalExtension, params};
+use super::args;
 
 use super::{Result, Tx};
 
@@ -19,36 +19,32 @@ pub struct EmailChange {
 /// Records a change request under the digests of its confirmation link
 /// and of its cancellation link, replacing the open ones of `sub`.
 pub fn insert(tx: &Tx<'_>, digest: &str, cancel: &str, c: &EmailChange) -> Result<()> {
-    tx.conn
-        .prepare_cached(
-            "UPDATE email_changes SET replaced_at = ?2 \
+    tx.execute(
+        "UPDATE email_changes SET replaced_at = ?2 \
              WHERE sub = ?1 AND used_at IS NULL AND replaced_at IS NULL",
-        )?
-        .execute(params![c.sub, c.created_at])?;
-    tx.conn
-        .prepare_cached(
-            "INSERT INTO email_changes (digest, cancel, sub, new_email, created_at, expires_at) \
+        args![c.sub, c.created_at],
+    )?;
+    tx.execute(
+        "INSERT INTO email_changes (digest, cancel, sub, new_email, created_at, expires_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![
+        args![
             digest,
             cancel,
             c.sub,
             c.new_email,
             c.created_at,
             c.expires_at
-        ])?;
+        ],
+    )?;
     Ok(())
 }
 
 pub fn get(tx: &Tx<'_>, digest: &str) -> Result<Option<EmailChange>> {
-    Ok(tx
-        .conn
-        .prepare_cached(
-            "SELECT sub, new_email, created_at, expires_at, used_at, replaced_at \
+    tx.query_opt(
+        "SELECT sub, new_email, created_at, expires_at, used_at, replaced_at \
              FROM email_changes WHERE digest = ?1",
-        )?
-        .query_row([digest], |row| {
+        args![digest],
+        |row| {
             Ok(EmailChange {
                 sub: row.get(0)?,
                 new_email: row.get(1)?,
@@ -57,32 +53,26 @@ pub fn get(tx: &Tx<'_>, digest: &str) -> Result<Option<EmailChange>> {
                 used_at: row.get(4)?,
                 replaced_at: row.get(5)?,
             })
-        })
-        .optional()?)
+        },
+    )
 }
 
 /// Marks the change used if it is still open and unexpired; false
 /// otherwise (two concurrent confirmations cannot both succeed).
 pub fn mark_used(tx: &Tx<'_>, digest: &str, now: i64) -> Result<bool> {
-    Ok(tx
-        .conn
-        .prepare_cached(
-            "UPDATE email_changes SET used_at = ?2 WHERE digest = ?1 \
+    Ok(tx.execute(
+        "UPDATE email_changes SET used_at = ?2 WHERE digest = ?1 \
              AND used_at IS NULL AND replaced_at IS NULL AND expires_at > ?2",
-        )?
-        .execute(params![digest, now])?
-        > 0)
+        args![digest, now],
+    )? > 0)
 }
 
 /// « Ce n'était pas moi »: closes the change whose cancellation link has
 /// this digest, if it is still open; false otherwise.
 pub fn cancel(tx: &Tx<'_>, cancel: &str, now: i64) -> Result<bool> {
-    Ok(tx
-        .conn
-        .prepare_cached(
-            "UPDATE email_changes SET replaced_at = ?2 WHERE cancel = ?1 \
+    Ok(tx.execute(
+        "UPDATE email_changes SET replaced_at = ?2 WHERE cancel = ?1 \
              AND used_at IS NULL AND replaced_at IS NULL",
-        )?
-        .execute(params![cancel, now])?
-        > 0)
+        args![cancel, now],
+    )? > 0)
 }

@@ -2,7 +2,7 @@
 //! reset), keyed by the SHA-256 digest of their 256-bit token. A link
 //! names an account (`sub`) or a pending sign-up (`signup`), never both.
 
-use rusqlite::{OptionalExtension, params};
+use super::args;
 
 use super::{Result, Tx};
 
@@ -21,11 +21,8 @@ pub struct EmailToken {
 }
 
 pub fn insert(tx: &Tx<'_>, digest: &str, t: &EmailToken) -> Result<()> {
-    tx.conn.prepare_cached(
-        "INSERT INTO email_tokens (digest, sub, signup, purpose, interaction, browser, created_at, expires_at, used_at, replaced_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
+    tx.execute("INSERT INTO email_tokens (digest, sub, signup, purpose, interaction, browser, created_at, expires_at, used_at, replaced_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", args![
         digest,
         t.sub,
         t.signup,
@@ -42,11 +39,8 @@ pub fn insert(tx: &Tx<'_>, digest: &str, t: &EmailToken) -> Result<()> {
 
 /// The link with this digest, whatever its state.
 pub fn get(tx: &Tx<'_>, digest: &str) -> Result<Option<EmailToken>> {
-    Ok(tx.conn.prepare_cached(
-        "SELECT sub, signup, purpose, interaction, browser, created_at, expires_at, used_at, replaced_at \
-         FROM email_tokens WHERE digest = ?1",
-    )?
-    .query_row([digest], |row| {
+    tx.query_opt("SELECT sub, signup, purpose, interaction, browser, created_at, expires_at, used_at, replaced_at \
+         FROM email_tokens WHERE digest = ?1", args![digest], |row| {
         Ok(EmailToken {
             sub: row.get(0)?,
             signup: row.get(1)?,
@@ -59,7 +53,6 @@ pub fn get(tx: &Tx<'_>, digest: &str) -> Result<Option<EmailToken>> {
             replaced_at: row.get(8)?,
         })
     })
-    .optional()?)
 }
 
 /// Marks every still-open link of the account `sub` or the sign-up
@@ -71,45 +64,47 @@ pub fn replace_open(
     purpose: &str,
     now: i64,
 ) -> Result<usize> {
-    let sql = if sub.is_some() {
-        "UPDATE email_tokens SET replaced_at = ?4 \
-         WHERE sub = ?1 AND purpose = ?3 AND used_at IS NULL AND replaced_at IS NULL"
-    } else {
-        "UPDATE email_tokens SET replaced_at = ?4 \
-         WHERE signup = ?2 AND purpose = ?3 AND used_at IS NULL AND replaced_at IS NULL"
-    };
-    Ok(tx
-        .conn
-        .prepare_cached(sql)?
-        .execute(params![sub, signup, purpose, now])?)
+    // Each statement takes only the parameters it names: PostgreSQL must
+    // know the type of every one it is sent.
+    match sub {
+        Some(sub) => tx.execute(
+            "UPDATE email_tokens SET replaced_at = ?3 \
+             WHERE sub = ?1 AND purpose = ?2 AND used_at IS NULL AND replaced_at IS NULL",
+            args![sub, purpose, now],
+        ),
+        None => tx.execute(
+            "UPDATE email_tokens SET replaced_at = ?3 \
+             WHERE signup = ?1 AND purpose = ?2 AND used_at IS NULL AND replaced_at IS NULL",
+            args![signup, purpose, now],
+        ),
+    }
 }
 
 /// Marks the link used if it still is open and unexpired; false otherwise
 /// (so two concurrent redemptions cannot both succeed).
 pub fn mark_used(tx: &Tx<'_>, digest: &str, now: i64) -> Result<bool> {
-    let changed = tx
-        .conn
-        .prepare_cached(
-            "UPDATE email_tokens SET used_at = ?2 \
+    let changed = tx.execute(
+        "UPDATE email_tokens SET used_at = ?2 \
              WHERE digest = ?1 AND used_at IS NULL AND replaced_at IS NULL AND expires_at > ?2",
-        )?
-        .execute(params![digest, now])?;
+        args![digest, now],
+    )?;
     Ok(changed == 1)
 }
 
 /// Removes links created before `before`.
 pub fn purge(tx: &Tx<'_>, before: i64) -> Result<usize> {
-    Ok(tx
-        .conn
-        .prepare_cached("DELETE FROM email_tokens WHERE created_at < ?1")?
-        .execute([before])?)
+    tx.execute(
+        "DELETE FROM email_tokens WHERE created_at < ?1",
+        args![before],
+    )
 }
 
 /// Hands a used activation link over from its sign-up to the account the
 /// sign-up became, so that opening it again says « déjà vérifiée ».
 pub fn adopt(tx: &Tx<'_>, digest: &str, sub: &str) -> Result<()> {
-    tx.conn
-        .prepare_cached("UPDATE email_tokens SET sub = ?2, signup = NULL WHERE digest = ?1")?
-        .execute(params![digest, sub])?;
+    tx.execute(
+        "UPDATE email_tokens SET sub = ?2, signup = NULL WHERE digest = ?1",
+        args![digest, sub],
+    )?;
     Ok(())
 }

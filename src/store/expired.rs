@@ -18,11 +18,11 @@
 //!   insert;
 //! - grants through the `grants_end` index on the time they ended.
 //!
-//! A second backend implements the same functions over its own keys.
+//! On PostgreSQL the same walks run over the same keys (the text keys
+//! compare bytewise there too: their columns are `COLLATE "C"`), and over a
+//! `seq` identity column where SQLite has its rowid.
 
-use rusqlite::{OptionalExtension, params};
-
-use super::{Result, Tx};
+use super::{Result, Tx, args};
 
 /// What one batch did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,16 +67,13 @@ fn text_keyed(
     limit: usize,
 ) -> Result<Batch<String>> {
     let end_of_walk = ordered_key_at(before);
-    let next: Option<String> = tx
-        .conn
-        .prepare_cached(table.next_start)?
-        .query_row(params![from, end_of_walk, limit as i64], |row| row.get(0))
-        .optional()?;
+    let next: Option<String> = tx.query_opt(
+        table.next_start,
+        args![from, end_of_walk, limit as i64],
+        |row| row.get(0),
+    )?;
     let end = next.as_deref().unwrap_or(&end_of_walk);
-    let removed = tx
-        .conn
-        .prepare_cached(table.delete)?
-        .execute(params![from, end, before])?;
+    let removed = tx.execute(table.delete, args![from, end, before])?;
     Ok(Batch { removed, next })
 }
 
@@ -93,21 +90,28 @@ pub fn codes(tx: &Tx<'_>, from: &str, before: i64, limit: usize) -> Result<Batch
     text_keyed(tx, &CODES, from, before, limit)
 }
 
-/// A table walked by its rowid.
+/// A table walked by its rowid (`seq` on PostgreSQL).
 struct RowKeyed {
     next_start: &'static str,
     delete: &'static str,
+    pg_next_start: &'static str,
+    pg_delete: &'static str,
 }
 
 const SESSIONS: RowKeyed = RowKeyed {
     next_start: "SELECT rowid FROM sessions WHERE rowid >= ?1 ORDER BY rowid LIMIT 1 OFFSET ?2",
     delete: "DELETE FROM sessions WHERE rowid >= ?1 AND rowid < ?2 \
              AND (idle_expires_at <= ?3 OR expires_at <= ?3)",
+    pg_next_start: "SELECT seq FROM sessions WHERE seq >= $1 ORDER BY seq LIMIT 1 OFFSET $2",
+    pg_delete: "DELETE FROM sessions WHERE seq >= $1 AND seq < $2 \
+                AND (idle_expires_at <= $3 OR expires_at <= $3)",
 };
 
 const INTERACTIONS: RowKeyed = RowKeyed {
     next_start: "SELECT rowid FROM interactions WHERE rowid >= ?1 ORDER BY rowid LIMIT 1 OFFSET ?2",
     delete: "DELETE FROM interactions WHERE rowid >= ?1 AND rowid < ?2 AND expires_at <= ?3",
+    pg_next_start: "SELECT seq FROM interactions WHERE seq >= $1 ORDER BY seq LIMIT 1 OFFSET $2",
+    pg_delete: "DELETE FROM interactions WHERE seq >= $1 AND seq < $2 AND expires_at <= $3",
 };
 
 fn row_keyed(
@@ -117,16 +121,15 @@ fn row_keyed(
     now: i64,
     limit: usize,
 ) -> Result<Batch<i64>> {
-    let next: Option<i64> = tx
-        .conn
-        .prepare_cached(table.next_start)?
-        .query_row(params![from, limit as i64], |row| row.get(0))
-        .optional()?;
-    let removed = tx.conn.prepare_cached(table.delete)?.execute(params![
-        from,
-        next.unwrap_or(i64::MAX),
-        now
-    ])?;
+    let next: Option<i64> = tx.query_opt(
+        tx.pick(table.next_start, table.pg_next_start),
+        args![from, limit as i64],
+        |row| row.get(0),
+    )?;
+    let removed = tx.execute(
+        tx.pick(table.delete, table.pg_delete),
+        args![from, next.unwrap_or(i64::MAX), now],
+    )?;
     Ok(Batch { removed, next })
 }
 
@@ -149,13 +152,11 @@ pub fn interactions(tx: &Tx<'_>, from: i64, now: i64, limit: usize) -> Result<Ba
 /// goes with them. Found through the `grants_end` index, oldest end first;
 /// the walk is over when a batch removes fewer than `limit`.
 pub fn grants(tx: &Tx<'_>, before: i64, limit: usize) -> Result<Batch<()>> {
-    let removed = tx
-        .conn
-        .prepare_cached(
-            "DELETE FROM grants WHERE id IN (SELECT id FROM grants \
-             WHERE COALESCE(revoked_at, expires_at, created_at) <= ?1 LIMIT ?2)",
-        )?
-        .execute(params![before, limit as i64])?;
+    let removed = tx.execute(
+        "DELETE FROM grants WHERE id IN (SELECT id FROM grants \
+         WHERE COALESCE(revoked_at, expires_at, created_at) <= ?1 LIMIT ?2)",
+        args![before, limit as i64],
+    )?;
     Ok(Batch {
         removed,
         next: (removed >= limit).then_some(()),

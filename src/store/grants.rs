@@ -1,7 +1,7 @@
 //! `auth_codes`, `grants`, `refresh_tokens` and `access_tokens`: what a
 //! client obtained, so that any of it can be revoked together.
 
-use rusqlite::{OptionalExtension, params};
+use super::args;
 
 use super::{Result, Tx};
 use crate::protocol::{ClientId, RedirectUri, Scopes};
@@ -27,12 +27,9 @@ pub struct Code {
 /// Stores a code under its key (`secrets::token_key`) with the SHA-256 of
 /// the whole code.
 pub fn insert_code(tx: &Tx<'_>, key: &str, digest: &str, c: &Code) -> Result<()> {
-    tx.conn.prepare_cached(
-        "INSERT INTO auth_codes (id, digest, client_id, sub, redirect_uri, scopes, claims, nonce, \
+    tx.execute("INSERT INTO auth_codes (id, digest, client_id, sub, redirect_uri, scopes, claims, nonce, \
          code_challenge, sid, auth_time, amr, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?
-    .execute(params![
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", args![
         key,
         digest,
         c.client_id,
@@ -53,11 +50,8 @@ pub fn insert_code(tx: &Tx<'_>, key: &str, digest: &str, c: &Code) -> Result<()>
 /// The code stored under `key` whose digest is `digest`: exactly the code
 /// issued.
 pub fn find_code(tx: &Tx<'_>, key: &str, digest: &str) -> Result<Option<Code>> {
-    Ok(tx.conn.prepare_cached(
-        "SELECT client_id, sub, redirect_uri, scopes, claims, nonce, code_challenge, sid, \
-         auth_time, amr, expires_at, used_at, grant_id FROM auth_codes WHERE id = ?1 AND digest = ?2",
-    )?
-    .query_row([key, digest], |row| {
+    Ok(tx.query_opt("SELECT client_id, sub, redirect_uri, scopes, claims, nonce, code_challenge, sid, \
+         auth_time, amr, expires_at, used_at, grant_id FROM auth_codes WHERE id = ?1 AND digest = ?2", args![key, digest], |row| {
         Ok(Code {
             client_id: row.get(0)?,
             sub: row.get(1)?,
@@ -73,18 +67,12 @@ pub fn find_code(tx: &Tx<'_>, key: &str, digest: &str) -> Result<Option<Code>> {
             used_at: row.get(11)?,
             grant_id: row.get(12)?,
         })
-    })
-    .optional()?)
+    })?)
 }
 
 /// Marks a code used by `grant_id`; false when it was used meanwhile.
 pub fn mark_code_used(tx: &Tx<'_>, key: &str, grant_id: &str, now: i64) -> Result<bool> {
-    Ok(tx
-        .conn
-        .prepare_cached(
-            "UPDATE auth_codes SET used_at = ?2, grant_id = ?3 WHERE id = ?1 AND used_at IS NULL",
-        )?
-        .execute(params![key, now, grant_id])?
+    Ok(tx.execute("UPDATE auth_codes SET used_at = ?2, grant_id = ?3 WHERE id = ?1 AND used_at IS NULL", args![key, now, grant_id])?
         == 1)
 }
 
@@ -105,11 +93,8 @@ pub struct Grant {
 }
 
 pub fn insert_grant(tx: &Tx<'_>, g: &Grant) -> Result<()> {
-    tx.conn.prepare_cached(
-        "INSERT INTO grants (id, sub, client_id, scopes, claims, sid, auth_time, amr, created_at, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
+    tx.execute("INSERT INTO grants (id, sub, client_id, scopes, claims, sid, auth_time, amr, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", args![
         g.id,
         g.sub,
         g.client_id,
@@ -125,11 +110,8 @@ pub fn insert_grant(tx: &Tx<'_>, g: &Grant) -> Result<()> {
 }
 
 pub fn grant(tx: &Tx<'_>, id: &str) -> Result<Option<Grant>> {
-    Ok(tx.conn.prepare_cached(
-        "SELECT id, sub, client_id, scopes, claims, sid, auth_time, amr, created_at, expires_at, revoked_at \
-         FROM grants WHERE id = ?1",
-    )?
-    .query_row([id], |row| {
+    Ok(tx.query_opt("SELECT id, sub, client_id, scopes, claims, sid, auth_time, amr, created_at, expires_at, revoked_at \
+         FROM grants WHERE id = ?1", args![id], |row| {
         Ok(Grant {
             id: row.get(0)?,
             sub: row.get(1)?,
@@ -143,25 +125,14 @@ pub fn grant(tx: &Tx<'_>, id: &str) -> Result<Option<Grant>> {
             expires_at: row.get(9)?,
             revoked_at: row.get(10)?,
         })
-    })
-    .optional()?)
+    })?)
 }
 
 /// Revokes a grant with every access and refresh token it produced.
 pub fn revoke_grant(tx: &Tx<'_>, id: &str, now: i64) -> Result<()> {
-    tx.conn
-        .prepare_cached("UPDATE grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")?
-        .execute(params![id, now])?;
-    tx.conn
-        .prepare_cached(
-            "UPDATE access_tokens SET revoked_at = ?2 WHERE grant_id = ?1 AND revoked_at IS NULL",
-        )?
-        .execute(params![id, now])?;
-    tx.conn
-        .prepare_cached(
-            "UPDATE refresh_tokens SET rotated_at = ?2 WHERE grant_id = ?1 AND rotated_at IS NULL",
-        )?
-        .execute(params![id, now])?;
+    tx.execute("UPDATE grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", args![id, now])?;
+    tx.execute("UPDATE access_tokens SET revoked_at = ?2 WHERE grant_id = ?1 AND revoked_at IS NULL", args![id, now])?;
+    tx.execute("UPDATE refresh_tokens SET rotated_at = ?2 WHERE grant_id = ?1 AND rotated_at IS NULL", args![id, now])?;
     Ok(())
 }
 
@@ -178,12 +149,8 @@ pub struct AccessToken {
 
 /// Records an issued access token with the SHA-256 of the token itself.
 pub fn insert_access_token(tx: &Tx<'_>, t: &AccessToken, digest: &str) -> Result<()> {
-    tx.conn
-        .prepare_cached(
-            "INSERT INTO access_tokens (jti, digest, grant_id, client_id, sub, scopes, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![
+    tx.execute("INSERT INTO access_tokens (jti, digest, grant_id, client_id, sub, scopes, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", args![
             t.jti,
             digest,
             t.grant_id,
@@ -213,10 +180,7 @@ pub fn active_access_token(
     digest: &str,
     now: i64,
 ) -> Result<Option<(AccessToken, Option<String>)>> {
-    Ok(tx
-        .conn
-        .prepare_cached(ACTIVE_ACCESS_TOKEN)?
-        .query_row(params![jti, digest, now], |row| {
+    Ok(tx.query_opt(ACTIVE_ACCESS_TOKEN, args![jti, digest, now], |row| {
             Ok((
                 AccessToken {
                     jti: row.get(0)?,
@@ -228,17 +192,12 @@ pub fn active_access_token(
                 },
                 row.get(6)?,
             ))
-        })
-        .optional()?)
+        })?)
 }
 
 /// The client an access token was issued to, whatever its state.
 pub fn access_token_client(tx: &Tx<'_>, jti: &str, digest: &str) -> Result<Option<String>> {
-    Ok(tx
-        .conn
-        .prepare_cached("SELECT client_id FROM access_tokens WHERE jti = ?1 AND digest = ?2")?
-        .query_row([jti, digest], |row| row.get(0))
-        .optional()?)
+    Ok(tx.query_opt("SELECT client_id FROM access_tokens WHERE jti = ?1 AND digest = ?2", args![jti, digest], |row| row.get(0))?)
 }
 
 /// What ending the browser session `sid` does to what it produced: its
@@ -246,26 +205,12 @@ pub fn access_token_client(tx: &Tx<'_>, jti: &str, digest: &str) -> Result<Optio
 /// `offline_access`) are revoked, unredeemed codes are burnt; refresh
 /// families live on. Returns the clients that obtained tokens in it.
 pub fn end_session(tx: &Tx<'_>, sid: &str, now: i64) -> Result<Vec<String>> {
-    tx.conn
-        .prepare_cached(
-            "UPDATE access_tokens SET revoked_at = ?2 \
-         WHERE grant_id IN (SELECT id FROM grants WHERE sid = ?1) AND revoked_at IS NULL",
-        )?
-        .execute(params![sid, now])?;
-    tx.conn
-        .prepare_cached(
-            "UPDATE grants SET revoked_at = ?2 \
-         WHERE sid = ?1 AND expires_at IS NULL AND revoked_at IS NULL",
-        )?
-        .execute(params![sid, now])?;
-    tx.conn
-        .prepare_cached("UPDATE auth_codes SET used_at = ?2 WHERE sid = ?1 AND used_at IS NULL")?
-        .execute(params![sid, now])?;
-    let mut stmt = tx
-        .conn
-        .prepare_cached("SELECT DISTINCT client_id FROM grants WHERE sid = ?1 ORDER BY 1")?;
-    let clients = stmt.query_map([sid], |row| row.get(0))?;
-    Ok(clients.collect::<rusqlite::Result<_>>()?)
+    tx.execute("UPDATE access_tokens SET revoked_at = ?2 \
+         WHERE grant_id IN (SELECT id FROM grants WHERE sid = ?1) AND revoked_at IS NULL", args![sid, now])?;
+    tx.execute("UPDATE grants SET revoked_at = ?2 \
+         WHERE sid = ?1 AND expires_at IS NULL AND revoked_at IS NULL", args![sid, now])?;
+    tx.execute("UPDATE auth_codes SET used_at = ?2 WHERE sid = ?1 AND used_at IS NULL", args![sid, now])?;
+    tx.query_all("SELECT DISTINCT client_id FROM grants WHERE sid = ?1 ORDER BY 1", args![sid], |row| row.get(0))
 }
 
 /// A grant ended by [`revoke_all_of`]: its client and the session it was
@@ -284,76 +229,42 @@ pub struct Revoked {
 /// and refresh tokens, and the codes not yet redeemed. Returns the grants
 /// it revoked.
 pub fn revoke_all_of(tx: &Tx<'_>, sub: &str, now: i64) -> Result<Vec<Revoked>> {
-    tx.conn
-        .prepare_cached(
-            "UPDATE access_tokens SET revoked_at = ?2 \
-         WHERE grant_id IN (SELECT id FROM grants WHERE sub = ?1) AND revoked_at IS NULL",
-        )?
-        .execute(params![sub, now])?;
-    tx.conn
-        .prepare_cached(
-            "UPDATE refresh_tokens SET rotated_at = ?2 \
-         WHERE grant_id IN (SELECT id FROM grants WHERE sub = ?1) AND rotated_at IS NULL",
-        )?
-        .execute(params![sub, now])?;
-    tx.conn
-        .prepare_cached("UPDATE auth_codes SET used_at = ?2 WHERE sub = ?1 AND used_at IS NULL")?
-        .execute(params![sub, now])?;
-    let mut stmt = tx.conn.prepare_cached(
-        "UPDATE grants SET revoked_at = ?2 WHERE sub = ?1 AND revoked_at IS NULL \
-         RETURNING client_id, sid, expires_at IS NOT NULL AND expires_at > ?2",
-    )?;
-    let rows = stmt.query_map(params![sub, now], |row| {
+    tx.execute("UPDATE access_tokens SET revoked_at = ?2 \
+         WHERE grant_id IN (SELECT id FROM grants WHERE sub = ?1) AND revoked_at IS NULL", args![sub, now])?;
+    tx.execute("UPDATE refresh_tokens SET rotated_at = ?2 \
+         WHERE grant_id IN (SELECT id FROM grants WHERE sub = ?1) AND rotated_at IS NULL", args![sub, now])?;
+    tx.execute("UPDATE auth_codes SET used_at = ?2 WHERE sub = ?1 AND used_at IS NULL", args![sub, now])?;
+    tx.query_all("UPDATE grants SET revoked_at = ?2 WHERE sub = ?1 AND revoked_at IS NULL \
+         RETURNING client_id, sid, expires_at IS NOT NULL AND expires_at > ?2", args![sub, now], |row| {
         Ok(Revoked {
             client_id: row.get(0)?,
             sid: row.get(1)?,
             family_alive: row.get(2)?,
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    })
 }
 
 /// Revokes every grant of `sub` with `client_id` (a withdrawn consent):
 /// their access and refresh tokens and unredeemed codes die with them.
 pub fn revoke_client_of(tx: &Tx<'_>, sub: &str, client_id: &str, now: i64) -> Result<Vec<Revoked>> {
-    tx.conn
-        .prepare_cached(
-            "UPDATE access_tokens SET revoked_at = ?3 WHERE grant_id IN \
-             (SELECT id FROM grants WHERE sub = ?1 AND client_id = ?2) AND revoked_at IS NULL",
-        )?
-        .execute(params![sub, client_id, now])?;
-    tx.conn
-        .prepare_cached(
-            "UPDATE refresh_tokens SET rotated_at = ?3 WHERE grant_id IN \
-             (SELECT id FROM grants WHERE sub = ?1 AND client_id = ?2) AND rotated_at IS NULL",
-        )?
-        .execute(params![sub, client_id, now])?;
-    tx.conn
-        .prepare_cached(
-            "UPDATE auth_codes SET used_at = ?3 \
-             WHERE sub = ?1 AND client_id = ?2 AND used_at IS NULL",
-        )?
-        .execute(params![sub, client_id, now])?;
-    let mut stmt = tx.conn.prepare_cached(
-        "UPDATE grants SET revoked_at = ?3 WHERE sub = ?1 AND client_id = ?2 AND revoked_at IS NULL \
-         RETURNING client_id, sid, expires_at IS NOT NULL AND expires_at > ?3",
-    )?;
-    let rows = stmt.query_map(params![sub, client_id, now], |row| {
+    tx.execute("UPDATE access_tokens SET revoked_at = ?3 WHERE grant_id IN \
+             (SELECT id FROM grants WHERE sub = ?1 AND client_id = ?2) AND revoked_at IS NULL", args![sub, client_id, now])?;
+    tx.execute("UPDATE refresh_tokens SET rotated_at = ?3 WHERE grant_id IN \
+             (SELECT id FROM grants WHERE sub = ?1 AND client_id = ?2) AND rotated_at IS NULL", args![sub, client_id, now])?;
+    tx.execute("UPDATE auth_codes SET used_at = ?3 \
+             WHERE sub = ?1 AND client_id = ?2 AND used_at IS NULL", args![sub, client_id, now])?;
+    tx.query_all("UPDATE grants SET revoked_at = ?3 WHERE sub = ?1 AND client_id = ?2 AND revoked_at IS NULL \
+         RETURNING client_id, sid, expires_at IS NOT NULL AND expires_at > ?3", args![sub, client_id, now], |row| {
         Ok(Revoked {
             client_id: row.get(0)?,
             sid: row.get(1)?,
             family_alive: row.get(2)?,
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    })
 }
 
 pub fn revoke_access_token(tx: &Tx<'_>, jti: &str, now: i64) -> Result<()> {
-    tx.conn
-        .prepare_cached(
-            "UPDATE access_tokens SET revoked_at = ?2 WHERE jti = ?1 AND revoked_at IS NULL",
-        )?
-        .execute(params![jti, now])?;
+    tx.execute("UPDATE access_tokens SET revoked_at = ?2 WHERE jti = ?1 AND revoked_at IS NULL", args![jti, now])?;
     Ok(())
 }
 
@@ -364,8 +275,7 @@ pub fn insert_refresh_token(
     now: i64,
     expires_at: i64,
 ) -> Result<()> {
-    tx.conn.prepare_cached("INSERT INTO refresh_tokens (digest, grant_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![digest, grant_id, now, expires_at])?;
+    tx.execute("INSERT INTO refresh_tokens (digest, grant_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)", args![digest, grant_id, now, expires_at])?;
     Ok(())
 }
 
@@ -379,28 +289,19 @@ pub struct RefreshToken {
 }
 
 pub fn find_refresh_token(tx: &Tx<'_>, digest: &str) -> Result<Option<RefreshToken>> {
-    Ok(tx.conn.prepare_cached(
-        "SELECT grant_id, created_at, expires_at, rotated_at FROM refresh_tokens WHERE digest = ?1",
-    )?
-    .query_row([digest], |row| {
+    Ok(tx.query_opt("SELECT grant_id, created_at, expires_at, rotated_at FROM refresh_tokens WHERE digest = ?1", args![digest], |row| {
         Ok(RefreshToken {
             grant_id: row.get(0)?,
             created_at: row.get(1)?,
             expires_at: row.get(2)?,
             rotated_at: row.get(3)?,
         })
-    })
-    .optional()?)
+    })?)
 }
 
 /// Marks a refresh token rotated; false when it was rotated meanwhile.
 pub fn rotate_refresh_token(tx: &Tx<'_>, digest: &str, now: i64) -> Result<bool> {
-    Ok(tx
-        .conn
-        .prepare_cached(
-            "UPDATE refresh_tokens SET rotated_at = ?2 WHERE digest = ?1 AND rotated_at IS NULL",
-        )?
-        .execute(params![digest, now])?
+    Ok(tx.execute("UPDATE refresh_tokens SET rotated_at = ?2 WHERE digest = ?1 AND rotated_at IS NULL", args![digest, now])?
         == 1)
 }
 

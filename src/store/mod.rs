@@ -1,11 +1,12 @@
-//! SQLite storage: one database thread that owns the connection (nothing
-//! touches SQLite on the async executor), the embedded migrations, and one
-//! module per table group.
+//! Storage: one database thread that owns the connection (nothing touches
+//! the database on the async executor), the embedded migrations, and one
+//! module per table group. SQLite by default; PostgreSQL when
+//! `database_url` names one (`pg`), for several nodes on one database.
 //!
 //! Every store function is a plain function over a [`Tx`], the store's own
 //! handle on the database: the domain (`oidc`, `accounts`) takes a `&Tx` and
-//! never names the database library, so that a PostgreSQL backend can later
-//! slot in under the same functions (docs/architecture.md says how).
+//! never names the database library; the same functions run on both
+//! backends (docs/architecture.md says how).
 
 pub mod audit;
 pub mod backchannel;
@@ -25,10 +26,12 @@ pub mod throttle;
 pub mod totp;
 pub mod users;
 
+mod pg;
 mod tx;
 mod values;
 
-pub use tx::{Db, Savepoint, Tx};
+pub(crate) use tx::args;
+pub use tx::{Arg, Db, Row, Savepoint, Tx, Value};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -99,6 +102,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
 pub enum Error {
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database: {0}")]
+    Postgres(#[from] postgres::Error),
     #[error("database thread stopped")]
     Worker,
     /// The job's own code found it cannot go on (a broken invariant, a
@@ -113,7 +118,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A job run on the database thread: it does its work and returns how to
 /// answer once the batch it ran in is committed (or not).
-type Job = Box<dyn FnOnce(&mut Connection) -> Done + Send>;
+type Job = Box<dyn FnOnce(&Tx<'_>) -> Done + Send>;
 
 struct Done {
     /// Whether the job's writes are kept (its closure returned `Ok`).
@@ -124,6 +129,25 @@ struct Done {
 
 /// Most jobs one transaction groups.
 const MAX_BATCH: usize = 64;
+
+/// Where an instance keeps its data.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// `sesame.db` in this data folder (the default).
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database, by URL (`database_url`), shared by nodes.
+    Postgres(String),
+}
+
+/// Never shows the URL: it may hold the database password.
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(dir) => f.debug_tuple("Sqlite").field(dir).finish(),
+            Database::Postgres(_) => f.write_str("Postgres(..)"),
+        }
+    }
+}
 
 /// Handle to the database, cheap to clone.
 ///
@@ -141,19 +165,17 @@ pub struct Store {
 impl Store {
     /// The cheapest job the database thread can answer (readiness probe).
     pub async fn ping(&self) -> Result<()> {
-        self.run(|tx| {
-            Ok(tx
-                .conn
-                .prepare_cached("SELECT 1")?
-                .query_row([], |_| Ok(()))?)
-        })
-        .await
+        self.run(|tx| tx.query_one("SELECT 1", args![], |_| Ok(())))
+            .await
     }
 
-    /// Opens (creating if needed) `dir/sesame.db`, applies the migrations and
-    /// starts the database thread.
-    pub fn open(dir: &Path) -> Result<Store, Error> {
-        Store::open_with(dir, WAL_RESTART_FRAMES, CHECKPOINT_INTERVAL)
+    /// Opens the database (creating the SQLite file if needed), applies
+    /// the migrations and starts the database thread.
+    pub fn open(database: &Database) -> Result<Store, Error> {
+        match database {
+            Database::Sqlite(dir) => Store::open_with(dir, WAL_RESTART_FRAMES, CHECKPOINT_INTERVAL),
+            Database::Postgres(url) => pg::open(url),
+        }
     }
 
     fn open_with(
@@ -200,8 +222,8 @@ impl Store {
     {
         let queued = crate::metrics::enabled().then(std::time::Instant::now);
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let result = f(&Tx::new(conn));
+        let job: Job = Box::new(move |tx| {
+            let result = f(tx);
             Done {
                 ok: result.is_ok(),
                 answer: Box::new(move |committed| {
@@ -267,7 +289,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) -> bool {
             continue;
         }
         // A panic in one job must not take the database away from the others.
-        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn)));
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&Tx::new(conn))));
         let keep = matches!(&done, Ok(d) if d.ok);
         let end = if keep {
             exec(conn, "RELEASE job")
@@ -414,10 +436,15 @@ pub fn database_file(dir: &Path) -> std::path::PathBuf {
 }
 
 /// Opens the database for a one-off command (CLI), migrated.
-pub fn open_for_cli(dir: &Path) -> Result<Db> {
-    let mut conn = open_connection(&database_file(dir))?;
-    migrate(&mut conn)?;
-    Ok(Db::new(conn))
+pub fn open_for_cli(database: &Database) -> Result<Db> {
+    match database {
+        Database::Sqlite(dir) => {
+            let mut conn = open_connection(&database_file(dir))?;
+            migrate(&mut conn)?;
+            Ok(Db::new(conn))
+        }
+        Database::Postgres(url) => pg::open_for_cli(url),
+    }
 }
 
 /// Writes a consistent copy of the database of the data folder `dir` to
@@ -500,9 +527,9 @@ mod tests {
     #[tokio::test]
     async fn each_job_is_atomic_within_a_batch() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(&Database::Sqlite(dir.path().to_owned())).unwrap();
         store
-            .run(|c| Ok(c.conn.execute_batch("CREATE TABLE t (v INTEGER UNIQUE)")?))
+            .run(|c| c.execute_sql("CREATE TABLE t (v INTEGER UNIQUE)"))
             .await
             .unwrap();
         let jobs: Vec<_> = (0..20)
@@ -511,10 +538,10 @@ mod tests {
                 tokio::spawn(async move {
                     store
                         .run(move |c| {
-                            c.conn.execute("INSERT INTO t VALUES (?1)", [i * 10])?;
+                            c.execute("INSERT INTO t VALUES (?1)", args![i * 10])?;
                             // Odd jobs fail after their first write: it must not stay.
                             if i % 2 == 1 {
-                                c.conn.execute("INSERT INTO t VALUES (0)", [])?;
+                                c.execute_sql("INSERT INTO t VALUES (0)")?;
                             }
                             Ok(())
                         })
@@ -528,10 +555,7 @@ mod tests {
         }
         assert_eq!(failed, 10);
         let rows: i64 = store
-            .run(|c| {
-                Ok(c.conn
-                    .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?)
-            })
+            .run(|c| c.query_i64("SELECT COUNT(*) FROM t"))
             .await
             .unwrap();
         assert_eq!(rows, 10, "only the successful jobs' rows remain");
@@ -607,16 +631,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_with(dir.path(), 8, Duration::from_millis(50)).unwrap();
         store
-            .run(|c| Ok(c.conn.execute_batch("CREATE TABLE t (v BLOB)")?))
+            .run(|c| c.execute_sql("CREATE TABLE t (v BLOB)"))
             .await
             .unwrap();
         // About 1.5 s of writes, three pages each: 900 frames written in all.
         for _ in 0..300 {
             store
-                .run(|c| {
-                    Ok(c.conn
-                        .execute("INSERT INTO t VALUES (zeroblob(10000))", [])?)
-                })
+                .run(|c| c.execute_sql("INSERT INTO t VALUES (zeroblob(10000))"))
                 .await
                 .unwrap();
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -624,10 +645,7 @@ mod tests {
         let wal = std::fs::metadata(dir.path().join("sesame.db-wal")).unwrap();
         assert!(wal.len() < 400 * 4096, "WAL of {} bytes", wal.len());
         let rows: i64 = store
-            .run(|c| {
-                Ok(c.conn
-                    .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?)
-            })
+            .run(|c| c.query_i64("SELECT COUNT(*) FROM t"))
             .await
             .unwrap();
         assert_eq!(rows, 300);
@@ -636,26 +654,17 @@ mod tests {
     #[tokio::test]
     async fn cancelled_requests_leave_the_database_usable() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(&Database::Sqlite(dir.path().to_owned())).unwrap();
         for _ in 0..12 {
             let slow = store.run(|conn| {
                 std::thread::sleep(std::time::Duration::from_millis(20));
-                Ok(conn
-                    .conn
-                    .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)
+                conn.query_i64("SELECT 1")
             });
             // Dropped before completion, as when a client disconnects.
             let _ = tokio::time::timeout(std::time::Duration::from_millis(1), slow).await;
         }
         for _ in 0..8 {
-            let one = store
-                .run(|conn| {
-                    Ok(conn
-                        .conn
-                        .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)
-                })
-                .await
-                .unwrap();
+            let one = store.run(|conn| conn.query_i64("SELECT 1")).await.unwrap();
             assert_eq!(one, 1);
         }
     }

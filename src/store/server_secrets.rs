@@ -1,22 +1,21 @@
 //! `server_secrets`: keys the server makes for itself at first start.
 
-use rusqlite::{OptionalExtension, params};
+use super::args;
 
 use super::{Result, Tx};
 
 /// The secret `name`, stored as `fresh` if it has none yet.
 pub fn get_or_create(tx: &Tx<'_>, name: &str, fresh: &[u8; 32], now: i64) -> Result<[u8; 32]> {
-    tx.conn
-        .prepare_cached(
-            "INSERT INTO server_secrets (name, value, created_at) VALUES (?1, ?2, ?3) \
+    tx.execute(
+        "INSERT INTO server_secrets (name, value, created_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT (name) DO NOTHING",
-        )?
-        .execute(params![name, &fresh[..], now])?;
-    let stored: Option<Vec<u8>> = tx
-        .conn
-        .prepare_cached("SELECT value FROM server_secrets WHERE name = ?1")?
-        .query_row([name], |row| row.get(0))
-        .optional()?;
+        args![name, &fresh[..], now],
+    )?;
+    let stored: Option<Vec<u8>> = tx.query_opt(
+        "SELECT value FROM server_secrets WHERE name = ?1",
+        args![name],
+        |row| row.get(0),
+    )?;
     stored
         .and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok())
         .ok_or_else(|| super::Error::Internal(format!("server secret {name} is malformed")))

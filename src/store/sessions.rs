@@ -1,6 +1,6 @@
 //! `sessions`: browser sessions, keyed by the SHA-256 digest of the cookie.
 
-use rusqlite::{OptionalExtension, params};
+use super::args;
 
 use super::{Result, Tx};
 
@@ -16,11 +16,8 @@ pub struct Session {
 }
 
 pub fn insert(tx: &Tx<'_>, digest: &str, s: &Session, now: i64) -> Result<()> {
-    tx.conn.prepare_cached(
-        "INSERT INTO sessions (digest, sid, sub, auth_time, amr, acr, created_at, idle_expires_at, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
+    tx.execute("INSERT INTO sessions (digest, sid, sub, auth_time, amr, acr, created_at, idle_expires_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", args![
         digest,
         s.sid,
         s.sub,
@@ -36,13 +33,8 @@ pub fn insert(tx: &Tx<'_>, digest: &str, s: &Session, now: i64) -> Result<()> {
 
 /// The live session for a cookie digest, if any (expired ones are ignored).
 pub fn live(tx: &Tx<'_>, digest: &str, now: i64) -> Result<Option<Session>> {
-    Ok(tx
-        .conn
-        .prepare_cached(
-            "SELECT sid, sub, auth_time, amr, acr, idle_expires_at, expires_at FROM sessions \
-         WHERE digest = ?1 AND idle_expires_at > ?2 AND expires_at > ?2",
-        )?
-        .query_row(params![digest, now], |row| {
+    Ok(tx.query_opt("SELECT sid, sub, auth_time, amr, acr, idle_expires_at, expires_at FROM sessions \
+         WHERE digest = ?1 AND idle_expires_at > ?2 AND expires_at > ?2", args![digest, now], |row| {
             let amr: String = row.get(3)?;
             Ok(Session {
                 sid: row.get(0)?,
@@ -53,52 +45,41 @@ pub fn live(tx: &Tx<'_>, digest: &str, now: i64) -> Result<Option<Session>> {
                 idle_expires_at: row.get(5)?,
                 expires_at: row.get(6)?,
             })
-        })
-        .optional()?)
+        })?)
 }
 
 /// Pushes the idle deadline forward (never past the absolute one).
 pub fn touch(tx: &Tx<'_>, digest: &str, idle_expires_at: i64) -> Result<()> {
-    tx.conn
-        .prepare_cached(
-            "UPDATE sessions SET idle_expires_at = MIN(?2, expires_at) WHERE digest = ?1",
-        )?
-        .execute(params![digest, idle_expires_at])?;
+    let sql = tx.pick(
+        "UPDATE sessions SET idle_expires_at = MIN(?2, expires_at) WHERE digest = ?1",
+        "UPDATE sessions SET idle_expires_at = LEAST($2, expires_at) WHERE digest = $1",
+    );
+    tx.execute(sql, args![digest, idle_expires_at])?;
     Ok(())
 }
 
 pub fn delete(tx: &Tx<'_>, digest: &str) -> Result<Option<String>> {
-    Ok(tx
-        .conn
-        .prepare_cached("DELETE FROM sessions WHERE digest = ?1 RETURNING sid")?
-        .query_row([digest], |row| row.get(0))
-        .optional()?)
+    Ok(tx.query_opt("DELETE FROM sessions WHERE digest = ?1 RETURNING sid", args![digest], |row| row.get(0))?)
 }
 
 /// Ends every session of `sub` except `keep_sid`; returns the ended sids.
 pub fn delete_others(tx: &Tx<'_>, sub: &str, keep_sid: Option<&str>) -> Result<Vec<String>> {
-    let mut stmt = tx
-        .conn
-        .prepare_cached("DELETE FROM sessions WHERE sub = ?1 AND sid IS NOT ?2 RETURNING sid")?;
-    let sids = stmt.query_map(params![sub, keep_sid], |row| row.get(0))?;
-    Ok(sids.collect::<rusqlite::Result<_>>()?)
+    let sql = tx.pick(
+        "DELETE FROM sessions WHERE sub = ?1 AND sid IS NOT ?2 RETURNING sid",
+        "DELETE FROM sessions WHERE sub = $1 AND sid IS DISTINCT FROM $2 RETURNING sid",
+    );
+    tx.query_all(sql, args![sub, keep_sid], |row| row.get(0))
 }
 
 /// Deletes the session of a cookie digest (live or expired); returns its
 /// `sid` and `sub`.
 pub fn take(tx: &Tx<'_>, digest: &str) -> Result<Option<(String, String)>> {
-    Ok(tx
-        .conn
-        .prepare_cached("DELETE FROM sessions WHERE digest = ?1 RETURNING sid, sub")?
-        .query_row([digest], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?)
+    Ok(tx.query_opt("DELETE FROM sessions WHERE digest = ?1 RETURNING sid, sub", args![digest], |row| Ok((row.get(0)?, row.get(1)?)))?)
 }
 
 /// Records the browser and address a session was opened from.
 pub fn set_device(tx: &Tx<'_>, digest: &str, ip: &str, user_agent: &str) -> Result<()> {
-    tx.conn
-        .prepare_cached("UPDATE sessions SET ip = ?2, user_agent = ?3 WHERE digest = ?1")?
-        .execute(params![digest, ip, user_agent])?;
+    tx.execute("UPDATE sessions SET ip = ?2, user_agent = ?3 WHERE digest = ?1", args![digest, ip, user_agent])?;
     Ok(())
 }
 
@@ -116,11 +97,8 @@ pub struct Device {
 
 /// The live sessions of `sub`, most recent first.
 pub fn list_of(tx: &Tx<'_>, sub: &str, now: i64) -> Result<Vec<Device>> {
-    let mut stmt = tx.conn.prepare_cached(
-        "SELECT sid, created_at, auth_time, idle_expires_at, ip, user_agent FROM sessions \
-         WHERE sub = ?1 AND idle_expires_at > ?2 AND expires_at > ?2 ORDER BY created_at DESC",
-    )?;
-    let rows = stmt.query_map(params![sub, now], |row| {
+    tx.query_all("SELECT sid, created_at, auth_time, idle_expires_at, ip, user_agent FROM sessions \
+         WHERE sub = ?1 AND idle_expires_at > ?2 AND expires_at > ?2 ORDER BY created_at DESC", args![sub, now], |row| {
         Ok(Device {
             sid: row.get(0)?,
             created_at: row.get(1)?,
@@ -129,32 +107,24 @@ pub fn list_of(tx: &Tx<'_>, sub: &str, now: i64) -> Result<Vec<Device>> {
             ip: row.get(4)?,
             user_agent: row.get(5)?,
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    })
 }
 
 /// Ends session `sid` if it belongs to `sub`; false for any other.
 pub fn delete_of(tx: &Tx<'_>, sub: &str, sid: &str) -> Result<bool> {
-    Ok(tx
-        .conn
-        .prepare_cached("DELETE FROM sessions WHERE sub = ?1 AND sid = ?2")?
-        .execute(params![sub, sid])?
+    Ok(tx.execute("DELETE FROM sessions WHERE sub = ?1 AND sid = ?2", args![sub, sid])?
         > 0)
 }
 
 /// The password was typed again in session `sid`: its sign-in is fresh.
 pub fn set_auth_time(tx: &Tx<'_>, sid: &str, auth_time: i64) -> Result<()> {
-    tx.conn
-        .prepare_cached("UPDATE sessions SET auth_time = ?2 WHERE sid = ?1")?
-        .execute(params![sid, auth_time])?;
+    tx.execute("UPDATE sessions SET auth_time = ?2 WHERE sid = ?1", args![sid, auth_time])?;
     Ok(())
 }
 
 /// Session `sid` proved more methods (`amr`, a second factor): recorded in
 /// place, the session moving under a new cookie digest.
 pub fn step_up(tx: &Tx<'_>, sid: &str, amr: &[String], digest: &str) -> Result<()> {
-    tx.conn
-        .prepare_cached("UPDATE sessions SET amr = ?2, digest = ?3 WHERE sid = ?1")?
-        .execute(params![sid, amr.join(" "), digest])?;
+    tx.execute("UPDATE sessions SET amr = ?2, digest = ?3 WHERE sid = ?1", args![sid, amr.join(" "), digest])?;
     Ok(())
 }

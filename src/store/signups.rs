@@ -1,7 +1,7 @@
 //! `signups`: sign-ups waiting for their activation link, each with its own
 //! argon2 hash. No account exists until one of them is confirmed.
 
-use rusqlite::{OptionalExtension, Row, params};
+use super::{Row, args};
 
 use super::{Result, Tx};
 
@@ -26,7 +26,7 @@ pub struct Signup {
 const COLUMNS: &str = "id, email, password_hash, gender, given_name, family_name, locale, \
      browser, interaction, created_at";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<Signup> {
+fn from_row(row: &Row<'_, '_>) -> Result<Signup> {
     Ok(Signup {
         id: row.get(0)?,
         email: row.get(1)?,
@@ -42,11 +42,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Signup> {
 }
 
 pub fn insert(tx: &Tx<'_>, s: &Signup) -> Result<()> {
-    tx.conn
-        .prepare_cached(&format!(
+    tx.execute(
+        &format!(
             "INSERT INTO signups ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-        ))?
-        .execute(params![
+        ),
+        args![
             s.id,
             s.email,
             s.password_hash,
@@ -57,51 +57,45 @@ pub fn insert(tx: &Tx<'_>, s: &Signup) -> Result<()> {
             s.browser,
             s.interaction,
             s.created_at
-        ])?;
+        ],
+    )?;
     Ok(())
 }
 
 pub fn get(tx: &Tx<'_>, id: &str) -> Result<Option<Signup>> {
-    Ok(tx
-        .conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM signups WHERE id = ?1"))?
-        .query_row([id], from_row)
-        .optional()?)
+    tx.query_opt(
+        &format!("SELECT {COLUMNS} FROM signups WHERE id = ?1"),
+        args![id],
+        from_row,
+    )
 }
 
 /// The newest pending sign-up for `email` (case-insensitive).
 pub fn latest(tx: &Tx<'_>, email: &str) -> Result<Option<Signup>> {
-    Ok(tx
-        .conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM signups WHERE email = ?1 \
-             ORDER BY created_at DESC, rowid DESC LIMIT 1"
-        ))?
-        .query_row([email], from_row)
-        .optional()?)
+    // PostgreSQL has no rowid: its table numbers rows in `seq` instead.
+    let sql = format!(
+        "SELECT {COLUMNS} FROM signups WHERE email = ?1 ORDER BY created_at DESC, {} DESC LIMIT 1",
+        tx.pick("rowid", "seq")
+    );
+    tx.query_opt(&sql, args![email], from_row)
 }
 
 /// Binds a sign-up to the browser (and its pending request) that just
 /// proved its password, so that its next links activate there.
 pub fn bind(tx: &Tx<'_>, id: &str, browser: &str, interaction: Option<&str>) -> Result<()> {
-    tx.conn
-        .prepare_cached("UPDATE signups SET browser = ?2, interaction = ?3 WHERE id = ?1")?
-        .execute(params![id, browser, interaction])?;
+    tx.execute(
+        "UPDATE signups SET browser = ?2, interaction = ?3 WHERE id = ?1",
+        args![id, browser, interaction],
+    )?;
     Ok(())
 }
 
 /// Removes every pending sign-up for `email` (their links go with them).
 pub fn delete_for(tx: &Tx<'_>, email: &str) -> Result<usize> {
-    Ok(tx
-        .conn
-        .prepare_cached("DELETE FROM signups WHERE email = ?1")?
-        .execute([email])?)
+    tx.execute("DELETE FROM signups WHERE email = ?1", args![email])
 }
 
 /// Removes the sign-ups made before `before`.
 pub fn purge(tx: &Tx<'_>, before: i64) -> Result<usize> {
-    Ok(tx
-        .conn
-        .prepare_cached("DELETE FROM signups WHERE created_at < ?1")?
-        .execute([before])?)
+    tx.execute("DELETE FROM signups WHERE created_at < ?1", args![before])
 }

@@ -2,7 +2,7 @@
 //! queue), read together in one job every few seconds rather than per
 //! scrape, so a busy Prometheus cannot turn into a query storm.
 
-use super::{Result, Tx};
+use super::{Result, Tx, args};
 
 /// What the gauges show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,18 +15,17 @@ pub struct Counts {
 }
 
 pub fn counts(tx: &Tx<'_>, now: i64) -> Result<Counts> {
-    let conn = tx.conn;
-    let citizens = conn
-        .prepare_cached("SELECT count(*) FROM users")?
-        .query_row([], |r| r.get(0))?;
-    let live_sessions = conn
-        .prepare_cached(
-            "SELECT count(*) FROM sessions WHERE expires_at > ?1 AND idle_expires_at > ?1",
-        )?
-        .query_row([now], |r| r.get(0))?;
-    let (mails_pending, oldest_mail_at) = conn
-        .prepare_cached("SELECT count(*), min(created_at) FROM mail_queue")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let citizens = tx.query_one("SELECT count(*) FROM users", args![], |r| r.get(0))?;
+    let live_sessions = tx.query_one(
+        "SELECT count(*) FROM sessions WHERE expires_at > ?1 AND idle_expires_at > ?1",
+        args![now],
+        |r| r.get(0),
+    )?;
+    let (mails_pending, oldest_mail_at) = tx.query_one(
+        "SELECT count(*), min(created_at) FROM mail_queue",
+        args![],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     Ok(Counts {
         citizens,
         live_sessions,

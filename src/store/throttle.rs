@@ -2,7 +2,7 @@
 //! …), read and written by `accounts::throttle` inside the job of the
 //! request it judges, so a check and its count are one atomic step.
 
-use rusqlite::{OptionalExtension, params};
+use super::args;
 
 use super::{Result, Tx};
 
@@ -17,46 +17,38 @@ pub struct Counter {
 }
 
 pub fn get(tx: &Tx<'_>, key: &str) -> Result<Option<Counter>> {
-    Ok(tx
-        .conn
-        .prepare_cached("SELECT count, since, blocked_until FROM throttle WHERE key = ?1")?
-        .query_row([key], |row| {
+    tx.query_opt(
+        "SELECT count, since, blocked_until FROM throttle WHERE key = ?1",
+        args![key],
+        |row| {
             Ok(Counter {
                 count: row.get(0)?,
                 since: row.get(1)?,
                 blocked_until: row.get(2)?,
             })
-        })
-        .optional()?)
+        },
+    )
 }
 
 pub fn put(tx: &Tx<'_>, key: &str, counter: Counter) -> Result<()> {
-    tx.conn
-        .prepare_cached(
-            "INSERT INTO throttle (key, count, since, blocked_until) VALUES (?1, ?2, ?3, ?4) \
+    tx.execute(
+        "INSERT INTO throttle (key, count, since, blocked_until) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT (key) DO UPDATE SET count = ?2, since = ?3, blocked_until = ?4",
-        )?
-        .execute(params![
-            key,
-            counter.count,
-            counter.since,
-            counter.blocked_until
-        ])?;
+        args![key, counter.count, counter.since, counter.blocked_until],
+    )?;
     Ok(())
 }
 
 pub fn delete(tx: &Tx<'_>, key: &str) -> Result<()> {
-    tx.conn
-        .prepare_cached("DELETE FROM throttle WHERE key = ?1")?
-        .execute([key])?;
+    tx.execute("DELETE FROM throttle WHERE key = ?1", args![key])?;
     Ok(())
 }
 
 /// Removes counters whose block ended and whose last activity is older
 /// than `before` (housekeeping; they would be reset on their next use).
 pub fn purge(tx: &Tx<'_>, before: i64) -> Result<usize> {
-    Ok(tx
-        .conn
-        .prepare_cached("DELETE FROM throttle WHERE blocked_until < ?1 AND since < ?1")?
-        .execute([before])?)
+    tx.execute(
+        "DELETE FROM throttle WHERE blocked_until < ?1 AND since < ?1",
+        args![before],
+    )
 }

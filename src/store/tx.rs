@@ -5,23 +5,238 @@
 //! savepoint, see `run_batch`); for a one-off command it is the [`Db`]'s
 //! connection, where each statement commits on its own. Its connection is
 //! private to `store`, so the domain cannot run SQL nor name the database
-//! library: a second backend only has to give `Tx` another variant.
+//! library.
+//!
+//! Two backends answer behind it: SQLite (the default) and PostgreSQL
+//! (`database_url`). Store functions run one SQL text on both where the
+//! dialects agree (`?1` placeholders become `$1` for PostgreSQL when a
+//! statement is first prepared) and pick a text per backend with
+//! [`Tx::pick`] where they do not. The SQLite arm calls rusqlite exactly as
+//! before: cached statements, parameters passed by reference.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::Deref;
 
 use rusqlite::Connection;
 
-use super::Result;
+use super::{Error, Result};
+
+/// A value a statement takes as a parameter, on either backend.
+pub trait Arg: Sync {
+    fn lite(&self) -> &dyn rusqlite::ToSql;
+    fn pg(&self) -> &(dyn postgres::types::ToSql + Sync);
+}
+
+impl<T: rusqlite::ToSql + postgres::types::ToSql + Sync> Arg for T {
+    fn lite(&self) -> &dyn rusqlite::ToSql {
+        self
+    }
+    fn pg(&self) -> &(dyn postgres::types::ToSql + Sync) {
+        self
+    }
+}
+
+/// A value a statement returns in a column, on either backend.
+pub trait Value: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a> {}
+
+impl<T: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a>> Value for T {}
+
+/// The parameters of a statement, as `rusqlite::params!` took them.
+macro_rules! args {
+    ($($x:expr),* $(,)?) => {
+        &[$(&$x as &dyn $crate::store::Arg),*] as &[&dyn $crate::store::Arg]
+    };
+}
+pub(crate) use args;
+
+/// One row of a result, on either backend.
+pub enum Row<'a, 'b> {
+    Lite(&'a rusqlite::Row<'b>),
+    Pg(&'a postgres::Row),
+}
+
+impl Row<'_, '_> {
+    /// The value of column `index` (from 0).
+    pub fn get<T: Value>(&self, index: usize) -> Result<T> {
+        match self {
+            Row::Lite(row) => Ok(row.get(index)?),
+            Row::Pg(row) => Ok(row.try_get(index)?),
+        }
+    }
+}
+
+/// A PostgreSQL connection with its prepared statements, held by one
+/// thread (the server's database thread, or a one-off command).
+pub(super) struct PgConn {
+    pub(super) client: postgres::Client,
+    statements: HashMap<String, postgres::Statement>,
+    /// A transaction is open (a batch of jobs, or a command's savepoint):
+    /// savepoints nest in it instead of opening one.
+    pub(super) in_transaction: bool,
+}
+
+impl PgConn {
+    pub(super) fn new(client: postgres::Client) -> PgConn {
+        PgConn {
+            client,
+            statements: HashMap::new(),
+            in_transaction: false,
+        }
+    }
+
+    /// The statement for `sql`, prepared on first use (server-side, so
+    /// later uses send only its name and the parameters).
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(&placeholders(sql))?;
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    fn rows(&mut self, sql: &str, args: &[&dyn Arg]) -> Result<Vec<postgres::Row>> {
+        let statement = self.statement(sql)?;
+        let params: Vec<_> = args.iter().map(|a| a.pg()).collect();
+        Ok(self.client.query(&statement, &params)?)
+    }
+}
+
+/// `?N` placeholders (SQLite's) as `$N` (PostgreSQL's).
+fn placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Which database a [`Tx`] talks to.
+#[derive(Clone, Copy)]
+pub(super) enum Conn<'c> {
+    Lite(&'c Connection),
+    Pg(&'c RefCell<PgConn>),
+}
 
 /// A handle on the database for the length of one job.
 #[derive(Clone, Copy)]
 pub struct Tx<'c> {
-    pub(super) conn: &'c Connection,
+    pub(super) conn: Conn<'c>,
 }
 
 impl<'c> Tx<'c> {
     pub(super) fn new(conn: &'c Connection) -> Tx<'c> {
-        Tx { conn }
+        Tx {
+            conn: Conn::Lite(conn),
+        }
+    }
+
+    pub(super) fn pg(conn: &'c RefCell<PgConn>) -> Tx<'c> {
+        Tx {
+            conn: Conn::Pg(conn),
+        }
+    }
+
+    /// The SQL text for this backend, where the dialects differ.
+    pub(super) fn pick<'s>(&self, sqlite: &'s str, postgres: &'s str) -> &'s str {
+        match self.conn {
+            Conn::Lite(_) => sqlite,
+            Conn::Pg(_) => postgres,
+        }
+    }
+
+    /// Runs one statement; returns the rows it changed.
+    pub(super) fn execute(&self, sql: &str, args: &[&dyn Arg]) -> Result<usize> {
+        match self.conn {
+            Conn::Lite(conn) => Ok(conn
+                .prepare_cached(sql)?
+                .execute(rusqlite::params_from_iter(args.iter().map(|a| a.lite())))?),
+            Conn::Pg(conn) => {
+                let mut conn = conn.borrow_mut();
+                let statement = conn.statement(sql)?;
+                let params: Vec<_> = args.iter().map(|a| a.pg()).collect();
+                let changed = conn.client.execute(&statement, &params)?;
+                Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+            }
+        }
+    }
+
+    /// The first row of `sql` through `f`, if there is one.
+    pub(super) fn query_opt<T>(
+        &self,
+        sql: &str,
+        args: &[&dyn Arg],
+        f: impl FnOnce(&Row<'_, '_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        match self.conn {
+            Conn::Lite(conn) => {
+                let mut statement = conn.prepare_cached(sql)?;
+                let mut rows =
+                    statement.query(rusqlite::params_from_iter(args.iter().map(|a| a.lite())))?;
+                match rows.next()? {
+                    Some(row) => f(&Row::Lite(row)).map(Some),
+                    None => Ok(None),
+                }
+            }
+            Conn::Pg(conn) => {
+                let rows = conn.borrow_mut().rows(sql, args)?;
+                rows.first().map(|row| f(&Row::Pg(row))).transpose()
+            }
+        }
+    }
+
+    /// The first row of `sql` through `f`; an error when there is none.
+    pub(super) fn query_one<T>(
+        &self,
+        sql: &str,
+        args: &[&dyn Arg],
+        f: impl FnOnce(&Row<'_, '_>) -> Result<T>,
+    ) -> Result<T> {
+        self.query_opt(sql, args, f)?
+            .ok_or_else(|| Error::Internal(format!("no row from {sql}")))
+    }
+
+    /// Every row of `sql` through `f`.
+    pub(super) fn query_all<T>(
+        &self,
+        sql: &str,
+        args: &[&dyn Arg],
+        mut f: impl FnMut(&Row<'_, '_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        match self.conn {
+            Conn::Lite(conn) => {
+                let mut statement = conn.prepare_cached(sql)?;
+                let mut rows =
+                    statement.query(rusqlite::params_from_iter(args.iter().map(|a| a.lite())))?;
+                let mut out = Vec::new();
+                while let Some(row) = rows.next()? {
+                    out.push(f(&Row::Lite(row))?);
+                }
+                Ok(out)
+            }
+            Conn::Pg(conn) => {
+                let rows = conn.borrow_mut().rows(sql, args)?;
+                rows.iter().map(|row| f(&Row::Pg(row))).collect()
+            }
+        }
+    }
+
+    /// Runs a statement without parameters nor result, unprepared on
+    /// PostgreSQL (transaction control).
+    fn control(&self, sql: &str) -> Result<()> {
+        match self.conn {
+            Conn::Lite(conn) => {
+                conn.prepare_cached(sql)?.execute([])?;
+            }
+            Conn::Pg(conn) => conn.borrow_mut().client.batch_execute(sql)?,
+        }
+        Ok(())
     }
 
     /// Opens a nested savepoint: what is written through it is undone when
@@ -29,11 +244,30 @@ impl<'c> Tx<'c> {
     /// refuses a request after some writes drops it; one that must keep a
     /// write while refusing (a replayed code revokes its grant) commits it.
     pub fn savepoint(&self) -> Result<Savepoint<'c>> {
-        exec(self.conn, "SAVEPOINT step")?;
+        // PostgreSQL has no savepoint outside a transaction (a one-off
+        // command's statements each commit on their own): there the
+        // savepoint is a transaction, under the writers' lock.
+        let top = match self.conn {
+            Conn::Pg(conn) => !conn.borrow().in_transaction,
+            Conn::Lite(_) => false,
+        };
+        if top {
+            self.control(super::pg::BEGIN_WRITES)?;
+            self.set_in_transaction(true);
+        } else {
+            self.control("SAVEPOINT step")?;
+        }
         Ok(Savepoint {
-            tx: Tx { conn: self.conn },
+            tx: *self,
             open: true,
+            top,
         })
+    }
+
+    fn set_in_transaction(&self, open: bool) {
+        if let Conn::Pg(conn) = self.conn {
+            conn.borrow_mut().in_transaction = open;
+        }
     }
 
     /// Runs one SQL statement without parameters; returns the rows changed.
@@ -41,14 +275,23 @@ impl<'c> Tx<'c> {
     /// function of their own: domain code calls store functions instead.
     #[doc(hidden)]
     pub fn execute_sql(&self, sql: &str) -> Result<usize> {
-        Ok(self.conn.execute(sql, [])?)
+        match self.conn {
+            Conn::Lite(conn) => Ok(conn.execute(sql, [])?),
+            Conn::Pg(conn) => {
+                let changed = conn.borrow_mut().client.execute(sql, &[])?;
+                Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+            }
+        }
     }
 
     /// The integer in the first column of the first row of `sql` (a count,
     /// for integration tests); see [`Tx::execute_sql`].
     #[doc(hidden)]
     pub fn query_i64(&self, sql: &str) -> Result<i64> {
-        Ok(self.conn.query_row(sql, [], |row| row.get(0))?)
+        match self.conn {
+            Conn::Lite(conn) => Ok(conn.query_row(sql, [], |row| row.get(0))?),
+            Conn::Pg(conn) => Ok(conn.borrow_mut().client.query_one(sql, &[])?.try_get(0)?),
+        }
     }
 }
 
@@ -57,6 +300,8 @@ impl<'c> Tx<'c> {
 pub struct Savepoint<'c> {
     tx: Tx<'c>,
     open: bool,
+    /// A PostgreSQL transaction of its own (see [`Tx::savepoint`]).
+    top: bool,
 }
 
 impl Savepoint<'_> {
@@ -64,7 +309,12 @@ impl Savepoint<'_> {
     /// with the enclosing transaction).
     pub fn commit(mut self) -> Result<()> {
         self.open = false;
-        exec(self.tx.conn, "RELEASE step")
+        if self.top {
+            self.tx.set_in_transaction(false);
+            self.tx.control("COMMIT")
+        } else {
+            self.tx.control("RELEASE step")
+        }
     }
 }
 
@@ -78,41 +328,87 @@ impl<'c> Deref for Savepoint<'c> {
 
 impl Drop for Savepoint<'_> {
     fn drop(&mut self) {
-        if self.open {
-            let undone = exec(self.tx.conn, "ROLLBACK TO step")
-                .and_then(|()| exec(self.tx.conn, "RELEASE step"));
-            if let Err(e) = undone {
-                tracing::error!(error = %e, "database: cannot undo a savepoint");
-            }
+        if !self.open {
+            return;
+        }
+        let undone = if self.top {
+            self.tx.set_in_transaction(false);
+            self.tx.control("ROLLBACK")
+        } else {
+            self.tx
+                .control("ROLLBACK TO step")
+                .and_then(|()| self.tx.control("RELEASE step"))
+        };
+        if let Err(e) = undone {
+            tracing::error!(error = %e, "database: cannot undo a savepoint");
         }
     }
 }
 
-/// Runs a savepoint statement, prepared once.
-fn exec(conn: &Connection, sql: &str) -> Result<()> {
-    conn.prepare_cached(sql)?.execute([])?;
-    Ok(())
-}
-
 /// An open database owned by a one-off command (the CLI), or by a unit test.
 pub struct Db {
-    conn: Connection,
+    conn: DbConn,
+}
+
+enum DbConn {
+    Lite(Connection),
+    Pg(Box<RefCell<PgConn>>),
 }
 
 impl Db {
     pub(super) fn new(conn: Connection) -> Db {
-        Db { conn }
+        Db {
+            conn: DbConn::Lite(conn),
+        }
+    }
+
+    pub(super) fn pg(conn: PgConn) -> Db {
+        Db {
+            conn: DbConn::Pg(Box::new(RefCell::new(conn))),
+        }
     }
 
     /// The handle store functions take; each statement commits on its own
     /// unless a [`Savepoint`] groups them.
     pub fn tx(&self) -> Tx<'_> {
-        Tx::new(&self.conn)
+        match &self.conn {
+            DbConn::Lite(conn) => Tx::new(conn),
+            DbConn::Pg(conn) => Tx::pg(conn),
+        }
+    }
+
+    /// Opens a transaction holding the writers' lock, so that the server's
+    /// jobs wait (a stuck maintenance job, in tests of readiness); ended by
+    /// `execute_sql("ROLLBACK")`.
+    #[doc(hidden)]
+    pub fn hold_writes(&self) -> Result<()> {
+        match &self.conn {
+            DbConn::Lite(conn) => conn.execute_batch("BEGIN EXCLUSIVE")?,
+            DbConn::Pg(conn) => conn
+                .borrow_mut()
+                .client
+                .batch_execute(super::pg::BEGIN_WRITES)?,
+        }
+        Ok(())
     }
 
     /// The connection itself, for tests that look at rows directly.
     #[cfg(test)]
     pub(crate) fn sql(&self) -> &Connection {
-        &self.conn
+        match &self.conn {
+            DbConn::Lite(conn) => conn,
+            DbConn::Pg(_) => unreachable!("unit tests run on SQLite"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_are_numbered_the_postgresql_way() {
+        assert_eq!(
+            super::placeholders("SELECT a FROM t WHERE b = ?1 AND c = ?12 AND d = '?'"),
+            "SELECT a FROM t WHERE b = $1 AND c = $12 AND d = '?'"
+        );
     }
 }

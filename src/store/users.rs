@@ -1,6 +1,6 @@
 //! `users`: citizens and their profile claims.
 
-use rusqlite::{OptionalExtension, Row, params};
+use super::{Row, args};
 
 use super::{Result, Tx};
 
@@ -35,7 +35,7 @@ const COLUMNS: &str = "sub, email, email_verified, password_hash, gender, given_
      preferred_username, birthdate, birthplace, birthcountry, phone_number, street_address, \
      postal_code, locality, country, roles, locale, created_at, updated_at, disabled_at";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+fn from_row(row: &Row<'_, '_>) -> Result<User> {
     let roles: String = row.get(16)?;
     Ok(User {
         sub: row.get(0)?,
@@ -65,11 +65,10 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
 /// Inserts a new citizen. Fails with a constraint error when the email is taken.
 pub fn insert(tx: &Tx<'_>, user: &User) -> Result<()> {
     let roles = serde_json::to_string(&user.roles).unwrap_or_else(|_| "[]".into());
-    tx.conn.prepare_cached(&format!(
+    tx.execute(&format!(
         "INSERT INTO users ({COLUMNS}) VALUES \
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
-    ))?
-    .execute(params![
+    ), args![
         user.sub,
         user.email,
         user.email_verified,
@@ -96,68 +95,68 @@ pub fn insert(tx: &Tx<'_>, user: &User) -> Result<()> {
 }
 
 pub fn by_sub(tx: &Tx<'_>, sub: &str) -> Result<Option<User>> {
-    Ok(tx
-        .conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE sub = ?1"))?
-        .query_row([sub], from_row)
-        .optional()?)
+    tx.query_opt(
+        &format!("SELECT {COLUMNS} FROM users WHERE sub = ?1"),
+        args![sub],
+        from_row,
+    )
 }
 
 pub fn by_email(tx: &Tx<'_>, email: &str) -> Result<Option<User>> {
-    Ok(tx
-        .conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE email = ?1"))?
-        .query_row([email], from_row)
-        .optional()?)
+    tx.query_opt(
+        &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"),
+        args![email],
+        from_row,
+    )
 }
 
 /// Replaces the password hash (after a login that found outdated parameters,
 /// a reset or a change).
 pub fn set_password_hash(tx: &Tx<'_>, sub: &str, hash: &str, now: i64) -> Result<()> {
-    tx.conn
-        .prepare_cached("UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE sub = ?1")?
-        .execute(params![sub, hash, now])?;
+    tx.execute(
+        "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE sub = ?1",
+        args![sub, hash, now],
+    )?;
     Ok(())
 }
 
 /// Every citizen, oldest first (`sesame user list`).
 pub fn all(tx: &Tx<'_>) -> Result<Vec<User>> {
-    let mut statement = tx.conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM users ORDER BY created_at, sub"
-    ))?;
-    let rows = statement.query_map([], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    tx.query_all(
+        &format!("SELECT {COLUMNS} FROM users ORDER BY created_at, sub"),
+        args![],
+        from_row,
+    )
 }
 
 /// Disables (`Some(now)`) or enables (`None`) an account; returns whether
 /// it exists.
 pub fn set_disabled(tx: &Tx<'_>, sub: &str, disabled_at: Option<i64>, now: i64) -> Result<bool> {
-    Ok(tx
-        .conn
-        .prepare_cached("UPDATE users SET disabled_at = ?2, updated_at = ?3 WHERE sub = ?1")?
-        .execute(params![sub, disabled_at, now])?
-        == 1)
+    Ok(tx.execute(
+        "UPDATE users SET disabled_at = ?2, updated_at = ?3 WHERE sub = ?1",
+        args![sub, disabled_at, now],
+    )? == 1)
 }
 
 /// Deletes the account row (its sessions, consents, grants, codes, tokens
 /// and links go with it: `ON DELETE CASCADE`) and retires its `sub` for
 /// good; returns whether it existed.
 pub fn delete(tx: &Tx<'_>, sub: &str, now: i64) -> Result<bool> {
-    tx.conn
-        .prepare_cached("INSERT OR IGNORE INTO retired_subs (sub, retired_at) VALUES (?1, ?2)")?
-        .execute(params![sub, now])?;
-    Ok(tx
-        .conn
-        .prepare_cached("DELETE FROM users WHERE sub = ?1")?
-        .execute([sub])?
-        == 1)
+    let sql = tx.pick(
+        "INSERT OR IGNORE INTO retired_subs (sub, retired_at) VALUES (?1, ?2)",
+        "INSERT INTO retired_subs (sub, retired_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    );
+    tx.execute(sql, args![sub, now])?;
+    Ok(tx.execute("DELETE FROM users WHERE sub = ?1", args![sub])? == 1)
 }
 
 /// Marks the address as verified (a link sent to it was used).
 pub fn set_verified(tx: &Tx<'_>, sub: &str, now: i64) -> Result<()> {
-    tx.conn
-        .prepare_cached("UPDATE users SET email_verified = 1, updated_at = ?2 WHERE sub = ?1")?
-        .execute(params![sub, now])?;
+    let sql = tx.pick(
+        "UPDATE users SET email_verified = 1, updated_at = ?2 WHERE sub = ?1",
+        "UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE sub = $1",
+    );
+    tx.execute(sql, args![sub, now])?;
     Ok(())
 }
 
@@ -178,14 +177,11 @@ pub struct Profile {
 
 /// Replaces the profile claims; `updated_at` moves (OIDC Core §5.1).
 pub fn set_profile(tx: &Tx<'_>, sub: &str, p: &Profile, now: i64) -> Result<bool> {
-    Ok(tx
-        .conn
-        .prepare_cached(
-            "UPDATE users SET gender = ?2, family_name = ?3, preferred_username = ?4, \
+    Ok(tx.execute(
+        "UPDATE users SET gender = ?2, family_name = ?3, preferred_username = ?4, \
              given_name = ?5, birthdate = ?6, phone_number = ?7, street_address = ?8, \
              postal_code = ?9, locality = ?10, country = ?11, updated_at = ?12 WHERE sub = ?1",
-        )?
-        .execute(params![
+        args![
             sub,
             p.gender,
             p.family_name,
@@ -198,27 +194,28 @@ pub fn set_profile(tx: &Tx<'_>, sub: &str, p: &Profile, now: i64) -> Result<bool
             p.locality,
             p.country,
             now
-        ])?
-        > 0)
+        ],
+    )? > 0)
 }
 
 /// Moves the account to a proven address (it stays verified).
 pub fn set_email(tx: &Tx<'_>, sub: &str, email: &str, now: i64) -> Result<()> {
-    tx.conn
-        .prepare_cached(
-            "UPDATE users SET email = ?2, email_verified = 1, updated_at = ?3 WHERE sub = ?1",
-        )?
-        .execute(params![sub, email, now])?;
+    let sql = tx.pick(
+        "UPDATE users SET email = ?2, email_verified = 1, updated_at = ?3 WHERE sub = ?1",
+        "UPDATE users SET email = $2, email_verified = TRUE, updated_at = $3 WHERE sub = $1",
+    );
+    tx.execute(sql, args![sub, email, now])?;
     Ok(())
 }
 
 /// Removes the accounts never verified and created before `before`, so
 /// their addresses can be used again; returns how many.
 pub fn delete_unverified_before(tx: &Tx<'_>, before: i64) -> Result<usize> {
-    Ok(tx
-        .conn
-        .prepare_cached("DELETE FROM users WHERE email_verified = 0 AND created_at < ?1")?
-        .execute([before])?)
+    let sql = tx.pick(
+        "DELETE FROM users WHERE email_verified = 0 AND created_at < ?1",
+        "DELETE FROM users WHERE NOT email_verified AND created_at < $1",
+    );
+    tx.execute(sql, args![before])
 }
 
 #[cfg(test)]

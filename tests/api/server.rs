@@ -105,7 +105,7 @@ async fn health_says_live_and_ready_and_not_ready_while_the_database_is_locked()
 
     // Another process holds the database's write lock (a stuck maintenance
     // job): Sésame still lives, but is not ready.
-    let dir = server.app.config.data_dir.clone();
+    let database = server.app.config.database.clone();
     let (locked, release) = (
         std::sync::mpsc::channel::<()>(),
         std::sync::mpsc::channel::<()>(),
@@ -113,8 +113,8 @@ async fn health_says_live_and_ready_and_not_ready_while_the_database_is_locked()
     let (locked_tx, locked_rx) = locked;
     let (release_tx, release_rx) = release;
     let holder = std::thread::spawn(move || {
-        let db = sesame::store::open_for_cli(&dir).unwrap();
-        db.tx().execute_sql("BEGIN EXCLUSIVE").unwrap();
+        let db = sesame::store::open_for_cli(&database).unwrap();
+        db.hold_writes().unwrap();
         locked_tx.send(()).unwrap();
         release_rx.recv().unwrap();
         db.tx().execute_sql("ROLLBACK").unwrap();

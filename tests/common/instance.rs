@@ -26,14 +26,51 @@ pub fn write_instance(
 ) -> PathBuf {
     std::fs::write(dir.join("clients.toml"), clients_toml).expect("clients.toml");
     let config = dir.join("sesame.toml");
+    let database = match postgres_database() {
+        Some(url) => format!("database_url = \"{url}\"\n"),
+        None => String::new(),
+    };
     std::fs::write(
         &config,
         format!(
-            "issuer = \"{issuer}\"\nlisten = \"{listen}\"\nclients_file = \"clients.toml\"\n{extra}"
+            "issuer = \"{issuer}\"\nlisten = \"{listen}\"\nclients_file = \"clients.toml\"\n{database}{extra}"
         ),
     )
     .expect("sesame.toml");
     config
+}
+
+/// The PostgreSQL server the tests run on instead of SQLite, when
+/// `SESAME_TEST_POSTGRES` names one (`postgres://user@host:port`, no
+/// database): `.ci/run` runs the API suite once on each backend.
+pub const POSTGRES_ENV: &str = "SESAME_TEST_POSTGRES";
+
+/// With [`POSTGRES_ENV`] set, a fresh database on that server for one
+/// instance (so tests never see each other's rows), by URL; else `None`.
+pub fn postgres_database() -> Option<String> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let server = std::env::var(POSTGRES_ENV).ok().filter(|v| !v.is_empty())?;
+    let server = server.trim_end_matches('/').to_owned();
+    let name = format!(
+        "sesame_test_{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    );
+    let admin = format!("{server}/postgres");
+    let create = format!("CREATE DATABASE {name}");
+    // The synchronous client may not block inside the test's runtime.
+    std::thread::spawn(move || {
+        let mut client =
+            postgres::Client::connect(&admin, postgres::NoTls).expect("the test PostgreSQL server");
+        client.batch_execute(&create).expect("a test database");
+    })
+    .join()
+    .expect("the test database is created");
+    Some(format!("{server}/{name}"))
 }
 
 /// The portal `examples/citizen_portal` at `portal`, declared as an
