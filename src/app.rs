@@ -175,6 +175,7 @@ pub fn spawn_workers(app: &App) {
     crate::mail::spawn_worker(app.store.clone(), app.mailer.clone());
     #[cfg(unix)]
     spawn_reload_on_sighup(app.config.clone(), app.clients.clone(), app.keys.clone());
+    spawn_key_watch(app.keys.clone(), app.config.tokens.jwks_max_age);
 }
 
 /// Reloads `clients.toml` and the signing keys on SIGHUP; a bad file

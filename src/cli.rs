@@ -309,8 +309,9 @@ fn one_off(command: Command) -> Result<(), String> {
                 kids.join(", ")
             );
             println!(
-                "send SIGHUP to `sesame serve` (or restart it) to publish them; they sign {} s \
-                 later, once every cached JWKS knows them; the previous keys stay published",
+                "every `sesame serve` on this key folder publishes them within 30 s (at once on \
+                 SIGHUP); they sign {} s later, once every cached JWKS knows them; the previous \
+                 keys stay published",
                 config.tokens.jwks_max_age
             );
             Ok(())

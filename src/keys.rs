@@ -80,6 +80,8 @@ struct KeySet {
     es256: Vec<SigningKey>,
     verifiers: HashMap<String, Box<dyn JwsVerifier>>,
     jwks: Arc<[u8]>,
+    /// The key files it was read from, to notice the folder changed.
+    files: Vec<PathBuf>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -128,6 +130,17 @@ impl KeyRing {
             Err(poisoned) => *poisoned.into_inner() = Arc::new(fresh),
         }
         Ok(count)
+    }
+
+    /// Reloads the key folder if its key files changed since it was read
+    /// (a rotation made on another node, on a shared `keys_dir`); returns
+    /// how many keys are published after a reload, `None` if unchanged.
+    pub fn reload_if_changed(&self) -> Result<Option<usize>, KeyError> {
+        let on_disk: Vec<PathBuf> = list(&self.dir)?.into_iter().map(|f| f.path).collect();
+        if on_disk == self.current().files {
+            return Ok(None);
+        }
+        self.reload().map(Some)
     }
 
     fn current(&self) -> Arc<KeySet> {
@@ -249,6 +262,7 @@ impl KeySet {
             es256,
             verifiers,
             jwks: jwks.into_bytes().into(),
+            files: files.into_iter().map(|f| f.path).collect(),
         })
     }
 
@@ -453,6 +467,20 @@ mod tests {
         assert_ne!(newest, first);
         assert!(jwks.contains(&newest), "published before it signs");
         assert_eq!(ring.active_kid(SigningAlg::Rs256, 2299).unwrap(), first);
+    }
+
+    #[test]
+    fn a_rotation_made_elsewhere_on_the_shared_folder_is_picked_up_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = KeyRing::load_or_create(dir.path(), 1000).unwrap();
+        assert_eq!(ring.reload_if_changed().unwrap(), None, "nothing changed");
+        // Another node (another KeyRing on the same folder) rotates.
+        rotate(dir.path(), 2000).unwrap();
+        assert_eq!(ring.reload_if_changed().unwrap(), Some(4));
+        let newest = ring.active_kid(SigningAlg::Rs256, LATER).unwrap();
+        let jwks = String::from_utf8(ring.jwks_json().to_vec()).unwrap();
+        assert!(jwks.contains(&newest));
+        assert_eq!(ring.reload_if_changed().unwrap(), None, "read once");
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod first_run;
 mod journey_logs;
 #[path = "../api/mailbox.rs"]
 mod mailbox;
+mod nodes;
 mod operations;
 mod process;
 mod reset_2fa;

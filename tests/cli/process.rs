@@ -62,15 +62,31 @@ impl Instance {
 
     /// An authorization request for the portal with `scope`.
     pub fn authorize_url(&self, scope: &str, extra: &str) -> String {
-        self.url(&format!(
-            "/authorize?client_id=portail-citoyen&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcallback\
+        Instance::authorize_url_at(&self.issuer, scope, extra)
+    }
+
+    /// [`Instance::authorize_url`] on the server at `base`.
+    pub fn authorize_url_at(base: &str, scope: &str, extra: &str) -> String {
+        format!(
+            "{base}/authorize?client_id=portail-citoyen&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcallback\
              &response_type=code&scope={scope}&state=st4te&nonce=n0nce{extra}"
-        ))
+        )
     }
 
     /// Follows an authorization request in `browser` through the login
     /// and consent pages; returns the code.
     pub async fn code(&self, browser: &reqwest::Client, auth_url: &str, email: &str) -> String {
+        Instance::walk(&self.issuer, browser, auth_url, email).await
+    }
+
+    /// [`Instance::code`] through the pages of the server at `base`.
+    pub async fn walk(
+        base: &str,
+        browser: &reqwest::Client,
+        auth_url: &str,
+        email: &str,
+    ) -> String {
+        let at = |path: &str| format!("{base}{path}");
         let mut next = browser.get(auth_url).send().await.unwrap();
         for _ in 0..4 {
             let loc = location(&next);
@@ -79,7 +95,7 @@ impl Instance {
                 let code = url.query_pairs().find(|(k, _)| k == "code");
                 return code.unwrap_or_else(|| panic!("no code in {loc}")).1.into();
             }
-            let html = text_of(browser, self.url(&loc)).await;
+            let html = text_of(browser, at(&loc)).await;
             let mut form = vec![
                 ("csrf", hidden(&html, "csrf")),
                 ("interaction", hidden(&html, "interaction")),
@@ -92,12 +108,7 @@ impl Instance {
                 form.push(("decision", "accept".to_owned()));
                 "/consent"
             };
-            next = browser
-                .post(self.url(action))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
+            next = browser.post(at(action)).form(&form).send().await.unwrap();
         }
         panic!("too many pages");
     }

@@ -26,10 +26,12 @@ pub fn write_instance(
 ) -> PathBuf {
     std::fs::write(dir.join("clients.toml"), clients_toml).expect("clients.toml");
     let config = dir.join("sesame.toml");
-    let database = match postgres_database() {
-        Some(url) => format!("database_url = \"{url}\"\n"),
-        None => String::new(),
+    // An `extra` naming its database (nodes sharing one) keeps it.
+    let database = match extra.contains("database_url") {
+        false => postgres_database().map(|url| format!("database_url = \"{url}\"\n")),
+        true => None,
     };
+    let database = database.unwrap_or_default();
     std::fs::write(
         &config,
         format!(
