@@ -7,7 +7,11 @@ use crate::protocol::{ClientId, Scopes};
 
 /// The scopes `sub` has granted `client_id`, if any consent is recorded.
 pub fn granted(tx: &Tx<'_>, sub: &str, client_id: &str) -> Result<Option<Scopes>> {
-    Ok(tx.query_opt("SELECT scopes FROM consents WHERE sub = ?1 AND client_id = ?2", args![sub, client_id], |row| row.get(0))?)
+    tx.query_opt(
+        "SELECT scopes FROM consents WHERE sub = ?1 AND client_id = ?2",
+        args![sub, client_id],
+        |row| row.get(0),
+    )
 }
 
 /// Records consent to `scopes`, adding to what was granted before.
@@ -21,8 +25,10 @@ pub fn grant(tx: &Tx<'_>, sub: &str, client_id: &str, scopes: Scopes, now: i64) 
 }
 
 pub fn withdraw(tx: &Tx<'_>, sub: &str, client_id: &str) -> Result<bool> {
-    Ok(tx.execute("DELETE FROM consents WHERE sub = ?1 AND client_id = ?2", args![sub, client_id])?
-        > 0)
+    Ok(tx.execute(
+        "DELETE FROM consents WHERE sub = ?1 AND client_id = ?2",
+        args![sub, client_id],
+    )? > 0)
 }
 
 /// One service a citizen consented to.
@@ -35,13 +41,17 @@ pub struct Consent {
 
 /// Every consent of `sub`, oldest first.
 pub fn list_of(tx: &Tx<'_>, sub: &str) -> Result<Vec<Consent>> {
-    tx.query_all("SELECT client_id, scopes, granted_at FROM consents WHERE sub = ?1 ORDER BY granted_at", args![sub], |row| {
-        Ok(Consent {
-            client_id: row.get(0)?,
-            scopes: row.get(1)?,
-            granted_at: row.get(2)?,
-        })
-    })
+    tx.query_all(
+        "SELECT client_id, scopes, granted_at FROM consents WHERE sub = ?1 ORDER BY granted_at",
+        args![sub],
+        |row| {
+            Ok(Consent {
+                client_id: row.get(0)?,
+                scopes: row.get(1)?,
+                granted_at: row.get(2)?,
+            })
+        },
+    )
 }
 
 #[cfg(test)]

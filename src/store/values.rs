@@ -93,5 +93,6 @@ mod postgres_values {
 
     as_text!(Scopes, "scope", |text| Scopes::parse(text).ok());
     as_text!(ClientId, "client id", |text| ClientId::parse(text));
-    as_text!(RedirectUri, "redirect URI", |text| RedirectUri::parse(text).ok());
+    as_text!(RedirectUri, "redirect URI", |text| RedirectUri::parse(text)
+        .ok());
 }
