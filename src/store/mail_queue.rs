@@ -91,3 +91,21 @@ pub fn purge(tx: &Tx<'_>, before: i64) -> Result<usize> {
         args![before],
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leased_mail_is_taken_once_then_again_after_its_lease() {
+        let db = crate::store::memory();
+        let tx = db.tx();
+        let id = push(&tx, "from@x", "to@x", b"mail", 100).unwrap();
+        let first = lease_due(&tx, 100, 400, 20).unwrap();
+        assert_eq!(first.iter().map(|m| m.id).collect::<Vec<_>>(), [id]);
+        // Another worker (another node) looking meanwhile finds nothing.
+        assert!(lease_due(&tx, 200, 500, 20).unwrap().is_empty());
+        // The first worker died without an answer: after the lease it is due.
+        assert_eq!(lease_due(&tx, 400, 700, 20).unwrap().len(), 1);
+    }
+}
