@@ -26,12 +26,18 @@ const MIGRATING: i64 = 1_582_972_417;
 pub(super) const BEGIN_WRITES: &str = "BEGIN; SELECT pg_advisory_xact_lock(1582972416)";
 
 /// PostgreSQL migrations, applied in order at start; `sesame_migrations`
-/// records them. They mirror the SQLite ones in `migrations/` as one
-/// schema per step, not one file per SQLite file.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_schema",
-    include_str!("../../migrations/postgres/0001_schema.sql"),
-)];
+/// records them. They mirror the SQLite ones in `migrations/`: 0001 is
+/// SQLite's 0001–0011 in one schema, then one file per SQLite file.
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_schema",
+        include_str!("../../migrations/postgres/0001_schema.sql"),
+    ),
+    (
+        "0002_second_factor",
+        include_str!("../../migrations/postgres/0002_second_factor.sql"),
+    ),
+];
 
 /// Connects to `url` (libpq-style URL or key-value string). TLS is not
 /// built in: the database is reached on a Unix socket or a private network

@@ -125,6 +125,9 @@ pub fn set_auth_time(tx: &Tx<'_>, sid: &str, auth_time: i64) -> Result<()> {
 /// Session `sid` proved more methods (`amr`, a second factor): recorded in
 /// place, the session moving under a new cookie digest.
 pub fn step_up(tx: &Tx<'_>, sid: &str, amr: &[String], digest: &str) -> Result<()> {
-    tx.execute("UPDATE sessions SET amr = ?2, digest = ?3 WHERE sid = ?1", args![sid, amr.join(" "), digest])?;
+    tx.execute(
+        "UPDATE sessions SET amr = ?2, digest = ?3 WHERE sid = ?1",
+        args![sid, amr.join(" "), digest],
+    )?;
     Ok(())
 }

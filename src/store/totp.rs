@@ -2,7 +2,7 @@
 //! it was confirmed, the newest time step used) and the digests of its
 //! single-use recovery codes.
 
-use rusqlite::{OptionalExtension, params};
+use super::args;
 
 use super::{Result, Tx};
 
@@ -28,98 +28,85 @@ impl std::fmt::Debug for Key {
 }
 
 pub fn get(tx: &Tx<'_>, sub: &str) -> Result<Option<Key>> {
-    Ok(tx
-        .conn
-        .prepare_cached(
-            "SELECT secret, created_at, confirmed_at, last_step FROM totp WHERE sub = ?1",
-        )?
-        .query_row([sub], |row| {
+    tx.query_opt(
+        "SELECT secret, created_at, confirmed_at, last_step FROM totp WHERE sub = ?1",
+        args![sub],
+        |row| {
             Ok(Key {
                 secret: row.get(0)?,
                 created_at: row.get(1)?,
                 confirmed_at: row.get(2)?,
                 last_step: row.get(3)?,
             })
-        })
-        .optional()?)
+        },
+    )
 }
 
 /// Whether `sub` has a confirmed second factor.
 pub fn enrolled(tx: &Tx<'_>, sub: &str) -> Result<bool> {
     Ok(tx
-        .conn
-        .prepare_cached("SELECT 1 FROM totp WHERE sub = ?1 AND confirmed_at IS NOT NULL")?
-        .query_row([sub], |_| Ok(()))
-        .optional()?
+        .query_opt(
+            "SELECT 1 FROM totp WHERE sub = ?1 AND confirmed_at IS NOT NULL",
+            args![sub],
+            |_| Ok(()),
+        )?
         .is_some())
 }
 
 /// Starts (or starts again) an enrolment with `secret`; a confirmed key is
 /// never replaced this way. Returns whether the key was written.
 pub fn begin(tx: &Tx<'_>, sub: &str, secret: &str, now: i64) -> Result<bool> {
-    Ok(tx
-        .conn
-        .prepare_cached(
-            "INSERT INTO totp (sub, secret, created_at) VALUES (?1, ?2, ?3) \
+    Ok(tx.execute(
+        "INSERT INTO totp (sub, secret, created_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT (sub) DO UPDATE SET secret = ?2, created_at = ?3, last_step = 0 \
              WHERE confirmed_at IS NULL",
-        )?
-        .execute(params![sub, secret, now])?
-        == 1)
+        args![sub, secret, now],
+    )? == 1)
 }
 
 /// Confirms the waiting enrolment of `sub`, its first code being of time
 /// step `step`; false when there is none waiting.
 pub fn confirm(tx: &Tx<'_>, sub: &str, step: i64, now: i64) -> Result<bool> {
-    Ok(tx
-        .conn
-        .prepare_cached(
-            "UPDATE totp SET confirmed_at = ?3, last_step = ?2 \
+    Ok(tx.execute(
+        "UPDATE totp SET confirmed_at = ?3, last_step = ?2 \
              WHERE sub = ?1 AND confirmed_at IS NULL",
-        )?
-        .execute(params![sub, step, now])?
-        == 1)
+        args![sub, step, now],
+    )? == 1)
 }
 
 /// Records that a code of time step `step` was used: false when that step
 /// (or a newer one) was used already, so of two requests racing with the
 /// same code only one gets through.
 pub fn use_step(tx: &Tx<'_>, sub: &str, step: i64) -> Result<bool> {
-    Ok(tx
-        .conn
-        .prepare_cached(
-            "UPDATE totp SET last_step = ?2 \
+    Ok(tx.execute(
+        "UPDATE totp SET last_step = ?2 \
              WHERE sub = ?1 AND confirmed_at IS NOT NULL AND last_step < ?2",
-        )?
-        .execute(params![sub, step])?
-        == 1)
+        args![sub, step],
+    )? == 1)
 }
 
 /// Removes the key and the recovery codes of `sub`; returns whether a
 /// confirmed key was there.
 pub fn delete(tx: &Tx<'_>, sub: &str) -> Result<bool> {
-    tx.conn
-        .prepare_cached("DELETE FROM recovery_codes WHERE sub = ?1")?
-        .execute([sub])?;
+    tx.execute("DELETE FROM recovery_codes WHERE sub = ?1", args![sub])?;
     Ok(tx
-        .conn
-        .prepare_cached("DELETE FROM totp WHERE sub = ?1 RETURNING confirmed_at")?
-        .query_row([sub], |row| row.get::<_, Option<i64>>(0))
-        .optional()?
+        .query_opt(
+            "DELETE FROM totp WHERE sub = ?1 RETURNING confirmed_at",
+            args![sub],
+            |row| row.get::<Option<i64>>(0),
+        )?
         .flatten()
         .is_some())
 }
 
 /// Replaces every recovery code of `sub` with `digests`.
 pub fn replace_codes(tx: &Tx<'_>, sub: &str, digests: &[String]) -> Result<()> {
-    tx.conn
-        .prepare_cached("DELETE FROM recovery_codes WHERE sub = ?1")?
-        .execute([sub])?;
-    let mut insert = tx
-        .conn
-        .prepare_cached("INSERT INTO recovery_codes (sub, digest) VALUES (?1, ?2)")?;
+    tx.execute("DELETE FROM recovery_codes WHERE sub = ?1", args![sub])?;
     for digest in digests {
-        insert.execute(params![sub, digest])?;
+        tx.execute(
+            "INSERT INTO recovery_codes (sub, digest) VALUES (?1, ?2)",
+            args![sub, digest],
+        )?;
     }
     Ok(())
 }
@@ -127,22 +114,20 @@ pub fn replace_codes(tx: &Tx<'_>, sub: &str, digests: &[String]) -> Result<()> {
 /// Uses the unused recovery code of `sub` with this digest; false when
 /// there is none (unknown, or used already).
 pub fn use_code(tx: &Tx<'_>, sub: &str, digest: &str, now: i64) -> Result<bool> {
-    Ok(tx
-        .conn
-        .prepare_cached(
-            "UPDATE recovery_codes SET used_at = ?3 \
+    Ok(tx.execute(
+        "UPDATE recovery_codes SET used_at = ?3 \
              WHERE sub = ?1 AND digest = ?2 AND used_at IS NULL",
-        )?
-        .execute(params![sub, digest, now])?
-        == 1)
+        args![sub, digest, now],
+    )? == 1)
 }
 
 /// How many recovery codes of `sub` are still unused.
 pub fn codes_left(tx: &Tx<'_>, sub: &str) -> Result<i64> {
-    Ok(tx
-        .conn
-        .prepare_cached("SELECT COUNT(*) FROM recovery_codes WHERE sub = ?1 AND used_at IS NULL")?
-        .query_row([sub], |row| row.get(0))?)
+    tx.query_one(
+        "SELECT COUNT(*) FROM recovery_codes WHERE sub = ?1 AND used_at IS NULL",
+        args![sub],
+        |row| row.get(0),
+    )
 }
 
 #[cfg(test)]
