@@ -56,10 +56,12 @@ pub fn enrolled(tx: &Tx<'_>, sub: &str) -> Result<bool> {
 /// Starts (or starts again) an enrolment with `secret`; a confirmed key is
 /// never replaced this way. Returns whether the key was written.
 pub fn begin(tx: &Tx<'_>, sub: &str, secret: &str, now: i64) -> Result<bool> {
+    // `totp.`: PostgreSQL finds a bare column ambiguous here (the row in
+    // place, or the one proposed?); SQLite reads both spellings the same.
     Ok(tx.execute(
         "INSERT INTO totp (sub, secret, created_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT (sub) DO UPDATE SET secret = ?2, created_at = ?3, last_step = 0 \
-             WHERE confirmed_at IS NULL",
+             WHERE totp.confirmed_at IS NULL",
         args![sub, secret, now],
     )? == 1)
 }
