@@ -28,7 +28,8 @@ fn reset_2fa_removes_the_second_factor_and_is_audited() {
     assert!(add.status.success(), "{}", text(&add.stderr));
 
     // An enrolled second factor, as the account pages leave it.
-    let db = sesame::store::open_for_cli(&dir.path().join("data")).unwrap();
+    let db = sesame::store::open_for_cli(&sesame::store::Database::Sqlite(dir.path().join("data")))
+        .unwrap();
     let enrol = format!(
         "INSERT INTO totp (sub, secret, created_at, confirmed_at, last_step) \
          SELECT sub, 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', 1, 2, 3 FROM users WHERE email = '{email}'; "
@@ -65,7 +66,8 @@ fn reset_2fa_removes_the_second_factor_and_is_audited() {
         "{}",
         text(&show.stdout)
     );
-    let db = sesame::store::open_for_cli(&dir.path().join("data")).unwrap();
+    let db = sesame::store::open_for_cli(&sesame::store::Database::Sqlite(dir.path().join("data")))
+        .unwrap();
     let left = db
         .tx()
         .query_i64("SELECT COUNT(*) FROM recovery_codes")
