@@ -51,7 +51,7 @@ fn run() -> Result<(), String> {
     };
     let (citizens, tokens, days) = (number(citizens)?, number(tokens)?, number(days)?);
     let config = Config::load(Path::new(config)).map_err(|e| e.to_string())?;
-    let db = store::open_for_cli(&config.data_dir).map_err(|e| e.to_string())?;
+    let db = store::open_for_cli(&config.database).map_err(|e| e.to_string())?;
     let city = City {
         now: app::now(),
         citizens: citizens.max(1),

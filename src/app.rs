@@ -178,6 +178,34 @@ pub fn spawn_workers(app: &App) {
     spawn_key_watch(app.keys.clone(), app.config.tokens.jwks_max_age);
 }
 
+/// Reads the key folder again whenever its files change: nodes sharing a
+/// `keys_dir` all publish a key that `keys rotate` made on any of them. A
+/// new key signs only once the JWKS cache lifetime has passed since it was
+/// made, so checking a few times within that lifetime has every node
+/// publish it before any signs with it.
+fn spawn_key_watch(keys: Arc<KeyRing>, jwks_max_age: i64) {
+    let every = std::time::Duration::from_secs((jwks_max_age / 4).clamp(1, 30).unsigned_abs());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let ring = keys.clone();
+            match tokio::task::spawn_blocking(move || ring.reload_if_changed()).await {
+                Ok(Ok(Some(n))) => {
+                    tracing::info!(published = n, "signing keys changed on disk; reloaded")
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::warn!(
+                    error = %e,
+                    "signing keys changed but cannot be read; keeping the previous keys"
+                ),
+                Err(e) => tracing::error!(error = %e, "signing keys check stopped"),
+            }
+        }
+    });
+}
+
 /// Reloads `clients.toml` and the signing keys on SIGHUP; a bad file
 /// keeps the old clients, a bad key folder the old keys.
 #[cfg(unix)]

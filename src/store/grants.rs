@@ -27,30 +27,33 @@ pub struct Code {
 /// Stores a code under its key (`secrets::token_key`) with the SHA-256 of
 /// the whole code.
 pub fn insert_code(tx: &Tx<'_>, key: &str, digest: &str, c: &Code) -> Result<()> {
-    tx.execute("INSERT INTO auth_codes (id, digest, client_id, sub, redirect_uri, scopes, claims, nonce, \
+    tx.execute(
+        "INSERT INTO auth_codes (id, digest, client_id, sub, redirect_uri, scopes, claims, nonce, \
          code_challenge, sid, auth_time, amr, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", args![
-        key,
-        digest,
-        c.client_id,
-        c.sub,
-        c.redirect_uri,
-        c.scopes,
-        c.claims,
-        c.nonce,
-        c.code_challenge,
-        c.sid,
-        c.auth_time,
-        c.amr,
-        c.expires_at
-    ])?;
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        args![
+            key,
+            digest,
+            c.client_id,
+            c.sub,
+            c.redirect_uri,
+            c.scopes,
+            c.claims,
+            c.nonce,
+            c.code_challenge,
+            c.sid,
+            c.auth_time,
+            c.amr,
+            c.expires_at
+        ],
+    )?;
     Ok(())
 }
 
 /// The code stored under `key` whose digest is `digest`: exactly the code
 /// issued.
 pub fn find_code(tx: &Tx<'_>, key: &str, digest: &str) -> Result<Option<Code>> {
-    Ok(tx.query_opt("SELECT client_id, sub, redirect_uri, scopes, claims, nonce, code_challenge, sid, \
+    tx.query_opt("SELECT client_id, sub, redirect_uri, scopes, claims, nonce, code_challenge, sid, \
          auth_time, amr, expires_at, used_at, grant_id FROM auth_codes WHERE id = ?1 AND digest = ?2", args![key, digest], |row| {
         Ok(Code {
             client_id: row.get(0)?,
@@ -67,13 +70,15 @@ pub fn find_code(tx: &Tx<'_>, key: &str, digest: &str) -> Result<Option<Code>> {
             used_at: row.get(11)?,
             grant_id: row.get(12)?,
         })
-    })?)
+    })
 }
 
 /// Marks a code used by `grant_id`; false when it was used meanwhile.
 pub fn mark_code_used(tx: &Tx<'_>, key: &str, grant_id: &str, now: i64) -> Result<bool> {
-    Ok(tx.execute("UPDATE auth_codes SET used_at = ?2, grant_id = ?3 WHERE id = ?1 AND used_at IS NULL", args![key, now, grant_id])?
-        == 1)
+    Ok(tx.execute(
+        "UPDATE auth_codes SET used_at = ?2, grant_id = ?3 WHERE id = ?1 AND used_at IS NULL",
+        args![key, now, grant_id],
+    )? == 1)
 }
 
 /// What a client holds on behalf of a citizen (or of itself).
@@ -110,7 +115,7 @@ pub fn insert_grant(tx: &Tx<'_>, g: &Grant) -> Result<()> {
 }
 
 pub fn grant(tx: &Tx<'_>, id: &str) -> Result<Option<Grant>> {
-    Ok(tx.query_opt("SELECT id, sub, client_id, scopes, claims, sid, auth_time, amr, created_at, expires_at, revoked_at \
+    tx.query_opt("SELECT id, sub, client_id, scopes, claims, sid, auth_time, amr, created_at, expires_at, revoked_at \
          FROM grants WHERE id = ?1", args![id], |row| {
         Ok(Grant {
             id: row.get(0)?,
@@ -125,14 +130,23 @@ pub fn grant(tx: &Tx<'_>, id: &str) -> Result<Option<Grant>> {
             expires_at: row.get(9)?,
             revoked_at: row.get(10)?,
         })
-    })?)
+    })
 }
 
 /// Revokes a grant with every access and refresh token it produced.
 pub fn revoke_grant(tx: &Tx<'_>, id: &str, now: i64) -> Result<()> {
-    tx.execute("UPDATE grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", args![id, now])?;
-    tx.execute("UPDATE access_tokens SET revoked_at = ?2 WHERE grant_id = ?1 AND revoked_at IS NULL", args![id, now])?;
-    tx.execute("UPDATE refresh_tokens SET rotated_at = ?2 WHERE grant_id = ?1 AND rotated_at IS NULL", args![id, now])?;
+    tx.execute(
+        "UPDATE grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        args![id, now],
+    )?;
+    tx.execute(
+        "UPDATE access_tokens SET revoked_at = ?2 WHERE grant_id = ?1 AND revoked_at IS NULL",
+        args![id, now],
+    )?;
+    tx.execute(
+        "UPDATE refresh_tokens SET rotated_at = ?2 WHERE grant_id = ?1 AND rotated_at IS NULL",
+        args![id, now],
+    )?;
     Ok(())
 }
 
@@ -149,8 +163,10 @@ pub struct AccessToken {
 
 /// Records an issued access token with the SHA-256 of the token itself.
 pub fn insert_access_token(tx: &Tx<'_>, t: &AccessToken, digest: &str) -> Result<()> {
-    tx.execute("INSERT INTO access_tokens (jti, digest, grant_id, client_id, sub, scopes, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", args![
+    tx.execute(
+        "INSERT INTO access_tokens (jti, digest, grant_id, client_id, sub, scopes, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        args![
             t.jti,
             digest,
             t.grant_id,
@@ -158,7 +174,8 @@ pub fn insert_access_token(tx: &Tx<'_>, t: &AccessToken, digest: &str) -> Result
             t.sub,
             t.scopes,
             t.expires_at
-        ])?;
+        ],
+    )?;
     Ok(())
 }
 
@@ -180,24 +197,28 @@ pub fn active_access_token(
     digest: &str,
     now: i64,
 ) -> Result<Option<(AccessToken, Option<String>)>> {
-    Ok(tx.query_opt(ACTIVE_ACCESS_TOKEN, args![jti, digest, now], |row| {
-            Ok((
-                AccessToken {
-                    jti: row.get(0)?,
-                    grant_id: row.get(1)?,
-                    client_id: row.get(2)?,
-                    sub: row.get(3)?,
-                    scopes: row.get(4)?,
-                    expires_at: row.get(5)?,
-                },
-                row.get(6)?,
-            ))
-        })?)
+    tx.query_opt(ACTIVE_ACCESS_TOKEN, args![jti, digest, now], |row| {
+        Ok((
+            AccessToken {
+                jti: row.get(0)?,
+                grant_id: row.get(1)?,
+                client_id: row.get(2)?,
+                sub: row.get(3)?,
+                scopes: row.get(4)?,
+                expires_at: row.get(5)?,
+            },
+            row.get(6)?,
+        ))
+    })
 }
 
 /// The client an access token was issued to, whatever its state.
 pub fn access_token_client(tx: &Tx<'_>, jti: &str, digest: &str) -> Result<Option<String>> {
-    Ok(tx.query_opt("SELECT client_id FROM access_tokens WHERE jti = ?1 AND digest = ?2", args![jti, digest], |row| row.get(0))?)
+    tx.query_opt(
+        "SELECT client_id FROM access_tokens WHERE jti = ?1 AND digest = ?2",
+        args![jti, digest],
+        |row| row.get(0),
+    )
 }
 
 /// What ending the browser session `sid` does to what it produced: its
@@ -205,12 +226,25 @@ pub fn access_token_client(tx: &Tx<'_>, jti: &str, digest: &str) -> Result<Optio
 /// `offline_access`) are revoked, unredeemed codes are burnt; refresh
 /// families live on. Returns the clients that obtained tokens in it.
 pub fn end_session(tx: &Tx<'_>, sid: &str, now: i64) -> Result<Vec<String>> {
-    tx.execute("UPDATE access_tokens SET revoked_at = ?2 \
-         WHERE grant_id IN (SELECT id FROM grants WHERE sid = ?1) AND revoked_at IS NULL", args![sid, now])?;
-    tx.execute("UPDATE grants SET revoked_at = ?2 \
-         WHERE sid = ?1 AND expires_at IS NULL AND revoked_at IS NULL", args![sid, now])?;
-    tx.execute("UPDATE auth_codes SET used_at = ?2 WHERE sid = ?1 AND used_at IS NULL", args![sid, now])?;
-    tx.query_all("SELECT DISTINCT client_id FROM grants WHERE sid = ?1 ORDER BY 1", args![sid], |row| row.get(0))
+    tx.execute(
+        "UPDATE access_tokens SET revoked_at = ?2 \
+         WHERE grant_id IN (SELECT id FROM grants WHERE sid = ?1) AND revoked_at IS NULL",
+        args![sid, now],
+    )?;
+    tx.execute(
+        "UPDATE grants SET revoked_at = ?2 \
+         WHERE sid = ?1 AND expires_at IS NULL AND revoked_at IS NULL",
+        args![sid, now],
+    )?;
+    tx.execute(
+        "UPDATE auth_codes SET used_at = ?2 WHERE sid = ?1 AND used_at IS NULL",
+        args![sid, now],
+    )?;
+    tx.query_all(
+        "SELECT DISTINCT client_id FROM grants WHERE sid = ?1 ORDER BY 1",
+        args![sid],
+        |row| row.get(0),
+    )
 }
 
 /// A grant ended by [`revoke_all_of`]: its client and the session it was
@@ -229,30 +263,52 @@ pub struct Revoked {
 /// and refresh tokens, and the codes not yet redeemed. Returns the grants
 /// it revoked.
 pub fn revoke_all_of(tx: &Tx<'_>, sub: &str, now: i64) -> Result<Vec<Revoked>> {
-    tx.execute("UPDATE access_tokens SET revoked_at = ?2 \
-         WHERE grant_id IN (SELECT id FROM grants WHERE sub = ?1) AND revoked_at IS NULL", args![sub, now])?;
-    tx.execute("UPDATE refresh_tokens SET rotated_at = ?2 \
-         WHERE grant_id IN (SELECT id FROM grants WHERE sub = ?1) AND rotated_at IS NULL", args![sub, now])?;
-    tx.execute("UPDATE auth_codes SET used_at = ?2 WHERE sub = ?1 AND used_at IS NULL", args![sub, now])?;
-    tx.query_all("UPDATE grants SET revoked_at = ?2 WHERE sub = ?1 AND revoked_at IS NULL \
-         RETURNING client_id, sid, expires_at IS NOT NULL AND expires_at > ?2", args![sub, now], |row| {
-        Ok(Revoked {
-            client_id: row.get(0)?,
-            sid: row.get(1)?,
-            family_alive: row.get(2)?,
-        })
-    })
+    tx.execute(
+        "UPDATE access_tokens SET revoked_at = ?2 \
+         WHERE grant_id IN (SELECT id FROM grants WHERE sub = ?1) AND revoked_at IS NULL",
+        args![sub, now],
+    )?;
+    tx.execute(
+        "UPDATE refresh_tokens SET rotated_at = ?2 \
+         WHERE grant_id IN (SELECT id FROM grants WHERE sub = ?1) AND rotated_at IS NULL",
+        args![sub, now],
+    )?;
+    tx.execute(
+        "UPDATE auth_codes SET used_at = ?2 WHERE sub = ?1 AND used_at IS NULL",
+        args![sub, now],
+    )?;
+    tx.query_all(
+        "UPDATE grants SET revoked_at = ?2 WHERE sub = ?1 AND revoked_at IS NULL \
+         RETURNING client_id, sid, expires_at IS NOT NULL AND expires_at > ?2",
+        args![sub, now],
+        |row| {
+            Ok(Revoked {
+                client_id: row.get(0)?,
+                sid: row.get(1)?,
+                family_alive: row.get(2)?,
+            })
+        },
+    )
 }
 
 /// Revokes every grant of `sub` with `client_id` (a withdrawn consent):
 /// their access and refresh tokens and unredeemed codes die with them.
 pub fn revoke_client_of(tx: &Tx<'_>, sub: &str, client_id: &str, now: i64) -> Result<Vec<Revoked>> {
-    tx.execute("UPDATE access_tokens SET revoked_at = ?3 WHERE grant_id IN \
-             (SELECT id FROM grants WHERE sub = ?1 AND client_id = ?2) AND revoked_at IS NULL", args![sub, client_id, now])?;
-    tx.execute("UPDATE refresh_tokens SET rotated_at = ?3 WHERE grant_id IN \
-             (SELECT id FROM grants WHERE sub = ?1 AND client_id = ?2) AND rotated_at IS NULL", args![sub, client_id, now])?;
-    tx.execute("UPDATE auth_codes SET used_at = ?3 \
-             WHERE sub = ?1 AND client_id = ?2 AND used_at IS NULL", args![sub, client_id, now])?;
+    tx.execute(
+        "UPDATE access_tokens SET revoked_at = ?3 WHERE grant_id IN \
+             (SELECT id FROM grants WHERE sub = ?1 AND client_id = ?2) AND revoked_at IS NULL",
+        args![sub, client_id, now],
+    )?;
+    tx.execute(
+        "UPDATE refresh_tokens SET rotated_at = ?3 WHERE grant_id IN \
+             (SELECT id FROM grants WHERE sub = ?1 AND client_id = ?2) AND rotated_at IS NULL",
+        args![sub, client_id, now],
+    )?;
+    tx.execute(
+        "UPDATE auth_codes SET used_at = ?3 \
+             WHERE sub = ?1 AND client_id = ?2 AND used_at IS NULL",
+        args![sub, client_id, now],
+    )?;
     tx.query_all("UPDATE grants SET revoked_at = ?3 WHERE sub = ?1 AND client_id = ?2 AND revoked_at IS NULL \
          RETURNING client_id, sid, expires_at IS NOT NULL AND expires_at > ?3", args![sub, client_id, now], |row| {
         Ok(Revoked {
@@ -264,7 +320,10 @@ pub fn revoke_client_of(tx: &Tx<'_>, sub: &str, client_id: &str, now: i64) -> Re
 }
 
 pub fn revoke_access_token(tx: &Tx<'_>, jti: &str, now: i64) -> Result<()> {
-    tx.execute("UPDATE access_tokens SET revoked_at = ?2 WHERE jti = ?1 AND revoked_at IS NULL", args![jti, now])?;
+    tx.execute(
+        "UPDATE access_tokens SET revoked_at = ?2 WHERE jti = ?1 AND revoked_at IS NULL",
+        args![jti, now],
+    )?;
     Ok(())
 }
 
@@ -289,20 +348,26 @@ pub struct RefreshToken {
 }
 
 pub fn find_refresh_token(tx: &Tx<'_>, digest: &str) -> Result<Option<RefreshToken>> {
-    Ok(tx.query_opt("SELECT grant_id, created_at, expires_at, rotated_at FROM refresh_tokens WHERE digest = ?1", args![digest], |row| {
-        Ok(RefreshToken {
-            grant_id: row.get(0)?,
-            created_at: row.get(1)?,
-            expires_at: row.get(2)?,
-            rotated_at: row.get(3)?,
-        })
-    })?)
+    tx.query_opt(
+        "SELECT grant_id, created_at, expires_at, rotated_at FROM refresh_tokens WHERE digest = ?1",
+        args![digest],
+        |row| {
+            Ok(RefreshToken {
+                grant_id: row.get(0)?,
+                created_at: row.get(1)?,
+                expires_at: row.get(2)?,
+                rotated_at: row.get(3)?,
+            })
+        },
+    )
 }
 
 /// Marks a refresh token rotated; false when it was rotated meanwhile.
 pub fn rotate_refresh_token(tx: &Tx<'_>, digest: &str, now: i64) -> Result<bool> {
-    Ok(tx.execute("UPDATE refresh_tokens SET rotated_at = ?2 WHERE digest = ?1 AND rotated_at IS NULL", args![digest, now])?
-        == 1)
+    Ok(tx.execute(
+        "UPDATE refresh_tokens SET rotated_at = ?2 WHERE digest = ?1 AND rotated_at IS NULL",
+        args![digest, now],
+    )? == 1)
 }
 
 #[cfg(test)]

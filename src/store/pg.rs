@@ -37,6 +37,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_second_factor",
         include_str!("../../migrations/postgres/0002_second_factor.sql"),
     ),
+    (
+        "0003_housekeeping_indexes",
+        include_str!("../../migrations/postgres/0003_housekeeping_indexes.sql"),
+    ),
 ];
 
 /// Connects to `url` (libpq-style URL or key-value string). TLS is not

@@ -33,8 +33,11 @@ pub fn insert(tx: &Tx<'_>, digest: &str, s: &Session, now: i64) -> Result<()> {
 
 /// The live session for a cookie digest, if any (expired ones are ignored).
 pub fn live(tx: &Tx<'_>, digest: &str, now: i64) -> Result<Option<Session>> {
-    Ok(tx.query_opt("SELECT sid, sub, auth_time, amr, acr, idle_expires_at, expires_at FROM sessions \
-         WHERE digest = ?1 AND idle_expires_at > ?2 AND expires_at > ?2", args![digest, now], |row| {
+    tx.query_opt(
+        "SELECT sid, sub, auth_time, amr, acr, idle_expires_at, expires_at FROM sessions \
+         WHERE digest = ?1 AND idle_expires_at > ?2 AND expires_at > ?2",
+        args![digest, now],
+        |row| {
             let amr: String = row.get(3)?;
             Ok(Session {
                 sid: row.get(0)?,
@@ -45,7 +48,8 @@ pub fn live(tx: &Tx<'_>, digest: &str, now: i64) -> Result<Option<Session>> {
                 idle_expires_at: row.get(5)?,
                 expires_at: row.get(6)?,
             })
-        })?)
+        },
+    )
 }
 
 /// Pushes the idle deadline forward (never past the absolute one).
@@ -59,7 +63,11 @@ pub fn touch(tx: &Tx<'_>, digest: &str, idle_expires_at: i64) -> Result<()> {
 }
 
 pub fn delete(tx: &Tx<'_>, digest: &str) -> Result<Option<String>> {
-    Ok(tx.query_opt("DELETE FROM sessions WHERE digest = ?1 RETURNING sid", args![digest], |row| row.get(0))?)
+    tx.query_opt(
+        "DELETE FROM sessions WHERE digest = ?1 RETURNING sid",
+        args![digest],
+        |row| row.get(0),
+    )
 }
 
 /// Ends every session of `sub` except `keep_sid`; returns the ended sids.
@@ -74,12 +82,19 @@ pub fn delete_others(tx: &Tx<'_>, sub: &str, keep_sid: Option<&str>) -> Result<V
 /// Deletes the session of a cookie digest (live or expired); returns its
 /// `sid` and `sub`.
 pub fn take(tx: &Tx<'_>, digest: &str) -> Result<Option<(String, String)>> {
-    Ok(tx.query_opt("DELETE FROM sessions WHERE digest = ?1 RETURNING sid, sub", args![digest], |row| Ok((row.get(0)?, row.get(1)?)))?)
+    tx.query_opt(
+        "DELETE FROM sessions WHERE digest = ?1 RETURNING sid, sub",
+        args![digest],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
 }
 
 /// Records the browser and address a session was opened from.
 pub fn set_device(tx: &Tx<'_>, digest: &str, ip: &str, user_agent: &str) -> Result<()> {
-    tx.execute("UPDATE sessions SET ip = ?2, user_agent = ?3 WHERE digest = ?1", args![digest, ip, user_agent])?;
+    tx.execute(
+        "UPDATE sessions SET ip = ?2, user_agent = ?3 WHERE digest = ?1",
+        args![digest, ip, user_agent],
+    )?;
     Ok(())
 }
 
@@ -97,28 +112,37 @@ pub struct Device {
 
 /// The live sessions of `sub`, most recent first.
 pub fn list_of(tx: &Tx<'_>, sub: &str, now: i64) -> Result<Vec<Device>> {
-    tx.query_all("SELECT sid, created_at, auth_time, idle_expires_at, ip, user_agent FROM sessions \
-         WHERE sub = ?1 AND idle_expires_at > ?2 AND expires_at > ?2 ORDER BY created_at DESC", args![sub, now], |row| {
-        Ok(Device {
-            sid: row.get(0)?,
-            created_at: row.get(1)?,
-            auth_time: row.get(2)?,
-            idle_expires_at: row.get(3)?,
-            ip: row.get(4)?,
-            user_agent: row.get(5)?,
-        })
-    })
+    tx.query_all(
+        "SELECT sid, created_at, auth_time, idle_expires_at, ip, user_agent FROM sessions \
+         WHERE sub = ?1 AND idle_expires_at > ?2 AND expires_at > ?2 ORDER BY created_at DESC",
+        args![sub, now],
+        |row| {
+            Ok(Device {
+                sid: row.get(0)?,
+                created_at: row.get(1)?,
+                auth_time: row.get(2)?,
+                idle_expires_at: row.get(3)?,
+                ip: row.get(4)?,
+                user_agent: row.get(5)?,
+            })
+        },
+    )
 }
 
 /// Ends session `sid` if it belongs to `sub`; false for any other.
 pub fn delete_of(tx: &Tx<'_>, sub: &str, sid: &str) -> Result<bool> {
-    Ok(tx.execute("DELETE FROM sessions WHERE sub = ?1 AND sid = ?2", args![sub, sid])?
-        > 0)
+    Ok(tx.execute(
+        "DELETE FROM sessions WHERE sub = ?1 AND sid = ?2",
+        args![sub, sid],
+    )? > 0)
 }
 
 /// The password was typed again in session `sid`: its sign-in is fresh.
 pub fn set_auth_time(tx: &Tx<'_>, sid: &str, auth_time: i64) -> Result<()> {
-    tx.execute("UPDATE sessions SET auth_time = ?2 WHERE sid = ?1", args![sid, auth_time])?;
+    tx.execute(
+        "UPDATE sessions SET auth_time = ?2 WHERE sid = ?1",
+        args![sid, auth_time],
+    )?;
     Ok(())
 }
 

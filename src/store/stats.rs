@@ -36,11 +36,17 @@ pub fn counts(tx: &Tx<'_>, now: i64) -> Result<Counts> {
 
 /// Bytes of the database holding data: its pages less the free ones
 /// (what a `VACUUM` would leave). For the scale benchmark's size per citizen.
+/// On PostgreSQL: the database's size on disk.
 pub fn bytes_used(tx: &Tx<'_>) -> Result<i64> {
+    if tx.is_postgres() {
+        return tx.query_one(
+            "SELECT pg_database_size(current_database())",
+            args![],
+            |r| r.get(0),
+        );
+    }
     let pragma = |name: &str| -> Result<i64> {
-        Ok(tx
-            .conn
-            .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?)
+        tx.query_one(&format!("PRAGMA {name}"), args![], |r| r.get(0))
     };
     Ok((pragma("page_count")? - pragma("freelist_count")?) * pragma("page_size")?)
 }

@@ -143,6 +143,11 @@ impl<'c> Tx<'c> {
         }
     }
 
+    /// Whether this is PostgreSQL (for what only one backend has).
+    pub(super) fn is_postgres(&self) -> bool {
+        matches!(self.conn, Conn::Pg(_))
+    }
+
     /// The SQL text for this backend, where the dialects differ.
     pub(super) fn pick<'s>(&self, sqlite: &'s str, postgres: &'s str) -> &'s str {
         match self.conn {

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use rusqlite::params;
+
 use super::*;
 use crate::store::Db;
 
