@@ -9,13 +9,22 @@ const OLD_TOKENS: &str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 
      INSERT INTO access_tokens (jti, digest, client_id, scopes, expires_at) \
      SELECT printf('%013x%016d', (1000 + i) * 1000000, i), 'd', 'rp-basic', 'openid', 1600 + i FROM n";
 
+/// The same tokens, in PostgreSQL's dialect.
+const OLD_TOKENS_PG: &str = "INSERT INTO access_tokens (jti, digest, client_id, scopes, expires_at) \
+     SELECT lpad(to_hex((1000 + i) * 1000000::bigint), 13, '0') || lpad(i::text, 16, '0'), \
+     'd', 'rp-basic', 'openid', 1600 + i FROM generate_series(1, 50000) AS i";
+
 #[tokio::test]
 async fn requests_are_answered_while_a_large_purge_runs() {
     let server = TestServer::start().await;
     let (_, tokens) = signed_in(&server, "purge@example.test").await;
     let at = tokens["access_token"].as_str().unwrap().to_owned();
     let store = server.app.store.clone();
-    let inserted = store.run(|tx| tx.execute_sql(OLD_TOKENS)).await.unwrap();
+    let old_tokens = match server.app.config.database {
+        sesame::store::Database::Postgres(_) => OLD_TOKENS_PG,
+        sesame::store::Database::Sqlite(_) => OLD_TOKENS,
+    };
+    let inserted = store.run(|tx| tx.execute_sql(old_tokens)).await.unwrap();
     assert_eq!(inserted, 50_000);
 
     let settings = Housekeeping::of(&server.app.config);
