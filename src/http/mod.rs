@@ -49,32 +49,37 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// password typed cannot leave the page but by its form), not framable.
 const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
 
-/// Every route, over the shared state; discovery and JWKS serve what
-/// `prepared` holds.
-/// Every endpoint, with the device record of signed-in browsers.
+/// Every endpoint. The browser's pages note the browser a new session
+/// cookie goes to (`device::record`); the JSON endpoints, assets and probes
+/// never set one, so they skip that layer (a few µs of every token,
+/// userinfo or discovery request).
 fn endpoints(app: &AppState, cross_origin: Router<AppState>) -> Router<AppState> {
-    Router::new()
-        .merge(cross_origin)
+    let pages = Router::new()
         .merge(authorize::router())
         .merge(login::router())
         .merge(mfa::router())
         .merge(consent::router())
         .merge(home::router())
-        .merge(assets::router())
-        .merge(health::router())
-        .merge(introspect::router())
         .merge(logout::router())
         .merge(signup::router())
         .merge(verify::router())
         .merge(reset::router())
         .merge(account::router())
-        .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             device::record,
-        ))
+        ));
+    Router::new()
+        .merge(cross_origin)
+        .merge(assets::router())
+        .merge(health::router())
+        .merge(introspect::router())
+        .merge(pages)
+        .fallback(error::not_found)
 }
 
+/// Every route, over the shared state; discovery and JWKS serve what
+/// `prepared` holds.
 pub fn router(app: AppState, prepared: discovery::Prepared) -> Router {
     // Endpoints a browser application (a public client) calls directly.
     let cross_origin = Router::new()
