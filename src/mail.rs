@@ -421,7 +421,9 @@ pub fn spawn_worker(store: Store, mailer: Arc<Mailer>) {
 }
 
 /// Writes an outbox mail readable by the service account only: it holds a
-/// live sign-up or reset link (`private_files`).
+/// live sign-up or reset link (`private_files`). The bytes go to a hidden
+/// `.part` file renamed into place, so whoever watches the folder for
+/// `.eml` files never opens one half-written.
 async fn write_private(
     dir: &std::path::Path,
     path: &std::path::Path,
@@ -438,9 +440,13 @@ async fn write_private(
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     options.mode(crate::private_files::FILE_MODE);
-    let mut file = options.open(path).await?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let part = dir.join(format!(".{name}.part"));
+    let mut file = options.open(&part).await?;
     file.write_all(bytes).await?;
-    file.flush().await
+    file.flush().await?;
+    drop(file);
+    tokio::fs::rename(&part, path).await
 }
 
 #[cfg(test)]
