@@ -1,9 +1,13 @@
 //! A whole journey against a real `sesame serve` process writing JSON
-//! logs: sign-up, verification, login, token, refresh, userinfo, password
-//! reset, with a refused login, a rejected authorization request and a
-//! replayed code on the way. Its whole log is then searched for every
-//! secret the journey handled: none may appear. The refusals are logged
-//! with the client and the address.
+//! logs at its most verbose level (`trace`): sign-up, verification, login,
+//! token, refresh, userinfo, password reset, with a refused login, a
+//! rejected authorization request and a replayed code on the way, then the
+//! second factor (enrolment, a sign-in with a code, wrong codes, a recovery
+//! code, turning it off). Its whole log is then searched for every secret
+//! the journey handled: none may appear. The refusals are logged with the
+//! client and the address.
+
+mod second_factor;
 
 use std::time::Duration;
 
@@ -15,6 +19,9 @@ const EMAIL: &str = "journee@example.test";
 const FIRST_PASSWORD: &str = "Premier-Secret-4821";
 const NEW_PASSWORD: &str = "Second-Secret-9302";
 const WRONG_PASSWORD: &str = "Mauvais-Secret-7777";
+/// Everything Sésame logs, down to `trace` (a form or a code logged at
+/// any level would show).
+const LOG_FILTER: &str = "trace";
 
 /// The link starting with `prefix` in the `n`-th mail (waits for it).
 async fn link_in_mail(sink: &SmtpSink, n: usize, prefix: &str) -> String {
@@ -53,7 +60,7 @@ async fn a_whole_journey_leaves_no_secret_in_the_log() {
         "log_format = \"json\"\n{}[policy]\nmail_min_interval_seconds = 0\n",
         sink.config()
     );
-    let sesame = Instance::start(dir.path(), &extra, &[]);
+    let sesame = Instance::start_logging(dir.path(), &extra, &[], LOG_FILTER);
     let browser = browser();
     let mut secrets: Vec<(String, String)> = vec![
         ("first password".into(), FIRST_PASSWORD.into()),
@@ -181,15 +188,24 @@ async fn a_whole_journey_leaves_no_secret_in_the_log() {
         "{log_before_stop}"
     );
 
+    // The second factor, with the new password.
+    let shown_or_typed = second_factor::journey(&sesame, EMAIL, NEW_PASSWORD).await;
+
     // The whole log: JSON lines, the refusals with client and address, no secret.
     let log = sesame.serving.log();
+    // The same lines without their timestamps (six digits of microseconds
+    // could pass for a code).
+    let mut untimed = String::new();
     for line in log.lines() {
-        let parsed: serde_json::Value =
+        let mut parsed: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
         assert!(
             parsed["level"].is_string() && parsed["message"].is_string(),
             "{line}"
         );
+        parsed.as_object_mut().unwrap().remove("timestamp");
+        untimed.push_str(&parsed.to_string());
+        untimed.push('\n');
     }
     let line_with = |message: &str| {
         log.lines()
@@ -217,8 +233,27 @@ async fn a_whole_journey_leaves_no_secret_in_the_log() {
         assert!(token.len() >= 16, "{name} is a real secret: {token}");
         assert!(!log.contains(token), "the {name} is in the log:\n{log}");
     }
+    for (name, secret) in &shown_or_typed {
+        assert!(
+            !appears(&untimed, secret),
+            "the {name} ({secret}) is in the log:\n{log}"
+        );
+    }
     assert!(
         !log.contains('\u{1b}'),
         "no ANSI escape when stderr is not a terminal"
     );
+}
+
+/// Whether `secret` is in `log`; a code of digits only counts as a whole
+/// number (not inside a longer one, such as a port or a duration).
+fn appears(log: &str, secret: &str) -> bool {
+    if !secret.bytes().all(|b| b.is_ascii_digit()) {
+        return log.contains(secret);
+    }
+    log.match_indices(secret).any(|(at, _)| {
+        let before = log[..at].bytes().next_back();
+        let after = log[at + secret.len()..].bytes().next();
+        !before.is_some_and(|b| b.is_ascii_digit()) && !after.is_some_and(|b| b.is_ascii_digit())
+    })
 }

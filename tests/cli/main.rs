@@ -72,12 +72,16 @@ struct Serving {
 }
 
 impl Serving {
+    /// Starts `serve` at the log level `info`, unless `command` sets its
+    /// own `RUST_LOG`.
     fn start(command: &mut Command, args: &[&str]) -> Serving {
+        if command.get_envs().all(|(k, _)| k != "RUST_LOG") {
+            command.env("RUST_LOG", "info");
+        }
         let mut child = command
             .env_remove("SESAME_CONFIG")
             .args(["serve"])
             .args(args)
-            .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

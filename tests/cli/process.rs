@@ -25,6 +25,11 @@ impl Instance {
     /// and `extra` settings, adds `citizens` (verified, [`PASSWORD`]), and
     /// starts `sesame serve` on a free port.
     pub fn start(dir: &Path, extra: &str, citizens: &[&str]) -> Instance {
+        Instance::start_logging(dir, extra, citizens, "info")
+    }
+
+    /// [`Instance::start`] with the log filter `filter` (`RUST_LOG`).
+    pub fn start_logging(dir: &Path, extra: &str, citizens: &[&str], filter: &str) -> Instance {
         let port = free_port();
         let issuer = format!("http://127.0.0.1:{port}");
         let listen = format!("127.0.0.1:{port}");
@@ -45,10 +50,8 @@ impl Instance {
             let added = sesame(&args, Some(&format!("{PASSWORD}\n")));
             assert!(added.status.success(), "{}", text(&added.stderr));
         }
-        let serving = Serving::start(
-            &mut Command::new(env!("CARGO_BIN_EXE_sesame")),
-            &["--config", c],
-        );
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sesame"));
+        let serving = Serving::start(command.env("RUST_LOG", filter), &["--config", c]);
         Instance {
             config,
             issuer,

@@ -8,4 +8,5 @@
 
 pub mod instance;
 pub mod server;
+pub mod totp;
 pub mod web;
