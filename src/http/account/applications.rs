@@ -5,19 +5,15 @@
 //! changes nothing.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
 use super::sessions::when;
-use super::{PageTemplate, done, done_notice, get_visit, not_yours, posted, render};
+use super::{Answer, PageTemplate, Posted, SignedIn, done, done_notice, not_yours, render};
 use crate::accounts::applications::{self, Consent};
 use crate::app::{App, AppState};
-use crate::http::error::Internal;
 use crate::http::forms::Origin;
 use crate::http::paths;
 use crate::i18n::Lang;
@@ -78,16 +74,7 @@ fn application(app: &App, lang: Lang, c: Consent) -> Application {
     }
 }
 
-async fn show(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, Internal> {
-    let (visit, params) = match get_visit(&app, jar, &headers, q).await? {
-        Ok(v) => v,
-        Err(login) => return Ok(login),
-    };
+async fn show(State(app): State<AppState>, SignedIn(visit, params): SignedIn) -> Answer {
     let sub = visit.session.sub.clone();
     let consents = app
         .store
@@ -105,18 +92,9 @@ async fn show(
     Ok(render(&app, visit, StatusCode::OK, section, notice, page))
 }
 
-async fn withdraw(
-    State(app): State<AppState>,
-    Origin(origin): Origin,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Internal> {
+async fn withdraw(State(app): State<AppState>, Origin(origin): Origin, posted: Posted) -> Answer {
     let back = paths::ACCOUNT_APPLICATIONS;
-    let (visit, params) = match posted(&app, jar, &headers, &body, back).await? {
-        Ok(v) => v,
-        Err(answer) => return Ok(answer),
-    };
+    let (visit, params) = posted.checked(&app, back).await?;
     let client_id = params.first("client_id").unwrap_or_default().to_owned();
     let (sub, now, clients) = (visit.session.sub.clone(), app.now(), app.clients());
     let withdrawn = app

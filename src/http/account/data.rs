@@ -2,19 +2,16 @@
 //! citizen (JSON, no hash nor secret) and « Supprimer mon compte », after
 //! the password (a clear page says what happens first).
 
-use std::ops::ControlFlow;
-
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
 use super::{
-    Errors, PageTemplate, Visit, attempt, get_visit, posted, render, throttled_problem, too_many,
+    Answer, Early, Errors, PageTemplate, Posted, SignedIn, Visit, attempt, form_status, render,
+    throttled_problem, with_wait,
 };
 use crate::accounts::deletion::{self, Farewell};
 use crate::accounts::export;
@@ -49,11 +46,7 @@ impl PageTemplate for DataPage {
 }
 
 fn page(app: &App, visit: Visit, problems: &[Problem], second_factor: bool) -> Response {
-    let status = if problems.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNAUTHORIZED
-    };
+    let status = form_status(problems, StatusCode::UNAUTHORIZED);
     let page = DataPage {
         export_href: paths::ACCOUNT_EXPORT,
         delete_action: paths::ACCOUNT_DELETE,
@@ -63,19 +56,9 @@ fn page(app: &App, visit: Visit, problems: &[Problem], second_factor: bool) -> R
     render(app, visit, status, paths::ACCOUNT_DATA, None, page)
 }
 
-async fn show(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, Internal> {
-    match get_visit(&app, jar, &headers, q).await? {
-        Ok((visit, _)) => {
-            let on = second_factor_on(&app, &visit).await?;
-            Ok(page(&app, visit, &[], on))
-        }
-        Err(login) => Ok(login),
-    }
+async fn show(State(app): State<AppState>, SignedIn(visit, _): SignedIn) -> Answer {
+    let on = second_factor_on(&app, &visit).await?;
+    Ok(page(&app, visit, &[], on))
 }
 
 /// Whether the citizen has a second factor (the deletion then asks for a
@@ -88,16 +71,7 @@ async fn second_factor_on(app: &App, visit: &Visit) -> Result<bool, Internal> {
 
 /// The JSON export of the signed-in citizen, and only theirs: the
 /// session decides whose data it is, nothing in the request does.
-async fn download(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, Internal> {
-    let (visit, _) = match get_visit(&app, jar, &headers, q).await? {
-        Ok(v) => v,
-        Err(login) => return Ok(login),
-    };
+async fn download(State(app): State<AppState>, SignedIn(visit, _): SignedIn) -> Answer {
     let (sub, now, clients) = (visit.session.sub.clone(), app.now(), app.clients());
     let data = app
         .store
@@ -119,29 +93,32 @@ async fn download(
 
 /// The visit again when the password was right; otherwise the page saying
 /// it was wrong, or to wait (429) when the throttle refused it.
-fn refused(app: &App, visit: Visit, checked: Reentered, on: bool) -> ControlFlow<Response, Visit> {
-    match checked {
-        Reentered::Right => ControlFlow::Continue(visit),
+fn password_right(app: &App, visit: Visit, checked: Reentered, on: bool) -> Result<Visit, Early> {
+    let (problem, wait) = match checked {
+        Reentered::Right => return Ok(visit),
         Reentered::Wrong => {
             tracing::info!("account deletion refused: wrong password");
-            let problem = Problem::on("password", "reauth_failed");
-            ControlFlow::Break(page(app, visit, &[problem], on))
+            (Problem::on("password", "reauth_failed"), None)
         }
-        Reentered::Throttled { retry_after } => {
-            let problem = throttled_problem("password", retry_after);
-            ControlFlow::Break(too_many(page(app, visit, &[problem], on), retry_after))
-        }
-    }
+        Reentered::Throttled { retry_after } => (
+            throttled_problem("password", retry_after),
+            Some(retry_after),
+        ),
+    };
+    Err(Early::page(with_wait(
+        page(app, visit, &[problem], on),
+        wait,
+    )))
 }
 
 /// With a second factor on, the deletion needs a right code (or recovery
 /// code) as well: the visit again when it was, the page otherwise.
-async fn code_refused(
+async fn code_right(
     app: &App,
     visit: Visit,
     typed: String,
     origin: &crate::accounts::audit::Origin,
-) -> Result<ControlFlow<Response, Visit>, Internal> {
+) -> Result<Visit, Early> {
     let client = origin.address.clone().unwrap_or_default();
     let attempt = crate::http::mfa::attempt(app, client, origin.clone(), None, visit.lang);
     let (sub, now) = (visit.session.sub.clone(), app.now());
@@ -150,15 +127,13 @@ async fn code_refused(
         .run(move |tx| totp::check(tx, &sub, &typed, &attempt, now))
         .await?;
     let key = match checked {
-        Checked::Code | Checked::Recovery { .. } | Checked::NotEnrolled => {
-            return Ok(ControlFlow::Continue(visit));
-        }
+        Checked::Code | Checked::Recovery { .. } | Checked::NotEnrolled => return Ok(visit),
         Checked::Refused => "delete_second_factor_wrong",
         Checked::Throttled { .. } => "code_throttled",
     };
     tracing::info!("account deletion refused: second factor");
     let problem = Problem::on("totp", key);
-    Ok(ControlFlow::Break(page(app, visit, &[problem], true)))
+    Err(Early::page(page(app, visit, &[problem], true)))
 }
 
 /// The password (under the sign-in throttle) and, with a second factor
@@ -168,38 +143,25 @@ async fn proven(
     visit: Visit,
     params: &crate::oidc::params::Params,
     origin: &crate::accounts::audit::Origin,
-) -> Result<ControlFlow<Response, Visit>, Internal> {
+) -> Result<Visit, Early> {
     let password = params.first("password").unwrap_or_default().to_owned();
     let sub = visit.session.sub.clone();
     let attempt = attempt(app, origin.clone());
     let on = second_factor_on(app, &visit).await?;
     let checked =
         reauth::check_password(&app.store, &app.hasher, &sub, password, &attempt, app.now());
-    Ok(match refused(app, visit, checked.await?, on) {
-        ControlFlow::Continue(visit) if on => {
-            let typed = params.first("totp").unwrap_or_default().to_owned();
-            code_refused(app, visit, typed, origin).await?
-        }
-        flow => flow,
-    })
+    let visit = password_right(app, visit, checked.await?, on)?;
+    if !on {
+        return Ok(visit);
+    }
+    let typed = params.first("totp").unwrap_or_default().to_owned();
+    code_right(app, visit, typed, origin).await
 }
 
-async fn delete(
-    State(app): State<AppState>,
-    Origin(origin): Origin,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Internal> {
+async fn delete(State(app): State<AppState>, Origin(origin): Origin, posted: Posted) -> Answer {
     let back = paths::ACCOUNT_DATA;
-    let (visit, params) = match posted(&app, jar, &headers, &body, back).await? {
-        Ok(v) => v,
-        Err(answer) => return Ok(answer),
-    };
-    let visit = match proven(&app, visit, &params, &origin).await? {
-        ControlFlow::Continue(visit) => visit,
-        ControlFlow::Break(page) => return Ok(page),
-    };
+    let (visit, params) = posted.checked(&app, back).await?;
+    let visit = proven(&app, visit, &params, &origin).await?;
     let sub = visit.session.sub.clone();
     let signup_url = format!("{}{}", app.config.issuer, paths::SIGNUP);
     let (lang, now, clients, mailer) = (visit.lang, app.now(), app.clients(), app.mailer.clone());

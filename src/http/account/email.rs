@@ -15,7 +15,9 @@ use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
-use super::{Errors, PageTemplate, Visit, done, get_visit, posted, render, stale};
+use super::{
+    Answer, Errors, PageTemplate, Posted, SignedIn, Visit, done, form_status, fresh, render,
+};
 use crate::accounts::email_change::{self, Confirmed, Requested, Urls};
 use crate::accounts::profile::Problem;
 use crate::app::{App, AppState};
@@ -50,11 +52,7 @@ impl PageTemplate for EmailPage {
 }
 
 fn page(app: &App, visit: Visit, typed: String, problems: &[Problem]) -> Response {
-    let status = if problems.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(problems, StatusCode::UNPROCESSABLE_ENTITY);
     let page = EmailPage {
         action: paths::ACCOUNT_EMAIL,
         current: visit.user.email.clone(),
@@ -64,37 +62,15 @@ fn page(app: &App, visit: Visit, typed: String, problems: &[Problem]) -> Respons
     render(app, visit, status, paths::ACCOUNT_PROFILE, None, page)
 }
 
-async fn show(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, Internal> {
-    let (visit, _) = match get_visit(&app, jar, &headers, q).await? {
-        Ok(v) => v,
-        Err(login) => return Ok(login),
-    };
-    if let Some(reauth) = stale(&app, &visit, paths::ACCOUNT_EMAIL) {
-        return Ok(reauth);
-    }
+async fn show(State(app): State<AppState>, SignedIn(visit, _): SignedIn) -> Answer {
+    fresh(&app, &visit, paths::ACCOUNT_EMAIL)?;
     Ok(page(&app, visit, String::new(), &[]))
 }
 
-async fn request(
-    State(app): State<AppState>,
-    peer: ClientIp,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Internal> {
+async fn request(State(app): State<AppState>, peer: ClientIp, posted: Posted) -> Answer {
     let here = paths::ACCOUNT_EMAIL;
-    let (visit, params) = match posted(&app, jar, &headers, &body, here).await? {
-        Ok(v) => v,
-        Err(answer) => return Ok(answer),
-    };
-    if let Some(reauth) = stale(&app, &visit, here) {
-        return Ok(reauth);
-    }
+    let (visit, params) = posted.checked(&app, here).await?;
+    fresh(&app, &visit, here)?;
     let typed = params
         .first("new_email")
         .unwrap_or_default()

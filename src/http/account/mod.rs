@@ -2,9 +2,10 @@
 //! `/account`. Every page needs a signed-in session (else the login page),
 //! is `no-store`, and every form carries the CSRF token. Sensitive actions
 //! ask for the password again when the sign-in is older than five minutes
-//! ([`stale`] and the `/account/reauth` page). The shared pieces live
-//! here: the visit (session, citizen, language), the page frame with its
-//! navigation, and the answers every page gives the same way.
+//! ([`fresh`] and the `/account/reauth` page). The visit (session,
+//! citizen, language, forms) and the pages that come early are in
+//! `visit.rs`; the shared pieces here are the page frame with its
+//! navigation and the answers every page gives the same way.
 
 mod applications;
 mod data;
@@ -15,25 +16,23 @@ mod reauth;
 mod security;
 mod sessions;
 mod totp;
+mod visit;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::CookieJar;
 use serde::Serialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::error::Internal;
 use super::forms::Notice;
 use super::pages::Render;
-use super::{csrf, flow, lang, paths, session};
+use super::{csrf, flow, paths};
 use crate::accounts::profile::Problem;
 use crate::accounts::reauth::{self as reentry};
-use crate::accounts::{Session, User};
 use crate::app::{App, AppState};
 use crate::i18n::Lang;
 use crate::oidc::params::Params;
+pub use visit::{Answer, Early, Posted, SignedIn, Visit, fresh};
 
 /// Every account route; pages and answers are never cached.
 pub fn router() -> Router<AppState> {
@@ -51,109 +50,6 @@ pub fn router() -> Router<AppState> {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-}
-
-/// A signed-in citizen on one of their pages.
-pub struct Visit {
-    pub jar: CookieJar,
-    pub lang: Lang,
-    pub session: Session,
-    pub user: User,
-}
-
-/// The session and citizen of this browser, or the login page.
-pub async fn visit(
-    app: &App,
-    jar: CookieJar,
-    headers: &HeaderMap,
-    explicit_lang: Option<&str>,
-) -> Result<Result<Visit, Response>, Internal> {
-    let lookup = session::Lookup::of(app, &jar);
-    let found = match lookup {
-        Some(lookup) => {
-            app.store
-                .run(move |tx| {
-                    let Some(session) = lookup.run(tx)? else {
-                        return Ok(None);
-                    };
-                    let owes = crate::accounts::totp::owes_code(tx, &session)?;
-                    let user = crate::accounts::users::by_sub(tx, &session.sub)?;
-                    Ok(user.map(|u| (session, u, owes)))
-                })
-                .await?
-        }
-        None => None,
-    };
-    let user_lang = found.as_ref().and_then(|(_, u, _)| u.locale.clone());
-    let (jar, lang) = lang::choose(jar, headers, explicit_lang, user_lang.as_deref());
-    Ok(match found {
-        // A session that still owes its second factor (the citizen enrolled
-        // one, maybe in another browser) proves it before anything else.
-        Some((_, _, true)) => Err((jar, flow::see_other(paths::SECOND_FACTOR)).into_response()),
-        Some((session, user, false)) => Ok(Visit {
-            jar,
-            lang,
-            session,
-            user,
-        }),
-        None => Err((jar, flow::see_other(paths::LOGIN)).into_response()),
-    })
-}
-
-/// A GET visit: `?lang=` is honoured.
-async fn get_visit(
-    app: &App,
-    jar: CookieJar,
-    headers: &HeaderMap,
-    query: Option<String>,
-) -> Result<Result<(Visit, Params), Response>, Internal> {
-    let params = Params::parse(query.unwrap_or_default().as_bytes());
-    Ok(visit(app, jar, headers, params.first("lang"))
-        .await?
-        .map(|v| (v, params)))
-}
-
-/// A form posted by a signed-in citizen, its CSRF token checked: a bad one
-/// gets a page saying the form expired, with nothing changed.
-pub async fn posted(
-    app: &App,
-    jar: CookieJar,
-    headers: &HeaderMap,
-    body: &Bytes,
-    back: &'static str,
-) -> Result<Result<(Visit, Params), Response>, Internal> {
-    let form = Params::parse(body);
-    let visit = match visit(app, jar, headers, None).await? {
-        Ok(visit) => visit,
-        Err(login) => return Ok(Err(login)),
-    };
-    if !csrf::verify(app, &visit.jar, form.first(csrf::FIELD)) {
-        let notice = Notice::error(app.pages.text(visit.lang, "csrf_failed"));
-        let page = Message::new(app, visit.lang, "account_title", vec![], back);
-        return Ok(Err(render(
-            app,
-            visit,
-            StatusCode::BAD_REQUEST,
-            back,
-            notice,
-            page,
-        )));
-    }
-    Ok(Ok((visit, form)))
-}
-
-/// When the sign-in is older than five minutes: the password page, which
-/// comes back to `here` once the password is typed again.
-pub fn stale(app: &App, visit: &Visit, here: &str) -> Option<Response> {
-    if reentry::is_fresh(&visit.session, app.now()) {
-        return None;
-    }
-    let target = format!("{}?return={}", paths::ACCOUNT_REAUTH, urlencode(here));
-    Some(flow::see_other(&target))
-}
-
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// A password typed again on an account page is held to the sign-in
@@ -187,6 +83,22 @@ fn too_many(mut response: Response, retry_after: i64) -> Response {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
+}
+
+/// The page as it is, or [`too_many`] when the answer came with a wait.
+fn with_wait(response: Response, wait: Option<i64>) -> Response {
+    match wait {
+        Some(retry_after) => too_many(response, retry_after),
+        None => response,
+    }
+}
+
+/// A form page's status: 200 as asked for, `refused` with its problems.
+fn form_status(problems: &[Problem], refused: StatusCode) -> StatusCode {
+    match problems {
+        [] => StatusCode::OK,
+        _ => refused,
+    }
 }
 
 /// One entry of the account navigation.

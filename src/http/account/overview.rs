@@ -1,16 +1,13 @@
 //! `/account`: the overview, one line per section.
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::get;
-use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
-use super::{PageTemplate, SECTIONS, get_visit, render};
+use super::{Answer, PageTemplate, SECTIONS, SignedIn, render};
 use crate::app::AppState;
-use crate::http::error::Internal;
 use crate::http::paths;
 
 pub fn router() -> Router<AppState> {
@@ -36,16 +33,7 @@ impl PageTemplate for Overview {
     }
 }
 
-async fn show(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, Internal> {
-    let (visit, _) = match get_visit(&app, jar, &headers, q).await? {
-        Ok(v) => v,
-        Err(login) => return Ok(login),
-    };
+async fn show(State(app): State<AppState>, SignedIn(visit, _): SignedIn) -> Answer {
     let t = |k| app.pages.text(visit.lang, k);
     let texts = [
         "overview_profile",

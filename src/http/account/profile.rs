@@ -3,18 +3,15 @@
 //! is right; `updated_at` moves so services see the change.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
-use super::{Errors, PageTemplate, Visit, done, done_notice, get_visit, posted, render};
+use super::{Answer, Errors, PageTemplate, Posted, SignedIn, Visit, done, done_notice, render};
 use crate::accounts::profile::{self, Problem, ProfileForm, Saved};
 use crate::app::{App, AppState};
-use crate::http::error::Internal;
 use crate::http::forms::Notice;
 use crate::http::paths;
 use crate::oidc::params::Params;
@@ -104,16 +101,7 @@ fn page(app: &App, visit: Visit, shown: Shown) -> Response {
     render(app, visit, status, paths::ACCOUNT_PROFILE, notice, page)
 }
 
-async fn show(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, Internal> {
-    let (visit, params) = match get_visit(&app, jar, &headers, q).await? {
-        Ok(v) => v,
-        Err(login) => return Ok(login),
-    };
+async fn show(State(app): State<AppState>, SignedIn(visit, params): SignedIn) -> Answer {
     let shown = Shown {
         form: ProfileForm::of(&profile::of_user(&visit.user)),
         problems: vec![],
@@ -123,17 +111,9 @@ async fn show(
     Ok(page(&app, visit, shown))
 }
 
-async fn save(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Internal> {
+async fn save(State(app): State<AppState>, posted: Posted) -> Answer {
     let back = paths::ACCOUNT_PROFILE;
-    let (visit, params) = match posted(&app, jar, &headers, &body, back).await? {
-        Ok(v) => v,
-        Err(answer) => return Ok(answer),
-    };
+    let (visit, params) = posted.checked(&app, back).await?;
     let (form, sub, now) = (form_of(&params), visit.session.sub.clone(), app.now());
     let typed = form.clone();
     let saved = app

@@ -3,21 +3,19 @@
 //! asked (a page of the account space only).
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
 use super::{
-    Errors, PageTemplate, Visit, attempt, get_visit, posted, render, throttled_problem, too_many,
+    Answer, Errors, PageTemplate, Posted, SignedIn, Visit, attempt, form_status, render,
+    throttled_problem, too_many,
 };
 use crate::accounts::profile::Problem;
 use crate::accounts::reauth::{self, Reentered};
 use crate::app::{App, AppState};
-use crate::http::error::Internal;
 use crate::http::forms::Origin;
 use crate::http::{flow, paths};
 use crate::oidc::params::Params;
@@ -49,11 +47,7 @@ fn return_to(params: &Params) -> String {
 }
 
 fn page(app: &App, visit: Visit, return_to: String, problems: &[Problem]) -> Response {
-    let status = if problems.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNAUTHORIZED
-    };
+    let status = form_status(problems, StatusCode::UNAUTHORIZED);
     let page = ReauthPage {
         action: paths::ACCOUNT_REAUTH,
         return_to,
@@ -62,31 +56,13 @@ fn page(app: &App, visit: Visit, return_to: String, problems: &[Problem]) -> Res
     render(app, visit, status, paths::ACCOUNT_SECURITY, None, page)
 }
 
-async fn show(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, Internal> {
-    let (visit, params) = match get_visit(&app, jar, &headers, q).await? {
-        Ok(v) => v,
-        Err(login) => return Ok(login),
-    };
+async fn show(State(app): State<AppState>, SignedIn(visit, params): SignedIn) -> Answer {
     Ok(page(&app, visit, return_to(&params), &[]))
 }
 
-async fn confirm(
-    State(app): State<AppState>,
-    Origin(origin): Origin,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Internal> {
+async fn confirm(State(app): State<AppState>, Origin(origin): Origin, posted: Posted) -> Answer {
     let here = paths::ACCOUNT_REAUTH;
-    let (visit, params) = match posted(&app, jar, &headers, &body, here).await? {
-        Ok(v) => v,
-        Err(answer) => return Ok(answer),
-    };
+    let (visit, params) = posted.checked(&app, here).await?;
     let back = return_to(&params);
     let password = params.first("password").unwrap_or_default().to_owned();
     let (session, attempt) = (visit.session.clone(), attempt(&app, origin));

@@ -4,18 +4,16 @@
 //! recent security events.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
 use super::sessions::when;
 use super::{
-    Errors, PageTemplate, Visit, done, done_notice, get_visit, posted, render, throttled_problem,
-    too_many,
+    Answer, Errors, PageTemplate, Posted, SignedIn, Visit, done, done_notice, form_status, render,
+    throttled_problem, too_many,
 };
 use crate::accounts::own_password::{self, Changed, Context, PasswordForm};
 use crate::accounts::profile::Problem;
@@ -112,11 +110,7 @@ fn page(
     notice: Option<Notice>,
     (events, second_factor): (Vec<Event>, bool),
 ) -> Response {
-    let status = if problems.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(problems, StatusCode::UNPROCESSABLE_ENTITY);
     let page = SecurityPage {
         password_action: paths::ACCOUNT_PASSWORD,
         password_hint: password_hint(app, visit.lang),
@@ -129,16 +123,7 @@ fn page(
     render(app, visit, status, paths::ACCOUNT_SECURITY, notice, page)
 }
 
-async fn show(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, Internal> {
-    let (visit, params) = match get_visit(&app, jar, &headers, q).await? {
-        Ok(v) => v,
-        Err(login) => return Ok(login),
-    };
+async fn show(State(app): State<AppState>, SignedIn(visit, params): SignedIn) -> Answer {
     let notice = done_notice(&app, visit.lang, &params);
     let events = events(&app, &visit).await?;
     Ok(page(&app, visit, &[], notice, events))
@@ -171,15 +156,10 @@ fn context<'a>(app: &'a App, visit: &Visit, origin: audit::Origin) -> Context<'a
 async fn change_password(
     State(app): State<AppState>,
     Origin(origin): Origin,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Internal> {
+    posted: Posted,
+) -> Answer {
     let back = paths::ACCOUNT_SECURITY;
-    let (visit, params) = match posted(&app, jar, &headers, &body, back).await? {
-        Ok(v) => v,
-        Err(answer) => return Ok(answer),
-    };
+    let (visit, params) = posted.checked(&app, back).await?;
     let (form, ctx) = (password_form(&params), context(&app, &visit, origin));
     match own_password::change(ctx, &visit.session, form, app.now()).await? {
         Changed::Done(ended) => {

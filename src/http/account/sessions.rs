@@ -3,18 +3,14 @@
 //! others. A session id that is not the citizen's changes nothing.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
-use super::{PageTemplate, done, done_notice, get_visit, not_yours, posted, render};
+use super::{Answer, PageTemplate, Posted, SignedIn, done, done_notice, not_yours, render};
 use crate::accounts::devices::{self, Device};
 use crate::app::{App, AppState};
-use crate::http::error::Internal;
 use crate::http::paths;
 use crate::i18n::Lang;
 
@@ -78,16 +74,7 @@ fn line(app: &App, lang: Lang, d: &Device, current_sid: &str) -> Line {
     }
 }
 
-async fn show(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, Internal> {
-    let (visit, params) = match get_visit(&app, jar, &headers, q).await? {
-        Ok(v) => v,
-        Err(login) => return Ok(login),
-    };
+async fn show(State(app): State<AppState>, SignedIn(visit, params): SignedIn) -> Answer {
     let (sub, now) = (visit.session.sub.clone(), app.now());
     let list = app
         .store
@@ -114,17 +101,9 @@ async fn show(
     ))
 }
 
-async fn end(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Internal> {
+async fn end(State(app): State<AppState>, posted: Posted) -> Answer {
     let back = paths::ACCOUNT_SESSIONS;
-    let (visit, params) = match posted(&app, jar, &headers, &body, back).await? {
-        Ok(v) => v,
-        Err(answer) => return Ok(answer),
-    };
+    let (visit, params) = posted.checked(&app, back).await?;
     let sid = params.first("sid").unwrap_or_default().to_owned();
     let (sub, now, clients) = (visit.session.sub.clone(), app.now(), app.clients());
     let ended = app
@@ -138,17 +117,9 @@ async fn end(
     Ok(done(back, "ended"))
 }
 
-async fn end_others(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Internal> {
+async fn end_others(State(app): State<AppState>, posted: Posted) -> Answer {
     let back = paths::ACCOUNT_SESSIONS;
-    let (visit, _) = match posted(&app, jar, &headers, &body, back).await? {
-        Ok(v) => v,
-        Err(answer) => return Ok(answer),
-    };
+    let (visit, _) = posted.checked(&app, back).await?;
     let (sub, sid, now) = (
         visit.session.sub.clone(),
         visit.session.sid.clone(),

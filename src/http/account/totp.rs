@@ -8,15 +8,16 @@
 //! along (`?interaction=`), so the citizen goes back to it at the end.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
-use super::{Errors, PageTemplate, Visit, done, get_visit, posted, render, stale};
+use super::{
+    Answer, Errors, PageTemplate, Posted, SignedIn, Visit, done, form_status, fresh, render,
+    with_wait,
+};
 use crate::accounts::profile::Problem;
 use crate::accounts::totp::{
     self, Attempt, Begun, Confirmed, Enrolment, Status, TurnOff, TurnedOff,
@@ -97,10 +98,7 @@ fn manage(
     notice: Option<Notice>,
     problems: &[Problem],
 ) -> Response {
-    let status = match problems {
-        [] => StatusCode::OK,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    };
+    let status = form_status(problems, StatusCode::UNPROCESSABLE_ENTITY);
     let page = ManagePage {
         on: state.since.is_some(),
         since: state
@@ -122,20 +120,9 @@ async fn status_of(app: &App, visit: &Visit) -> Result<Status, Internal> {
     Ok(app.store.run(move |tx| totp::status(tx, &sub)).await?)
 }
 
-async fn show(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, Internal> {
-    let (visit, params) = match get_visit(&app, jar, &headers, q).await? {
-        Ok(v) => v,
-        Err(login) => return Ok(login),
-    };
+async fn show(State(app): State<AppState>, SignedIn(visit, params): SignedIn) -> Answer {
     let guided = guided(&app, &visit, &params).await?;
-    if let Some(reauth) = stale(&app, &visit, &here(&guided)) {
-        return Ok(reauth);
-    }
+    fresh(&app, &visit, &here(&guided))?;
     let state = status_of(&app, &visit).await?;
     Ok(manage(&app, visit, state, guided, None, &[]))
 }
@@ -199,26 +186,16 @@ fn qr_svg(uri: &str, alt: &str) -> String {
     )
 }
 
-async fn enrol(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Internal> {
-    let back = paths::ACCOUNT_SECURITY;
-    let (visit, params) = match posted(&app, jar, &headers, &body, back).await? {
-        Ok(v) => v,
-        Err(answer) => return Ok(answer),
-    };
+async fn enrol(State(app): State<AppState>, posted: Posted) -> Answer {
+    let (visit, params) = posted.checked(&app, paths::ACCOUNT_SECURITY).await?;
     let guided = guided(&app, &visit, &params).await?;
-    if let Some(reauth) = stale(&app, &visit, &here(&guided)) {
-        return Ok(reauth);
-    }
+    fresh(&app, &visit, &here(&guided))?;
     let (sub, now) = (visit.session.sub.clone(), app.now());
-    match app.store.run(move |tx| totp::begin(tx, &sub, now)).await? {
-        Begun::Started(e) => Ok(enrol_page(&app, visit, &e, guided, None, StatusCode::OK)),
-        Begun::AlreadyOn => Ok(flow::see_other(&here(&guided))),
-    }
+    let begun = app.store.run(move |tx| totp::begin(tx, &sub, now)).await?;
+    Ok(match begun {
+        Begun::Started(e) => enrol_page(&app, visit, &e, guided, None, StatusCode::OK),
+        Begun::AlreadyOn => flow::see_other(&here(&guided)),
+    })
 }
 
 fn attempt(app: &App, client: String, origin: Origin, visit: &Visit, guided: &Guided) -> Attempt {
@@ -231,19 +208,11 @@ async fn confirm(
     State(app): State<AppState>,
     ClientIp(client): ClientIp,
     origin: Origin,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Internal> {
-    let back = paths::ACCOUNT_SECURITY;
-    let (visit, params) = match posted(&app, jar, &headers, &body, back).await? {
-        Ok(v) => v,
-        Err(answer) => return Ok(answer),
-    };
+    posted: Posted,
+) -> Answer {
+    let (visit, params) = posted.checked(&app, paths::ACCOUNT_SECURITY).await?;
     let guided = guided(&app, &visit, &params).await?;
-    if let Some(reauth) = stale(&app, &visit, &here(&guided)) {
-        return Ok(reauth);
-    }
+    fresh(&app, &visit, &here(&guided))?;
     let typed = params.first("code").unwrap_or_default().to_owned();
     let attempt = attempt(&app, client, origin, &visit, &guided);
     let (renewal, session, now) = (Renewal::new(), visit.session.clone(), app.now());
@@ -252,7 +221,7 @@ async fn confirm(
         .store
         .run(move |tx| totp::enable(tx, &session, &typed, &attempt, &rotate, now))
         .await?;
-    confirmed_page(&app, visit, guided, confirmed, renewal)
+    Ok(confirmed_page(&app, visit, guided, confirmed, renewal))
 }
 
 /// The recovery codes once the factor is on; the key again otherwise.
@@ -262,14 +231,14 @@ fn confirmed_page(
     guided: Guided,
     confirmed: Confirmed,
     renewal: Renewal,
-) -> Result<Response, Internal> {
-    let (e, problem, status_wait) = match confirmed {
+) -> Response {
+    let (e, problem, wait) = match confirmed {
         Confirmed::Enabled(codes) => {
             app.mailer.queued();
             visit.jar = renewal.into_jar(app, visit.jar);
-            return Ok(codes_page(app, visit, codes, guided));
+            return codes_page(app, visit, codes, guided);
         }
-        Confirmed::NotStarted => return Ok(flow::see_other(&here(&guided))),
+        Confirmed::NotStarted => return flow::see_other(&here(&guided)),
         Confirmed::Wrong(e) => (e, "code_refused", None),
         Confirmed::Throttled {
             enrolment,
@@ -278,11 +247,7 @@ fn confirmed_page(
     };
     let problem = Some(Problem::on("code", problem));
     let status = StatusCode::UNPROCESSABLE_ENTITY;
-    let page = enrol_page(app, visit, &e, guided, problem, status);
-    Ok(match status_wait {
-        Some(wait) => super::too_many(page, wait),
-        None => page,
-    })
+    with_wait(enrol_page(app, visit, &e, guided, problem, status), wait)
 }
 
 #[derive(Serialize)]
@@ -330,21 +295,10 @@ fn codes_page(app: &App, visit: Visit, codes: Vec<String>, guided: Guided) -> Re
     )
 }
 
-async fn regenerate(
-    State(app): State<AppState>,
-    Origin(origin): Origin,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Internal> {
+async fn regenerate(State(app): State<AppState>, Origin(origin): Origin, posted: Posted) -> Answer {
     let back = paths::ACCOUNT_TOTP;
-    let (visit, _) = match posted(&app, jar, &headers, &body, back).await? {
-        Ok(v) => v,
-        Err(answer) => return Ok(answer),
-    };
-    if let Some(reauth) = stale(&app, &visit, back) {
-        return Ok(reauth);
-    }
+    let (visit, _) = posted.checked(&app, back).await?;
+    fresh(&app, &visit, back)?;
     let (sub, now) = (visit.session.sub.clone(), app.now());
     let renewed = app
         .store
@@ -360,18 +314,11 @@ async fn disable(
     State(app): State<AppState>,
     ClientIp(client): ClientIp,
     origin: Origin,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Internal> {
+    posted: Posted,
+) -> Answer {
     let back = paths::ACCOUNT_TOTP;
-    let (visit, params) = match posted(&app, jar, &headers, &body, back).await? {
-        Ok(v) => v,
-        Err(answer) => return Ok(answer),
-    };
-    if let Some(reauth) = stale(&app, &visit, back) {
-        return Ok(reauth);
-    }
+    let (visit, params) = posted.checked(&app, back).await?;
+    fresh(&app, &visit, back)?;
     let field = |k| params.first(k).unwrap_or_default().to_owned();
     let form = TurnOff {
         password: field("password"),
@@ -383,7 +330,7 @@ async fn disable(
 }
 
 /// Back to the security page once off; the form again otherwise.
-async fn turned_off(app: &App, visit: Visit, outcome: TurnedOff) -> Result<Response, Internal> {
+async fn turned_off(app: &App, visit: Visit, outcome: TurnedOff) -> Answer {
     let (problem, wait) = match outcome {
         TurnedOff::Done | TurnedOff::NotOn => {
             app.mailer.queued();
@@ -399,8 +346,5 @@ async fn turned_off(app: &App, visit: Visit, outcome: TurnedOff) -> Result<Respo
     let state = status_of(app, &visit).await?;
     let page = manage(app, visit, state, Guided::default(), None, &[problem]);
     // Throttled: 429 with `Retry-After`, like every throttled answer.
-    Ok(match wait {
-        Some(wait) => super::too_many(page, wait),
-        None => page,
-    })
+    Ok(with_wait(page, wait))
 }
