@@ -55,6 +55,6 @@ async fn run(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Introspectio
     let issuer = app.config.issuer.clone();
     Ok(app
         .store
-        .run(move |conn| introspection::introspect(conn, &presented, &client, &issuer, now))
+        .read(move |conn| introspection::introspect(conn, &presented, &client, &issuer, now))
         .await?)
 }

@@ -150,7 +150,7 @@ async fn claims(app: &App, token: &str) -> Result<Option<Map<String, Value>>, In
     };
     let holder = app
         .store
-        .run(move |tx| userinfo::holder(tx, &presented, now))
+        .read(move |tx| userinfo::holder(tx, &presented, now))
         .await?;
     Ok(holder.and_then(|holder| userinfo::released(&holder, &app.clients())))
 }

@@ -103,7 +103,7 @@ pub enum Error {
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("database: {0}")]
-    Postgres(#[from] postgres::Error),
+    Postgres(#[from] tokio_postgres::Error),
     #[error("database thread stopped")]
     Worker,
     /// The job's own code found it cannot go on (a broken invariant, a
@@ -160,6 +160,9 @@ impl std::fmt::Debug for Database {
 #[derive(Clone)]
 pub struct Store {
     jobs: mpsc::Sender<Job>,
+    /// Where read-only jobs go when they have connections of their own
+    /// (PostgreSQL); `None`: with the others (SQLite).
+    reads: Option<mpsc::Sender<Job>>,
 }
 
 impl Store {
@@ -208,7 +211,7 @@ impl Store {
                 run_jobs(&mut conn, &queue, &nudge, &wal_frames, wal_restart_frames);
             })
             .map_err(|_| Error::Worker)?;
-        Ok(Store { jobs })
+        Ok(Store { jobs, reads: None })
     }
 
     /// Runs `f` on the database thread, atomically, and waits for its
@@ -220,28 +223,49 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
     {
-        let queued = crate::metrics::enabled().then(std::time::Instant::now);
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |tx| {
-            let result = f(tx);
-            Done {
-                ok: result.is_ok(),
-                answer: Box::new(move |committed| {
-                    let _ = reply.send(if committed {
-                        result
-                    } else {
-                        Err(Error::Worker)
-                    });
-                }),
-            }
-        });
-        self.jobs.send(job).map_err(|_| Error::Worker)?;
-        let answer = answer.await.map_err(|_| Error::Worker)?;
-        if let Some(queued) = queued {
-            crate::metrics::db_job(queued.elapsed());
-        }
-        answer
+        submit(&self.jobs, f).await
     }
+
+    /// Runs `f`, which only reads, and waits for its result. It sees one
+    /// consistent state, as a job of [`Store::run`] does; on PostgreSQL it
+    /// runs on a reading connection, in a read-only transaction outside the
+    /// writers' lock, side by side with the writes (a write fails there).
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
+    {
+        submit(self.reads.as_ref().unwrap_or(&self.jobs), f).await
+    }
+}
+
+/// Queues `f` as a job on `queue` and waits for its answer.
+async fn submit<T, F>(queue: &mpsc::Sender<Job>, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
+{
+    let queued = crate::metrics::enabled().then(std::time::Instant::now);
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move |tx| {
+        let result = f(tx);
+        Done {
+            ok: result.is_ok(),
+            answer: Box::new(move |committed| {
+                let _ = reply.send(if committed {
+                    result
+                } else {
+                    Err(Error::Worker)
+                });
+            }),
+        }
+    });
+    queue.send(job).map_err(|_| Error::Worker)?;
+    let answer = answer.await.map_err(|_| Error::Worker)?;
+    if let Some(queued) = queued {
+        crate::metrics::db_job(queued.elapsed());
+    }
+    answer
 }
 
 /// The database thread: runs the queued jobs in batches until every

@@ -8,10 +8,12 @@
 //! follow each other as SQLite's do. Like SQLite's, this node's database
 //! thread runs the jobs waiting at a given moment in one transaction, each
 //! inside its own savepoint (group commit: one lock, one commit for many
-//! requests), with statements prepared once per connection.
+//! requests), with statements prepared once per connection and transaction
+//! control pipelined with them (`PgConn`). Read-only jobs (`Store::read`)
+//! run on connections of their own, outside the lock.
 
 use std::cell::RefCell;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use super::tx::{PgConn, Tx};
@@ -46,31 +48,75 @@ const MIGRATIONS: &[(&str, &str)] = &[
 /// Connects to `url` (libpq-style URL or key-value string). TLS is not
 /// built in: the database is reached on a Unix socket or a private network
 /// (docs/deployment.md).
+///
+/// Sésame's sessions commit as its SQLite default does (`synchronous =
+/// NORMAL`): a commit returns once in PostgreSQL's WAL buffers, written to
+/// disk within a fraction of a second, so a crash of the database server
+/// may lose the last moment's changes but never leaves them half done. An
+/// operator who names `synchronous_commit` in the URL's `options` keeps
+/// their own (docs/configuration.md).
 fn connect(url: &str) -> Result<PgConn> {
-    let config: postgres::Config = url.parse()?;
-    let client = config.connect(postgres::NoTls)?;
-    Ok(PgConn::new(client))
+    let mut config: tokio_postgres::Config = url.parse()?;
+    let options = config.get_options().unwrap_or_default();
+    if !options.contains("synchronous_commit") {
+        let options = format!("{options} -c synchronous_commit=off");
+        config.options(options.trim_start());
+    }
+    PgConn::connect(&config)
 }
 
-/// Connects, applies the migrations and starts the database thread.
+/// Connections that run read-only jobs ([`Store::read`]), beside the
+/// writing one: reads wait neither for the writers' lock nor for each other.
+const READERS: usize = 4;
+
+/// Connects, applies the migrations and starts the database thread and
+/// the reading threads.
 /// The client blocks on a runtime of its own, which it may not do inside
-/// another: it is only ever used on the database thread, where it connects
-/// too (the caller, maybe on the async runtime, waits for that once).
+/// another: it is only ever used on its thread, where it connects too (the
+/// caller, maybe on the async runtime, waits for that once).
 pub(super) fn open(url: &str) -> Result<Store> {
+    let jobs = spawn("sesame-db", url, true, |conn, url, queue| {
+        run_jobs(conn, url, &queue);
+    })?;
+    let (reads, queue) = mpsc::channel::<Job>();
+    let queue = Arc::new(Mutex::new(queue));
+    for _ in 0..READERS {
+        let queue = Arc::clone(&queue);
+        spawn("sesame-db-read", url, false, move |conn, url, _| {
+            run_reads(conn, url, &queue);
+        })?;
+    }
+    Ok(Store {
+        jobs,
+        reads: Some(reads),
+    })
+}
+
+/// Starts a thread that connects (and migrates, if `migrates`), tells the
+/// caller whether it could, then runs `work` with its connection and the
+/// receiving end of the channel whose sending end it returns.
+fn spawn(
+    name: &str,
+    url: &str,
+    migrates: bool,
+    work: impl FnOnce(PgConn, &str, mpsc::Receiver<Job>) + Send + 'static,
+) -> Result<mpsc::Sender<Job>> {
     let (jobs, queue) = mpsc::channel::<Job>();
     let (opened, open) = mpsc::sync_channel::<Result<()>>(1);
     let url = url.to_owned();
     std::thread::Builder::new()
-        .name("sesame-db".into())
+        .name(name.into())
         .spawn(move || {
             let conn = connect(&url).and_then(|mut conn| {
-                migrate(&mut conn.client)?;
+                if migrates {
+                    migrate(&mut conn)?;
+                }
                 Ok(conn)
             });
             match conn {
                 Ok(conn) => {
                     let _ = opened.send(Ok(()));
-                    run_jobs(conn, &url, &queue);
+                    work(conn, &url, queue);
                 }
                 Err(e) => {
                     let _ = opened.send(Err(e));
@@ -79,13 +125,13 @@ pub(super) fn open(url: &str) -> Result<Store> {
         })
         .map_err(|_| Error::Worker)?;
     open.recv().map_err(|_| Error::Worker)??;
-    Ok(Store { jobs })
+    Ok(jobs)
 }
 
 /// Connects for a one-off command (CLI), migrated.
 pub(super) fn open_for_cli(url: &str) -> Result<super::Db> {
     let mut conn = connect(url)?;
-    migrate(&mut conn.client)?;
+    migrate(&mut conn)?;
     Ok(super::Db::pg(conn))
 }
 
@@ -101,53 +147,108 @@ fn run_jobs(conn: PgConn, url: &str, queue: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if conn.borrow().client.is_closed() {
-            match connect(url) {
-                Ok(fresh) => *conn.borrow_mut() = fresh,
-                Err(e) => {
-                    tracing::error!(error = %e, "database: cannot reconnect");
-                    // Dropping the jobs answers each caller with an error.
-                    drop(batch);
-                    std::thread::sleep(Duration::from_millis(200));
-                    continue;
+        // Dropping the jobs answers each caller with an error.
+        if reconnected(&conn, url) {
+            run_batch(&conn, batch);
+        }
+    }
+}
+
+/// A reading thread: runs each read-only job in a read-only transaction of
+/// its own (one consistent state, no lock). The `COMMIT` that ends one
+/// rides with the next job's first statement; it is sent on its own only
+/// before waiting for work, so an idle connection holds no snapshot.
+fn run_reads(conn: PgConn, url: &str, queue: &Mutex<mpsc::Receiver<Job>>) {
+    let conn = RefCell::new(conn);
+    let next = |wait: bool| {
+        let queue = queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if wait {
+            queue.recv().ok()
+        } else {
+            queue.try_recv().ok()
+        }
+    };
+    loop {
+        let job = match next(false) {
+            Some(job) => job,
+            None => {
+                if let Err(e) = conn.borrow_mut().flush() {
+                    tracing::error!(error = %e, "database: cannot end a read");
+                }
+                match next(true) {
+                    Some(job) => job,
+                    None => return,
                 }
             }
+        };
+        if !reconnected(&conn, url) {
+            continue;
         }
-        run_batch(&conn, batch);
+        conn.borrow_mut()
+            .defer("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        conn.borrow_mut().in_transaction = true;
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&Tx::pg(&conn))));
+        conn.borrow_mut().in_transaction = false;
+        // Nothing to keep: ending it either way is the same; a failed one
+        // needs its ROLLBACK before the next.
+        conn.borrow_mut().defer("ROLLBACK");
+        match done {
+            Ok(done) => (done.answer)(true),
+            Err(_) => tracing::error!("a database job panicked"),
+        }
+    }
+}
+
+/// Whether `conn` is connected, reconnecting it first if it was lost
+/// (after a failure, waits a little so that a queue of jobs fails fast
+/// without hammering the server).
+fn reconnected(conn: &RefCell<PgConn>, url: &str) -> bool {
+    if !conn.borrow().is_closed() {
+        return true;
+    }
+    match connect(url) {
+        Ok(fresh) => {
+            *conn.borrow_mut() = fresh;
+            true
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "database: cannot reconnect");
+            std::thread::sleep(Duration::from_millis(200));
+            false
+        }
     }
 }
 
 /// Runs a batch in one transaction under the writers' lock. A lone job
-/// needs no savepoint: the transaction is its own.
+/// needs no savepoint: the transaction is its own. Transaction control is
+/// deferred to the next statement's round trip (`PgConn`), so `BEGIN` and
+/// each savepoint ride with a job's first statement, and the last release
+/// with the `COMMIT`.
 fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>) {
     crate::metrics::db_batch(batch.len());
     let tx = Tx::pg(conn);
-    let control = |sql: &str| conn.borrow_mut().client.batch_execute(sql);
-    if let Err(e) = control(BEGIN_WRITES) {
-        tracing::error!(error = %e, "database: cannot begin a transaction");
-        return;
-    }
+    let defer = |sql: &str| conn.borrow_mut().defer(sql);
+    defer(BEGIN_WRITES);
     conn.borrow_mut().in_transaction = true;
     let alone = batch.len() == 1;
     let mut answers = Vec::with_capacity(batch.len());
     let mut kept_any = false;
     for job in batch {
-        if !alone && control("SAVEPOINT job").is_err() {
-            continue;
+        if !alone {
+            defer("SAVEPOINT job");
         }
         // A panic in one job must not take the database away from the others.
         let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx)));
         let keep = matches!(&done, Ok(d) if d.ok);
         kept_any |= keep;
         if !alone {
-            let end = if keep {
-                control("RELEASE job")
+            defer(if keep {
+                "RELEASE job"
             } else {
-                control("ROLLBACK TO job; RELEASE job")
-            };
-            if let Err(e) = end {
-                tracing::error!(error = %e, "database: cannot end a savepoint");
-            }
+                "ROLLBACK TO job; RELEASE job"
+            });
         }
         match done {
             Ok(done) => answers.push(done),
@@ -156,15 +257,18 @@ fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>) {
     }
     conn.borrow_mut().in_transaction = false;
     let end = if alone && !kept_any {
-        control("ROLLBACK").map(|()| true)
+        "ROLLBACK"
     } else {
-        control("COMMIT").map(|()| true)
+        "COMMIT"
     };
-    let committed = end.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "database: commit failed");
-        let _ = control("ROLLBACK");
-        false
-    });
+    let committed = match conn.borrow_mut().batch(end) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "database: commit failed");
+            let _ = conn.borrow_mut().batch("ROLLBACK");
+            false
+        }
+    };
     for done in answers {
         // A lone job undone by its rollback still gets its own answer (its
         // error), as a job undone by its savepoint does.
@@ -174,41 +278,51 @@ fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>) {
 
 /// Applies the migrations not applied yet, each in a transaction, under a
 /// session lock so that two nodes starting together do not race.
-fn migrate(client: &mut postgres::Client) -> Result<()> {
-    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATING])?;
-    let result = apply(client);
-    let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATING]);
-    result?;
-    unlocked?;
-    Ok(())
+fn migrate(conn: &mut PgConn) -> Result<()> {
+    conn.with_client(async |client| {
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATING])
+            .await?;
+        let result = apply(client).await;
+        let unlocked = client
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATING])
+            .await;
+        result?;
+        unlocked?;
+        Ok(())
+    })
 }
 
-fn apply(client: &mut postgres::Client) -> Result<()> {
-    client.batch_execute(
-        "CREATE TABLE IF NOT EXISTS sesame_migrations (
-             version    BIGINT PRIMARY KEY,
-             name       TEXT NOT NULL,
-             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-         )",
-    )?;
+async fn apply(client: &mut tokio_postgres::Client) -> Result<()> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS sesame_migrations (
+                 version    BIGINT PRIMARY KEY,
+                 name       TEXT NOT NULL,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+             )",
+        )
+        .await?;
     let applied: i64 = client
         .query_one(
             "SELECT COALESCE(MAX(version), 0) FROM sesame_migrations",
             &[],
-        )?
+        )
+        .await?
         .try_get(0)?;
     for (index, (name, sql)) in MIGRATIONS.iter().enumerate() {
         let version = index as i64 + 1;
         if version <= applied {
             continue;
         }
-        let mut tx = client.transaction()?;
-        tx.batch_execute(sql)?;
+        let tx = client.transaction().await?;
+        tx.batch_execute(sql).await?;
         tx.execute(
             "INSERT INTO sesame_migrations (version, name) VALUES ($1, $2)",
             &[&version, name],
-        )?;
-        tx.commit()?;
+        )
+        .await?;
+        tx.commit().await?;
         tracing::info!(migration = name, "database: PostgreSQL migration applied");
     }
     Ok(())

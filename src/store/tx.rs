@@ -25,22 +25,22 @@ use super::{Error, Result};
 /// A value a statement takes as a parameter, on either backend.
 pub trait Arg: Sync {
     fn lite(&self) -> &dyn rusqlite::ToSql;
-    fn pg(&self) -> &(dyn postgres::types::ToSql + Sync);
+    fn pg(&self) -> &(dyn tokio_postgres::types::ToSql + Sync);
 }
 
-impl<T: rusqlite::ToSql + postgres::types::ToSql + Sync> Arg for T {
+impl<T: rusqlite::ToSql + tokio_postgres::types::ToSql + Sync> Arg for T {
     fn lite(&self) -> &dyn rusqlite::ToSql {
         self
     }
-    fn pg(&self) -> &(dyn postgres::types::ToSql + Sync) {
+    fn pg(&self) -> &(dyn tokio_postgres::types::ToSql + Sync) {
         self
     }
 }
 
 /// A value a statement returns in a column, on either backend.
-pub trait Value: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a> {}
+pub trait Value: rusqlite::types::FromSql + for<'a> tokio_postgres::types::FromSql<'a> {}
 
-impl<T: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a>> Value for T {}
+impl<T: rusqlite::types::FromSql + for<'a> tokio_postgres::types::FromSql<'a>> Value for T {}
 
 /// The parameters of a statement, as `rusqlite::params!` took them.
 macro_rules! args {
@@ -53,7 +53,7 @@ pub(crate) use args;
 /// One row of a result, on either backend.
 pub enum Row<'a, 'b> {
     Lite(&'a rusqlite::Row<'b>),
-    Pg(&'a postgres::Row),
+    Pg(&'a tokio_postgres::Row),
 }
 
 impl Row<'_, '_> {
@@ -67,39 +67,145 @@ impl Row<'_, '_> {
 }
 
 /// A PostgreSQL connection with its prepared statements, held by one
-/// thread (the server's database thread, or a one-off command).
+/// thread (the server's database thread, or a one-off command), which
+/// drives the asynchronous client on a runtime of its own.
+///
+/// Transaction control (`BEGIN`, savepoints, their release) is deferred and
+/// sent in the same round trip as the next statement: the server runs the
+/// two in order, so a one-statement job in a batch costs one round trip
+/// instead of three, and the batch's `BEGIN` rides with its first
+/// statement. A deferred statement that fails aborts the transaction, so
+/// the statement after it fails too, and its error is the one reported.
 pub(super) struct PgConn {
-    pub(super) client: postgres::Client,
-    statements: HashMap<String, postgres::Statement>,
+    runtime: tokio::runtime::Runtime,
+    client: tokio_postgres::Client,
+    statements: HashMap<String, tokio_postgres::Statement>,
+    /// Control statements not sent yet, `; `-separated.
+    pending: String,
     /// A transaction is open (a batch of jobs, or a command's savepoint):
     /// savepoints nest in it instead of opening one.
     pub(super) in_transaction: bool,
 }
 
 impl PgConn {
-    pub(super) fn new(client: postgres::Client) -> PgConn {
-        PgConn {
+    /// Connects to `config`; the connection's task runs on `runtime`
+    /// whenever this thread waits for an answer.
+    pub(super) fn connect(config: &tokio_postgres::Config) -> Result<PgConn> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(format!("database: cannot start its runtime: {e}")))?;
+        let (client, connection) = runtime.block_on(config.connect(tokio_postgres::NoTls))?;
+        runtime.spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::error!(error = %e, "database: connection lost");
+            }
+        });
+        Ok(PgConn {
+            runtime,
             client,
             statements: HashMap::new(),
+            pending: String::new(),
             in_transaction: false,
+        })
+    }
+
+    pub(super) fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// Queues a control statement, sent ahead of the next statement.
+    pub(super) fn defer(&mut self, sql: &str) {
+        if sql.is_empty() {
+            return;
         }
+        if !self.pending.is_empty() {
+            self.pending.push_str("; ");
+        }
+        self.pending.push_str(sql);
+    }
+
+    /// Sends what is queued and `sql` (several statements, no parameters)
+    /// now, in one round trip.
+    pub(super) fn batch(&mut self, sql: &str) -> Result<()> {
+        self.defer(sql);
+        self.flush()
+    }
+
+    /// Sends what is queued now, if anything.
+    pub(super) fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let sql = std::mem::take(&mut self.pending);
+        Ok(self.runtime.block_on(self.client.batch_execute(&sql))?)
+    }
+
+    /// Runs `query` on the client after what is queued, in the same round
+    /// trip (the client pipelines requests sent before their answers are
+    /// awaited, in the order the futures are first polled: `join` polls its
+    /// first future first).
+    fn pipelined<'a, T, F>(
+        &'a mut self,
+        query: impl FnOnce(&'a tokio_postgres::Client) -> F,
+    ) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T, tokio_postgres::Error>> + 'a,
+    {
+        let pending = std::mem::take(&mut self.pending);
+        let client = &self.client;
+        let (before, result) = self.runtime.block_on(async {
+            let before = async {
+                if pending.is_empty() {
+                    Ok(())
+                } else {
+                    client.batch_execute(&pending).await
+                }
+            };
+            futures_util::future::join(before, query(client)).await
+        });
+        before?;
+        Ok(result?)
     }
 
     /// The statement for `sql`, prepared on first use (server-side, so
     /// later uses send only its name and the parameters).
-    fn statement(&mut self, sql: &str) -> Result<postgres::Statement> {
+    fn statement(&mut self, sql: &str) -> Result<tokio_postgres::Statement> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.client.prepare(&placeholders(sql))?;
+        let text = placeholders(sql);
+        let statement = self.pipelined(|client| client.prepare(&text))?;
         self.statements.insert(sql.to_owned(), statement.clone());
         Ok(statement)
     }
 
-    fn rows(&mut self, sql: &str, args: &[&dyn Arg]) -> Result<Vec<postgres::Row>> {
+    fn rows(&mut self, sql: &str, args: &[&dyn Arg]) -> Result<Vec<tokio_postgres::Row>> {
         let statement = self.statement(sql)?;
         let params: Vec<_> = args.iter().map(|a| a.pg()).collect();
-        Ok(self.client.query(&statement, &params)?)
+        self.pipelined(|client| async move { client.query(&statement, &params).await })
+    }
+
+    fn execute(&mut self, sql: &str, args: &[&dyn Arg]) -> Result<u64> {
+        let statement = self.statement(sql)?;
+        let params: Vec<_> = args.iter().map(|a| a.pg()).collect();
+        self.pipelined(|client| async move { client.execute(&statement, &params).await })
+    }
+
+    /// Runs `sql` unprepared, without parameters (tests, one-off commands).
+    fn rows_unprepared(&mut self, sql: &str) -> Result<Vec<tokio_postgres::Row>> {
+        self.pipelined(|client| client.query(sql, &[]))
+    }
+
+    /// Runs `f` with the client, on this connection's runtime, after
+    /// sending what is queued (migrations).
+    pub(super) fn with_client<T>(
+        &mut self,
+        f: impl AsyncFnOnce(&mut tokio_postgres::Client) -> Result<T>,
+    ) -> Result<T> {
+        self.flush()?;
+        let client = &mut self.client;
+        self.runtime.block_on(f(client))
     }
 }
 
@@ -163,10 +269,7 @@ impl<'c> Tx<'c> {
                 .prepare_cached(sql)?
                 .execute(rusqlite::params_from_iter(args.iter().map(|a| a.lite())))?),
             Conn::Pg(conn) => {
-                let mut conn = conn.borrow_mut();
-                let statement = conn.statement(sql)?;
-                let params: Vec<_> = args.iter().map(|a| a.pg()).collect();
-                let changed = conn.client.execute(&statement, &params)?;
+                let changed = conn.borrow_mut().execute(sql, args)?;
                 Ok(usize::try_from(changed).unwrap_or(usize::MAX))
             }
         }
@@ -232,16 +335,25 @@ impl<'c> Tx<'c> {
         }
     }
 
-    /// Runs a statement without parameters nor result, unprepared on
-    /// PostgreSQL (transaction control).
+    /// Runs a transaction-control statement; on PostgreSQL it is deferred
+    /// to the next statement's round trip (see [`PgConn`]).
     fn control(&self, sql: &str) -> Result<()> {
         match self.conn {
             Conn::Lite(conn) => {
                 conn.prepare_cached(sql)?.execute([])?;
             }
-            Conn::Pg(conn) => conn.borrow_mut().client.batch_execute(sql)?,
+            Conn::Pg(conn) => conn.borrow_mut().defer(sql),
         }
         Ok(())
+    }
+
+    /// Ends a command's own PostgreSQL transaction, now: deferred, the
+    /// statements after it would run inside it.
+    fn end(&self, sql: &str) -> Result<()> {
+        match self.conn {
+            Conn::Lite(_) => self.control(sql),
+            Conn::Pg(conn) => conn.borrow_mut().batch(sql),
+        }
     }
 
     /// Opens a nested savepoint: what is written through it is undone when
@@ -283,7 +395,9 @@ impl<'c> Tx<'c> {
         match self.conn {
             Conn::Lite(conn) => Ok(conn.execute(sql, [])?),
             Conn::Pg(conn) => {
-                let changed = conn.borrow_mut().client.execute(sql, &[])?;
+                let changed = conn
+                    .borrow_mut()
+                    .pipelined(|client| client.execute(sql, &[]))?;
                 Ok(usize::try_from(changed).unwrap_or(usize::MAX))
             }
         }
@@ -295,7 +409,13 @@ impl<'c> Tx<'c> {
     pub fn query_i64(&self, sql: &str) -> Result<i64> {
         match self.conn {
             Conn::Lite(conn) => Ok(conn.query_row(sql, [], |row| row.get(0))?),
-            Conn::Pg(conn) => Ok(conn.borrow_mut().client.query_one(sql, &[])?.try_get(0)?),
+            Conn::Pg(conn) => {
+                let rows = conn.borrow_mut().rows_unprepared(sql)?;
+                let row = rows
+                    .first()
+                    .ok_or_else(|| Error::Internal(format!("no row from {sql}")))?;
+                Ok(row.try_get(0)?)
+            }
         }
     }
 }
@@ -316,7 +436,7 @@ impl Savepoint<'_> {
         self.open = false;
         if self.top {
             self.tx.set_in_transaction(false);
-            self.tx.control("COMMIT")
+            self.tx.end("COMMIT")
         } else {
             self.tx.control("RELEASE step")
         }
@@ -338,7 +458,7 @@ impl Drop for Savepoint<'_> {
         }
         let undone = if self.top {
             self.tx.set_in_transaction(false);
-            self.tx.control("ROLLBACK")
+            self.tx.end("ROLLBACK")
         } else {
             self.tx
                 .control("ROLLBACK TO step")
@@ -389,10 +509,7 @@ impl Db {
     pub fn hold_writes(&self) -> Result<()> {
         match &self.conn {
             DbConn::Lite(conn) => conn.execute_batch("BEGIN EXCLUSIVE")?,
-            DbConn::Pg(conn) => conn
-                .borrow_mut()
-                .client
-                .batch_execute(super::pg::BEGIN_WRITES)?,
+            DbConn::Pg(conn) => conn.borrow_mut().batch(super::pg::BEGIN_WRITES)?,
         }
         Ok(())
     }

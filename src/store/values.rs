@@ -57,7 +57,7 @@ mod postgres_values {
     use std::error::Error;
 
     use bytes::BytesMut;
-    use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
+    use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 
     use crate::protocol::{ClientId, RedirectUri, Scopes};
 

@@ -125,3 +125,48 @@ async fn introspection_needs_a_confidential_client() {
         (400, Some("invalid_request"))
     );
 }
+
+/// On PostgreSQL, reading a token's state (userinfo, introspection) runs on
+/// connections of its own, outside the writers' lock: while another node's
+/// long transaction holds that lock, a relying party still gets its
+/// answers. (On SQLite every job shares the one database thread.)
+#[tokio::test]
+async fn on_postgresql_token_reads_are_answered_while_a_writer_holds_the_lock() {
+    let server = TestServer::start().await;
+    let database = server.app.config.database.clone();
+    if !matches!(database, sesame::store::Database::Postgres(_)) {
+        return;
+    }
+    let (_, _, signed) = offline(&server, "reads@example.test").await;
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let db = sesame::store::open_for_cli(&database).unwrap();
+        db.hold_writes().unwrap();
+        locked_tx.send(()).unwrap();
+        release_rx.recv().unwrap();
+        db.tx().execute_sql("ROLLBACK").unwrap();
+    });
+    locked_rx.recv().unwrap();
+    let within = std::time::Duration::from_secs(3);
+    let http = rp_http();
+    let userinfo = http
+        .get(server.url("/userinfo"))
+        .bearer_auth(signed.access.secret())
+        .send();
+    let userinfo = tokio::time::timeout(within, userinfo)
+        .await
+        .expect("userinfo answers while the lock is held")
+        .unwrap();
+    assert_eq!(userinfo.status(), 200);
+    let body: serde_json::Value = userinfo.json().await.unwrap();
+    assert_eq!(body["email"], "reads@example.test");
+    let form = [("token", signed.access.secret().as_str())];
+    let introspected = post_as(&server, "/introspect", "rp-basic", &form);
+    let (status, body) = tokio::time::timeout(within, introspected)
+        .await
+        .expect("introspection answers while the lock is held");
+    assert_eq!((status, &body["active"]), (200, &serde_json::json!(true)));
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+}
