@@ -320,10 +320,15 @@ fn one_off(command: Command) -> Result<(), String> {
 }
 
 fn user_admin_run(verb: user_admin::Verb, target: UserTarget) -> Result<(), String> {
+    let mail_paths = user_admin::MailPaths {
+        forgot: http::paths::FORGOT,
+        account: http::paths::ACCOUNT,
+    };
     user_admin::run(
         verb,
         target.config.config.as_deref(),
         target.email.as_deref(),
+        &mail_paths,
     )
 }
 

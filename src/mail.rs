@@ -61,6 +61,9 @@ pub enum Kind {
     SecondFactorOff,
     /// « Un code de secours a été utilisé ».
     RecoveryCodeUsed,
+    /// « Validation en deux étapes retirée par l'assistance »: the help
+    /// desk's `sesame user reset-2fa`.
+    SecondFactorReset,
 }
 
 impl Kind {
@@ -126,6 +129,12 @@ impl Kind {
                 "mail_totp_action",
                 "mail_changed_link",
             ),
+            Kind::SecondFactorReset => (
+                "mail_totp_reset_subject",
+                "mail_totp_reset_intro",
+                "mail_totp_action",
+                "mail_changed_link",
+            ),
         }
     }
 
@@ -139,6 +148,7 @@ impl Kind {
                 | Kind::SecondFactorOn
                 | Kind::SecondFactorOff
                 | Kind::RecoveryCodeUsed
+                | Kind::SecondFactorReset
         )
     }
 }
@@ -212,6 +222,17 @@ impl Mailer {
             wake: Notify::new(),
             pass: Mutex::new(()),
             account_url: OnceLock::new(),
+        })
+    }
+
+    /// A mailer that composes for the queue only, for the one-off commands
+    /// (off the async runtime, which SMTP's connection pool needs): the
+    /// running server's worker delivers what they queue, through its own
+    /// transport.
+    pub fn composer(config: &MailConfig) -> Result<Mailer, String> {
+        Mailer::new(&MailConfig {
+            transport: MailTransport::Outbox,
+            ..config.clone()
         })
     }
 
@@ -489,6 +510,7 @@ mod tests {
             Kind::Exists,
             Kind::Reset,
             Kind::PasswordChanged,
+            Kind::SecondFactorReset,
         ] {
             for lang in Lang::ALL {
                 let mail = m

@@ -272,7 +272,8 @@ pub fn send(
         | mail::Kind::AccountDeleted
         | mail::Kind::SecondFactorOn
         | mail::Kind::SecondFactorOff
-        | mail::Kind::RecoveryCodeUsed => {
+        | mail::Kind::RecoveryCodeUsed
+        | mail::Kind::SecondFactorReset => {
             return Err(crate::store::Error::Internal(
                 "not a sign-up or reset link mail".into(),
             ));

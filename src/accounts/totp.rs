@@ -425,21 +425,27 @@ pub async fn turn_off(
 
 /// The help desk's `sesame user reset-2fa`: removes the key and recovery
 /// codes of `sub` (and its wrong-answer counter), recorded in the audit
-/// trail with `detail` (the command and the operator); false when there
-/// was no second factor.
+/// trail with `detail` (the command and the operator), and queues a notice
+/// to the citizen like every change of the factor, all or nothing; false
+/// when there was no second factor.
 pub fn reset(
     tx: &Tx<'_>,
     sub: &str,
     origin: &audit::Origin,
     detail: &str,
+    notices: &Notices,
     now: i64,
 ) -> store::Result<bool> {
-    if !totp::delete(tx, sub)? {
+    // One-off commands' statements each commit on their own.
+    let tx = tx.savepoint()?;
+    if !totp::delete(&tx, sub)? {
         return Ok(false);
     }
-    throttle::clear(tx, &throttle_key(sub))?;
+    throttle::clear(&tx, &throttle_key(sub))?;
     let kind = Kind::SecondFactorDisabled;
-    audit::record(tx, kind, Some(sub), None, origin, Some(detail), now)?;
+    audit::record(&tx, kind, Some(sub), None, origin, Some(detail), now)?;
+    notices.send(&tx, sub, mail::Kind::SecondFactorReset, now)?;
+    tx.commit()?;
     Ok(true)
 }
 

@@ -6,7 +6,9 @@
 use crate::accounts::admin::{self, DeletedBy};
 use crate::accounts::audit::{self, Kind, Origin};
 use crate::accounts::legacy_hash::{self, Family};
-use crate::accounts::totp;
+use crate::accounts::totp::{self, Notices};
+use crate::i18n::Lang;
+use crate::mail::Mailer;
 use crate::store::{self, Tx, users};
 use crate::{app, config::Config};
 
@@ -24,10 +26,18 @@ pub(super) enum Verb {
     Reset2fa,
 }
 
+/// The pages a notice mail links to, under the issuer: « Mot de passe
+/// oublié ? » and « Mon compte » (paths the HTTP layer defines).
+pub(crate) struct MailPaths {
+    pub forgot: &'static str,
+    pub account: &'static str,
+}
+
 pub(super) fn run(
     verb: Verb,
     config: Option<&std::path::Path>,
     email: Option<&str>,
+    mail_paths: &MailPaths,
 ) -> Result<(), String> {
     let instance = Instance::open(config)?;
     instance.require_existing()?;
@@ -79,11 +89,13 @@ pub(super) fn run(
         }
         Verb::Reset2fa => {
             let detail = operator("user reset-2fa");
-            let removed =
-                totp::reset(&tx, sub, &origin, &detail, now).map_err(|e| e.to_string())?;
+            let notices = notices(config, mail_paths)?;
+            let removed = totp::reset(&tx, sub, &origin, &detail, &notices, now)
+                .map_err(|e| e.to_string())?;
             if removed {
                 println!(
-                    "second factor removed for {email} (sub {sub}): the next sign-in needs the password only"
+                    "second factor removed for {email} (sub {sub}): the next sign-in needs the password only; \
+                     a notice to {email} is queued (the running server sends it)"
                 );
             } else {
                 println!("{email} (sub {sub}) has no second factor: nothing to do");
@@ -110,6 +122,18 @@ pub(super) fn run(
         record_read(&tx, verb, sub, &origin, now)?;
     }
     Ok(())
+}
+
+/// The notices of a change to the second factor, composed here in the
+/// city's language (or the citizen's own) and queued for the server.
+fn notices(config: &Config, paths: &MailPaths) -> Result<Notices, String> {
+    let mailer = Mailer::composer(&config.mail)?;
+    mailer.set_account_url(format!("{}{}", config.issuer, paths.account));
+    Ok(Notices {
+        mailer: std::sync::Arc::new(mailer),
+        forgot_url: format!("{}{}", config.issuer, paths.forgot),
+        lang: Lang::Fr,
+    })
 }
 
 /// Looking at a citizen's data is recorded too (who consulted what).

@@ -11,6 +11,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod citizen;
 #[path = "../common/mod.rs"]
 mod common;
 mod first_run;

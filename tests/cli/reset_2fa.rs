@@ -1,7 +1,14 @@
 //! `sesame user reset-2fa --email E`: the help desk removes a citizen's
 //! second factor (key and recovery codes) after checking their identity;
 //! `user show` tells whether one is on; the audit trail names the command
-//! and the operator.
+//! and the operator; the citizen gets a notice mail, like for every change
+//! of the factor, sent by the running server.
+
+use crate::citizen::{CONFIRM, TOTP, enrolment_key, post, signed_in};
+use crate::common::instance::PASSWORD;
+use crate::common::totp::{code, mid_step};
+use crate::mailbox::SmtpSink;
+use crate::process::Instance;
 
 use super::{sesame, text};
 
@@ -101,4 +108,59 @@ fn reset_2fa_removes_the_second_factor_and_is_audited() {
         trail.contains("second_factor.disabled") && trail.contains("user reset-2fa"),
         "{trail}"
     );
+}
+
+#[tokio::test]
+async fn reset_2fa_mails_the_citizen_a_notice() {
+    let sink = SmtpSink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let email = "assistance@example.test";
+    let served = Instance::start(dir.path(), &sink.config(), &[email]);
+    let b = signed_in(&served, email, PASSWORD).await;
+    let key = enrolment_key(&served, &b).await;
+    let right = code(&key, mid_step().await);
+    let on = post(&served, &b, TOTP, CONFIRM, &[("code", &right)]).await;
+    assert_eq!(on.status(), 200);
+    let enrolled = sink.next_to(email, 0).await;
+    assert_eq!(
+        enrolled.subject(),
+        "Espace Citoyens - Validation en deux étapes activée"
+    );
+
+    let config = served.config.to_str().unwrap().to_owned();
+    let reset = tokio::task::spawn_blocking(move || {
+        sesame(
+            &["user", "reset-2fa", "--config", &config, "--email", email],
+            None,
+        )
+    })
+    .await
+    .unwrap();
+    assert!(reset.status.success(), "{}", text(&reset.stderr));
+    assert!(
+        text(&reset.stdout).contains("a notice to assistance@example.test is queued"),
+        "{}",
+        text(&reset.stdout)
+    );
+
+    // Queued by the command, sent by the server's worker within seconds.
+    let notice = sink.next_to(email, 1).await;
+    assert_eq!(
+        notice.subject(),
+        "Espace Citoyens - Validation en deux étapes retirée par l'assistance"
+    );
+    let body = notice.text();
+    assert!(body.contains("service d'assistance"), "{body}");
+    assert!(
+        body.contains(&served.url("/password/forgot")),
+        "the way out if it was not the citizen's request: {body}"
+    );
+    assert!(body.contains(&served.url("/account")), "{body}");
+    let compact: String = key.chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(!body.contains(&compact), "never the key");
+
+    // The next sign-in needs the password only.
+    let again = signed_in(&served, email, PASSWORD).await;
+    let account = again.get(served.url("/account")).send().await.unwrap();
+    assert_eq!(account.status(), 200, "no code step after the reset");
 }

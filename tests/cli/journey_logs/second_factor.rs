@@ -5,6 +5,7 @@
 //! turning the factor off (a wrong code, then a recovery code). Returns
 //! everything secret that was shown or typed, for the log to be searched.
 
+use crate::citizen::{CONFIRM, TOTP, enrolment_key, post, signed_in};
 use crate::common::totp::{code, mid_step};
 use crate::common::web::{browser, hidden, location, text_of, unescape};
 use crate::process::{CALLBACK, Instance};
@@ -14,49 +15,6 @@ const REFUSED: &str = "Ce code n'est pas valable";
 
 /// A secret of the journey: what it is, and its text.
 pub type Secret = (String, String);
-
-/// The text between `start` and the next `end` after it.
-fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
-    let from = html
-        .find(start)
-        .unwrap_or_else(|| panic!("no {start} in:\n{html}"))
-        + start.len();
-    let to = html[from..].find(end).unwrap() + from;
-    &html[from..to]
-}
-
-/// Signs in on the bare login page in a new browser; returns it.
-async fn signed_in(sesame: &Instance, email: &str, password: &str) -> reqwest::Client {
-    let b = browser();
-    let html = text_of(&b, sesame.url("/login")).await;
-    let form = [
-        ("csrf", hidden(&html, "csrf")),
-        ("email", email.to_owned()),
-        ("password", password.to_owned()),
-    ];
-    let answer = b
-        .post(sesame.url("/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(location(&answer), "/");
-    b
-}
-
-/// Posts `form` and the CSRF token of the page at `page` to `to`.
-async fn post(
-    sesame: &Instance,
-    b: &reqwest::Client,
-    page: &str,
-    to: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    let html = text_of(b, sesame.url(page)).await;
-    let csrf = hidden(&html, "csrf");
-    let form = [form, &[("csrf", csrf.as_str())]].concat();
-    b.post(sesame.url(to)).form(&form).send().await.unwrap()
-}
 
 /// Posts `typed` as `field` on the code step at `step`.
 async fn answer(
@@ -86,21 +44,15 @@ pub async fn journey(sesame: &Instance, email: &str, password: &str) -> Vec<Secr
     let mut secrets = vec![];
     // Enrolment, the key read off the page; a wrong code, then a right one.
     let laptop = signed_in(sesame, email, password).await;
-    let totp = "/account/security/totp";
-    let shown = post(sesame, &laptop, totp, "/account/security/totp/enrol", &[]).await;
-    assert_eq!(shown.status(), 200);
-    let shown = unescape(&shown.text().await.unwrap());
-    let grouped = between(&shown, "id=\"totp-key\" class=\"totp-key\"", "</code>");
-    let grouped = grouped.rsplit('>').next().unwrap().to_owned();
+    let grouped = enrolment_key(sesame, &laptop).await;
     let key: String = grouped.chars().filter(|c| !c.is_whitespace()).collect();
     assert_eq!(key.len(), 32, "{grouped}");
     let now = mid_step().await;
-    let confirm = "/account/security/totp/confirm";
     let wrong = wrong_code(&key, now, 1);
-    let refused = post(sesame, &laptop, totp, confirm, &[("code", &wrong)]).await;
+    let refused = post(sesame, &laptop, TOTP, CONFIRM, &[("code", &wrong)]).await;
     assert_eq!(refused.status(), 422);
     let right = code(&key, now);
-    let on = post(sesame, &laptop, totp, confirm, &[("code", &right)]).await;
+    let on = post(sesame, &laptop, TOTP, CONFIRM, &[("code", &right)]).await;
     assert_eq!(on.status(), 200);
     let on = unescape(&on.text().await.unwrap());
     let codes: Vec<String> = on
@@ -154,10 +106,10 @@ pub async fn journey(sesame: &Instance, email: &str, password: &str) -> Vec<Secr
     let disable = "/account/security/totp/disable";
     let wrong = wrong_code(&key, now, 3);
     let form = [("password", password), ("code", wrong.as_str())];
-    let refused = post(sesame, &laptop, totp, disable, &form).await;
+    let refused = post(sesame, &laptop, TOTP, disable, &form).await;
     assert_eq!(refused.status(), 422);
     let form = [("password", password), ("code", codes[5].as_str())];
-    let off = post(sesame, &laptop, totp, disable, &form).await;
+    let off = post(sesame, &laptop, TOTP, disable, &form).await;
     assert_eq!(location(&off), "/account/security?done=totp_off");
     secrets.push(("wrong code to turn it off".into(), wrong));
 
