@@ -20,8 +20,10 @@ const FIRST_PASSWORD: &str = "Premier-Secret-4821";
 const NEW_PASSWORD: &str = "Second-Secret-9302";
 const WRONG_PASSWORD: &str = "Mauvais-Secret-7777";
 /// Everything Sésame logs, down to `trace` (a form or a code logged at
-/// any level would show).
-const LOG_FILTER: &str = "trace";
+/// any level would show), the PostgreSQL driver's statement lines asked
+/// for by name as well (held at `info` whatever is asked: they print
+/// every statement's parameters).
+const LOG_FILTER: &str = "trace,tokio_postgres=trace,tokio_postgres::query=trace";
 
 /// The link starting with `prefix` in the `n`-th mail (waits for it).
 async fn link_in_mail(sink: &SmtpSink, n: usize, prefix: &str) -> String {
