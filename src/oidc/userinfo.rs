@@ -9,7 +9,7 @@ use super::tokens::PresentedAccess;
 use crate::config::Clients;
 use crate::protocol::Scope;
 use crate::store::grants::{self, AccessToken};
-use crate::store::users::{self, User};
+use crate::store::users::User;
 use crate::store::{self, Tx};
 
 /// An active citizen token, with its `claims` request and its citizen.
@@ -23,16 +23,13 @@ pub struct Holder {
 /// revoked, unexpired at `now`); `None` too for a client's own token.
 pub fn holder(tx: &Tx<'_>, presented: &PresentedAccess, now: i64) -> store::Result<Option<Holder>> {
     let (jti, digest) = (&presented.claims.jti, &presented.digest);
-    let Some((token, claims_request)) = grants::active_access_token(tx, jti, digest, now)? else {
-        return Ok(None);
-    };
-    let Some(sub) = token.sub.as_deref() else {
-        return Ok(None);
-    };
-    Ok(users::by_sub(tx, sub)?.map(|user| Holder {
-        token,
-        claims_request,
-        user,
+    let holder = grants::active_access_token_holder(tx, jti, digest, now)?;
+    Ok(holder.and_then(|(token, claims_request, user)| {
+        user.map(|user| Holder {
+            token,
+            claims_request,
+            user,
+        })
     }))
 }
 

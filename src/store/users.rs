@@ -36,29 +36,43 @@ const COLUMNS: &str = "sub, email, email_verified, password_hash, gender, given_
      postal_code, locality, country, roles, locale, created_at, updated_at, disabled_at";
 
 fn from_row(row: &Row<'_, '_>) -> Result<User> {
-    let roles: String = row.get(16)?;
+    from_row_at(row, 0)
+}
+
+/// [`COLUMNS`], each prefixed with `table.` (for a join).
+pub(super) fn columns_of(table: &str) -> String {
+    COLUMNS
+        .split(", ")
+        .map(|column| format!("{table}.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The citizen in the columns of [`COLUMNS`] from `at` on.
+pub(super) fn from_row_at(row: &Row<'_, '_>, at: usize) -> Result<User> {
+    let roles: String = row.get(at + 16)?;
     Ok(User {
-        sub: row.get(0)?,
-        email: row.get(1)?,
-        email_verified: row.get(2)?,
-        password_hash: row.get(3)?,
-        gender: row.get(4)?,
-        given_name: row.get(5)?,
-        family_name: row.get(6)?,
-        preferred_username: row.get(7)?,
-        birthdate: row.get(8)?,
-        birthplace: row.get(9)?,
-        birthcountry: row.get(10)?,
-        phone_number: row.get(11)?,
-        street_address: row.get(12)?,
-        postal_code: row.get(13)?,
-        locality: row.get(14)?,
-        country: row.get(15)?,
+        sub: row.get(at)?,
+        email: row.get(at + 1)?,
+        email_verified: row.get(at + 2)?,
+        password_hash: row.get(at + 3)?,
+        gender: row.get(at + 4)?,
+        given_name: row.get(at + 5)?,
+        family_name: row.get(at + 6)?,
+        preferred_username: row.get(at + 7)?,
+        birthdate: row.get(at + 8)?,
+        birthplace: row.get(at + 9)?,
+        birthcountry: row.get(at + 10)?,
+        phone_number: row.get(at + 11)?,
+        street_address: row.get(at + 12)?,
+        postal_code: row.get(at + 13)?,
+        locality: row.get(at + 14)?,
+        country: row.get(at + 15)?,
         roles: serde_json::from_str(&roles).unwrap_or_default(),
-        locale: row.get(17)?,
-        created_at: row.get(18)?,
-        updated_at: row.get(19)?,
-        disabled_at: row.get(20)?,
+        locale: row.get(at + 17)?,
+        created_at: row.get(at + 18)?,
+        updated_at: row.get(at + 19)?,
+        disabled_at: row.get(at + 20)?,
     })
 }
 
