@@ -27,7 +27,7 @@ pub struct Code {
 /// Stores a code under its key (`secrets::token_key`) with the SHA-256 of
 /// the whole code.
 pub fn insert_code(tx: &Tx<'_>, key: &str, digest: &str, c: &Code) -> Result<()> {
-    tx.execute(
+    tx.write(
         "INSERT INTO auth_codes (id, digest, client_id, sub, redirect_uri, scopes, claims, nonce, \
          code_challenge, sid, auth_time, amr, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
@@ -98,7 +98,7 @@ pub struct Grant {
 }
 
 pub fn insert_grant(tx: &Tx<'_>, g: &Grant) -> Result<()> {
-    tx.execute("INSERT INTO grants (id, sub, client_id, scopes, claims, sid, auth_time, amr, created_at, expires_at) \
+    tx.write("INSERT INTO grants (id, sub, client_id, scopes, claims, sid, auth_time, amr, created_at, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", args![
         g.id,
         g.sub,
@@ -163,7 +163,7 @@ pub struct AccessToken {
 
 /// Records an issued access token with the SHA-256 of the token itself.
 pub fn insert_access_token(tx: &Tx<'_>, t: &AccessToken, digest: &str) -> Result<()> {
-    tx.execute(
+    tx.write(
         "INSERT INTO access_tokens (jti, digest, grant_id, client_id, sub, scopes, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         args![
@@ -376,7 +376,7 @@ pub fn insert_refresh_token(
     now: i64,
     expires_at: i64,
 ) -> Result<()> {
-    tx.execute("INSERT INTO refresh_tokens (digest, grant_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)", args![digest, grant_id, now, expires_at])?;
+    tx.write("INSERT INTO refresh_tokens (digest, grant_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)", args![digest, grant_id, now, expires_at])?;
     Ok(())
 }
 

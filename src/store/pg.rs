@@ -174,7 +174,8 @@ fn run_reads(conn: PgConn, url: &str, queue: &Mutex<mpsc::Receiver<Job>>) {
         let job = match next(false) {
             Some(job) => job,
             None => {
-                if let Err(e) = conn.borrow_mut().flush() {
+                let sent = conn.borrow_mut().flush();
+                if let Err(e) = sent {
                     tracing::error!(error = %e, "database: cannot end a read");
                 }
                 match next(true) {
@@ -241,17 +242,31 @@ fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>) {
         }
         // A panic in one job must not take the database away from the others.
         let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx)));
-        let keep = matches!(&done, Ok(d) if d.ok);
-        kept_any |= keep;
+        let mut keep = matches!(&done, Ok(d) if d.ok);
+        let mut failed_late = false;
+        let writes_queued = conn.borrow().writes_queued();
         if !alone {
-            defer(if keep {
-                "RELEASE job"
+            if keep && writes_queued {
+                // The job's queued writes decide whether it is kept: sent
+                // now with its release (a lone job's go with the COMMIT).
+                defer("RELEASE job");
+                let sent = conn.borrow_mut().flush();
+                if let Err(e) = sent {
+                    tracing::error!(error = %e, "database: a job's write failed");
+                    (keep, failed_late) = (false, true);
+                    defer("ROLLBACK TO job; RELEASE job");
+                }
             } else {
-                "ROLLBACK TO job; RELEASE job"
-            });
+                defer(if keep {
+                    "RELEASE job"
+                } else {
+                    "ROLLBACK TO job; RELEASE job"
+                });
+            }
         }
+        kept_any |= keep;
         match done {
-            Ok(done) => answers.push(done),
+            Ok(done) => answers.push((done, failed_late)),
             Err(_) => tracing::error!("a database job panicked"),
         }
     }
@@ -269,10 +284,10 @@ fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>) {
             false
         }
     };
-    for done in answers {
+    for (done, failed_late) in answers {
         // A lone job undone by its rollback still gets its own answer (its
         // error), as a job undone by its savepoint does.
-        (done.answer)(committed);
+        (done.answer)(committed && !failed_late);
     }
 }
 

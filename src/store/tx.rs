@@ -16,7 +16,10 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::ops::Deref;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use rusqlite::Connection;
 
@@ -70,21 +73,66 @@ impl Row<'_, '_> {
 /// thread (the server's database thread, or a one-off command), which
 /// drives the asynchronous client on a runtime of its own.
 ///
-/// Transaction control (`BEGIN`, savepoints, their release) is deferred and
-/// sent in the same round trip as the next statement: the server runs the
-/// two in order, so a one-statement job in a batch costs one round trip
-/// instead of three, and the batch's `BEGIN` rides with its first
-/// statement. A deferred statement that fails aborts the transaction, so
-/// the statement after it fails too, and its error is the one reported.
+/// Round trips are the cost, so what needs no answer yet is queued and sent
+/// in the same round trip as the next statement whose answer is awaited
+/// (the server runs them in order): transaction control (`BEGIN`,
+/// savepoints, their release) and, inside a transaction, the writes whose
+/// outcome the job does not read ([`Tx::write`]). A one-statement job in a
+/// batch costs one round trip instead of three, the batch's `BEGIN` rides
+/// with its first statement, and a token request's inserts ride with its
+/// next read. A queued statement that fails aborts the transaction, so
+/// everything behind it fails too, and its error is the one reported; the
+/// database thread sends a job's queued writes with the job's end at the
+/// latest, so their failure fails that job (`pg::run_batch`).
 pub(super) struct PgConn {
     runtime: tokio::runtime::Runtime,
-    client: tokio_postgres::Client,
+    client: Arc<tokio_postgres::Client>,
     statements: HashMap<String, tokio_postgres::Statement>,
-    /// Control statements not sent yet, `; `-separated.
+    /// Requests not sent yet, in order (writes, and control statements
+    /// queued before a write).
+    queued: Vec<Queued>,
+    /// Control statements queued since the last of `queued`, `; `-separated.
     pending: String,
     /// A transaction is open (a batch of jobs, or a command's savepoint):
-    /// savepoints nest in it instead of opening one.
+    /// savepoints nest in it instead of opening one, and writes may wait.
     pub(super) in_transaction: bool,
+}
+
+/// A request waiting to be sent; it owns what it sends.
+type Queued = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + Send>>;
+
+/// A parameter already encoded for its statement's type, so that a queued
+/// write owns its parameters. Never shows its bytes (they may be secrets).
+struct Encoded(Option<bytes::Bytes>);
+
+impl std::fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Encoded(..)")
+    }
+}
+
+impl tokio_postgres::types::ToSql for Encoded {
+    fn to_sql(
+        &self,
+        _: &tokio_postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
+    {
+        match &self.0 {
+            Some(bytes) => {
+                out.extend_from_slice(bytes);
+                Ok(tokio_postgres::types::IsNull::No)
+            }
+            None => Ok(tokio_postgres::types::IsNull::Yes),
+        }
+    }
+
+    /// Checked when encoded, against the statement's own types.
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
 }
 
 impl PgConn {
@@ -103,8 +151,9 @@ impl PgConn {
         });
         Ok(PgConn {
             runtime,
-            client,
+            client: Arc::new(client),
             statements: HashMap::new(),
+            queued: Vec::new(),
             pending: String::new(),
             in_transaction: false,
         })
@@ -125,6 +174,23 @@ impl PgConn {
         self.pending.push_str(sql);
     }
 
+    /// Whether writes are queued (the job's end must send them).
+    pub(super) fn writes_queued(&self) -> bool {
+        !self.queued.is_empty()
+    }
+
+    /// Moves the pending control statements into the queue, behind what
+    /// is there.
+    fn seal(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let sql = std::mem::take(&mut self.pending);
+        let client = Arc::clone(&self.client);
+        self.queued
+            .push(Box::pin(async move { client.batch_execute(&sql).await }));
+    }
+
     /// Sends what is queued and `sql` (several statements, no parameters)
     /// now, in one round trip.
     pub(super) fn batch(&mut self, sql: &str) -> Result<()> {
@@ -132,39 +198,33 @@ impl PgConn {
         self.flush()
     }
 
-    /// Sends what is queued now, if anything.
+    /// Sends what is queued now, if anything; the first failure is the
+    /// answer.
     pub(super) fn flush(&mut self) -> Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let sql = std::mem::take(&mut self.pending);
-        Ok(self.runtime.block_on(self.client.batch_execute(&sql))?)
+        self.pipelined(|_| async { Ok(()) })
     }
 
     /// Runs `query` on the client after what is queued, in the same round
     /// trip (the client pipelines requests sent before their answers are
-    /// awaited, in the order the futures are first polled: `join` polls its
-    /// first future first).
+    /// awaited, in the order the futures are first polled: `join` and
+    /// `join_all` poll theirs in order).
     fn pipelined<'a, T, F>(
         &'a mut self,
         query: impl FnOnce(&'a tokio_postgres::Client) -> F,
     ) -> Result<T>
     where
-        F: std::future::Future<Output = Result<T, tokio_postgres::Error>> + 'a,
+        F: Future<Output = Result<T, tokio_postgres::Error>> + 'a,
     {
-        let pending = std::mem::take(&mut self.pending);
-        let client = &self.client;
-        let (before, result) = self.runtime.block_on(async {
-            let before = async {
-                if pending.is_empty() {
-                    Ok(())
-                } else {
-                    client.batch_execute(&pending).await
-                }
-            };
-            futures_util::future::join(before, query(client)).await
-        });
-        before?;
+        self.seal();
+        let queued = std::mem::take(&mut self.queued);
+        let client = &*self.client;
+        let (before, result) = self.runtime.block_on(futures_util::future::join(
+            futures_util::future::join_all(queued),
+            query(client),
+        ));
+        for sent in before {
+            sent?;
+        }
         Ok(result?)
     }
 
@@ -192,6 +252,48 @@ impl PgConn {
         self.pipelined(|client| async move { client.execute(&statement, &params).await })
     }
 
+    /// Queues a write whose outcome the job does not read (inside a
+    /// transaction; outside one it runs at once, nothing else would send it).
+    fn write(&mut self, sql: &str, args: &[&dyn Arg]) -> Result<()> {
+        if !self.in_transaction {
+            return self.execute(sql, args).map(drop);
+        }
+        let statement = self.statement(sql)?;
+        let types = statement.params();
+        if types.len() != args.len() {
+            return Err(Error::Internal(format!(
+                "{} parameters for {} in {sql}",
+                args.len(),
+                types.len()
+            )));
+        }
+        let mut params = Vec::with_capacity(args.len());
+        for (arg, ty) in args.iter().zip(types) {
+            let mut out = bytes::BytesMut::new();
+            let null = arg
+                .pg()
+                .to_sql_checked(ty, &mut out)
+                .map_err(|e| Error::Internal(format!("cannot encode a parameter of {sql}: {e}")))?;
+            params.push(Encoded(match null {
+                tokio_postgres::types::IsNull::Yes => None,
+                tokio_postgres::types::IsNull::No => Some(out.freeze()),
+            }));
+        }
+        self.seal();
+        let client = Arc::clone(&self.client);
+        self.queued.push(Box::pin(async move {
+            client
+                .execute_raw(&statement, params.iter())
+                .await
+                .map(drop)
+        }));
+        // `join_all` polls a short list in order; keep it short.
+        if self.queued.len() >= 16 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
     /// Runs `sql` unprepared, without parameters (tests, one-off commands).
     fn rows_unprepared(&mut self, sql: &str) -> Result<Vec<tokio_postgres::Row>> {
         self.pipelined(|client| client.query(sql, &[]))
@@ -204,7 +306,8 @@ impl PgConn {
         f: impl AsyncFnOnce(&mut tokio_postgres::Client) -> Result<T>,
     ) -> Result<T> {
         self.flush()?;
-        let client = &mut self.client;
+        let client = Arc::get_mut(&mut self.client)
+            .ok_or_else(|| Error::Internal("database: the client is shared".into()))?;
         self.runtime.block_on(f(client))
     }
 }
@@ -272,6 +375,17 @@ impl<'c> Tx<'c> {
                 let changed = conn.borrow_mut().execute(sql, args)?;
                 Ok(usize::try_from(changed).unwrap_or(usize::MAX))
             }
+        }
+    }
+
+    /// Runs one statement whose outcome the job does not read (an insert
+    /// of a new row): on PostgreSQL, inside a job, it is sent with the
+    /// job's next statement or its end (see [`PgConn`]); if it fails, the
+    /// job fails. On SQLite it runs at once.
+    pub(super) fn write(&self, sql: &str, args: &[&dyn Arg]) -> Result<()> {
+        match self.conn {
+            Conn::Lite(_) => self.execute(sql, args).map(drop),
+            Conn::Pg(conn) => conn.borrow_mut().write(sql, args),
         }
     }
 

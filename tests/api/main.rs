@@ -15,6 +15,7 @@ mod rp;
 mod admin;
 mod authorize;
 mod backchannel;
+mod batches;
 mod client_credentials;
 mod csrf;
 mod discovery;

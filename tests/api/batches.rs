@@ -1,0 +1,91 @@
+//! The database runs the jobs waiting at a moment in one transaction
+//! (group commit), each atomic on its own: a job that fails is undone
+//! alone, and the jobs beside it in the batch are kept. On PostgreSQL a
+//! job's inserts are sent with its next statement or its end, so their
+//! failure comes late; it must still fail that job, and that job only.
+
+use sesame::protocol::{ClientId, Scopes};
+use sesame::store::grants::{AccessToken, insert_access_token};
+
+use crate::helpers::*;
+use crate::rp::post_as;
+
+fn token(jti: &str) -> AccessToken {
+    AccessToken {
+        jti: jti.to_owned(),
+        grant_id: None,
+        client_id: ClientId::parse("rp-basic").unwrap(),
+        sub: None,
+        scopes: Scopes::parse("openid").unwrap(),
+        expires_at: 4_000_000_000,
+    }
+}
+
+#[tokio::test]
+async fn a_job_whose_insert_fails_is_undone_alone_and_its_neighbours_are_kept() {
+    let server = TestServer::start().await;
+    let store = server.app.store.clone();
+    store
+        .run(|tx| insert_access_token(tx, &token("taken"), "first"))
+        .await
+        .unwrap();
+    // Forty jobs at once, so that they share batches; every odd one writes
+    // its own token, then one whose key is taken.
+    let jobs: Vec<_> = (0..40)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .run(move |tx| {
+                        insert_access_token(tx, &token(&format!("own-{i:02}")), "own")?;
+                        if i % 2 == 1 {
+                            insert_access_token(tx, &token("taken"), "again")?;
+                        }
+                        Ok(i)
+                    })
+                    .await
+            })
+        })
+        .collect();
+    for (i, job) in jobs.into_iter().enumerate() {
+        let answer = job.await.unwrap();
+        if i % 2 == 1 {
+            assert!(answer.is_err(), "job {i} repeated a key: it fails");
+        } else {
+            assert_eq!(answer.unwrap(), i, "job {i} is kept");
+        }
+    }
+    let kept: Vec<String> = store
+        .run(|tx| {
+            let mut kept = Vec::new();
+            for i in 0..40 {
+                let sql = format!("SELECT COUNT(*) FROM access_tokens WHERE jti = 'own-{i:02}'");
+                if tx.query_i64(&sql)? == 1 {
+                    kept.push(format!("own-{i:02}"));
+                }
+            }
+            Ok(kept)
+        })
+        .await
+        .unwrap();
+    let expected: Vec<String> = (0..40).step_by(2).map(|i| format!("own-{i:02}")).collect();
+    assert_eq!(kept, expected, "only the failed jobs' writes are undone");
+    let first = store
+        .run(|tx| {
+            tx.query_i64(
+                "SELECT COUNT(*) FROM access_tokens WHERE jti = 'taken' AND digest = 'first'",
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(first, 1, "the taken key keeps its first row");
+    // The database goes on serving.
+    let (status, body) = post_as(
+        &server,
+        "/token",
+        "service",
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
