@@ -23,9 +23,13 @@ async fn sign_in_to_the_portal(b: &mut Browser, stack: &Stack, email: &str) {
     b.expect_page("Rapprochement", "Rapprochement").await;
     b.click_link("Rapprochement: new espace", "Créer mon espace")
         .await;
+    b.expect_page("new espace", "Création d'un espace personnel")
+        .await;
     b.choose("new espace", "J'accepte les conditions générales")
         .await;
     b.click_button("new espace: submit", "Créer mon espace")
+        .await;
+    b.expect_page("activated", "Confirmation d'activation de l'espace")
         .await;
     b.click_link("activated", "J'accède à mon espace personnel")
         .await;

@@ -17,6 +17,14 @@ use crate::processes::{CHROMIUM, Stack, axe_source};
 /// The WCAG levels the city must meet (RGAA builds on them).
 const AXE_TAGS: &[&str] = &["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
 
+/// Set on a page's `window` just before a click on it. WebDriver's click
+/// returns once the event is dispatched, and on a loaded machine the
+/// navigation it starts may not have begun yet: the page clicked on is
+/// still there, with the same heading when a form comes back with an
+/// error. Every new document has a new `window`, so a page without the
+/// mark is the click's answer (or a later page), never the page left.
+const CLICKED_AWAY: &str = "window.__sesameE2eClickedAway";
+
 pub struct Browser {
     pub client: Client,
     step: usize,
@@ -107,6 +115,29 @@ impl Browser {
             .unwrap_or(Value::Null)
     }
 
+    /// The `h1` of the page, or `None` while it is still the page a click
+    /// left (its answer has not replaced it yet).
+    async fn new_heading(&self) -> Option<String> {
+        let script = format!(
+            "if ({CLICKED_AWAY}) return null;
+             const h = document.querySelector('h1'); return h ? h.innerText : '';"
+        );
+        self.eval(&script).await.as_str().map(str::to_owned)
+    }
+
+    /// Whether the page is still the one a click left.
+    async fn clicked_away(&self) -> bool {
+        self.eval(&format!("return {CLICKED_AWAY} === true;"))
+            .await
+            .as_bool()
+            .unwrap_or(false)
+    }
+
+    /// Marks the page about to be clicked on (see [`CLICKED_AWAY`]).
+    async fn leaving(&self) {
+        self.eval(&format!("{CLICKED_AWAY} = true;")).await;
+    }
+
     pub async fn heading(&self) -> String {
         self.eval("const h = document.querySelector('h1'); return h ? h.innerText : '';")
             .await
@@ -134,26 +165,50 @@ impl Browser {
         )
     }
 
+    /// Opens `url`. Never straight after a click: the click's request
+    /// would race this navigation (the browser drops the answer it gets
+    /// second, and the server may see them in either order); wait for the
+    /// page the click leads to first, as a citizen would.
     pub async fn goto(&mut self, url: &str) {
+        if self.clicked_away().await {
+            let msg = self
+                .fail(
+                    "open",
+                    format!("opening {url} before the last click's page came (expect_page first)"),
+                )
+                .await;
+            panic!("{msg}");
+        }
         if let Err(e) = self.client.goto(url).await {
             let msg = self.fail("open", format!("cannot open {url}: {e}")).await;
             panic!("{msg}");
         }
     }
 
-    /// Waits for the page whose `h1` contains `heading`, then saves its
-    /// screenshot and checks it with axe-core.
+    /// Waits for the page whose `h1` contains `heading` — a new page, if
+    /// the last step clicked: the page clicked on never counts, even with
+    /// the same heading (a form shown again with its error) — then saves
+    /// its screenshot and checks it with axe-core.
     pub async fn expect_page(&mut self, step: &str, heading: &str) {
         self.step += 1;
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if self.heading().await.contains(heading) {
+            if self
+                .new_heading()
+                .await
+                .is_some_and(|h| h.contains(heading))
+            {
                 break;
             }
             if Instant::now() > deadline {
                 self.screenshot(step).await;
+                let still = if self.clicked_away().await {
+                    " (still on the page clicked on: its answer never came)"
+                } else {
+                    ""
+                };
                 let msg = self
-                    .fail(step, format!("expected a page titled « {heading} »"))
+                    .fail(step, format!("expected a page titled « {heading} »{still}"))
                     .await;
                 panic!("{msg}");
             }
@@ -251,6 +306,7 @@ impl Browser {
     pub async fn click_link(&mut self, step: &str, text: &str) {
         let xpath = format!("//a[normalize-space(.)={}]", xpath_literal(text));
         let link = self.find(step, &xpath, &format!("a link « {text} »")).await;
+        self.leaving().await;
         if let Err(e) = link.click().await {
             let msg = self
                 .fail(step, format!("cannot click « {text} »: {e}"))
@@ -267,6 +323,7 @@ impl Browser {
         let button = self
             .find(step, &xpath, &format!("a button « {text} »"))
             .await;
+        self.leaving().await;
         if let Err(e) = button.click().await {
             let msg = self
                 .fail(step, format!("cannot press « {text} »: {e}"))

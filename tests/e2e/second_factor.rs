@@ -35,6 +35,20 @@ async fn mid_step() -> u64 {
     }
 }
 
+/// A code of six equal digits that none of the steps the server could
+/// accept around now gives: a wrong code that is wrong for sure.
+fn wrong_code(key: &str) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let near: Vec<String> = (0..5).map(|i| code(key, now - 60 + 30 * i)).collect();
+    (0..10)
+        .map(|d| d.to_string().repeat(6))
+        .find(|c| !near.contains(c))
+        .unwrap()
+}
+
 async fn text_of(b: &Browser, id: &str) -> String {
     b.script(&format!(
         "return document.getElementById('{id}').textContent;"
@@ -58,6 +72,7 @@ async fn enrol_by_reading_the_key_then_sign_in_with_a_code_to_a_service_that_req
             b.fill("login", "Courriel", email).await;
             b.fill("login", "Mot de passe", PASSWORD).await;
             b.click_button("login: submit", "Se connecter").await;
+            b.expect_page("signed in", "Votre compte").await;
             b.goto(&format!("{}/account/security", stack.sesame)).await;
             b.expect_page("security", "Sécurité").await;
             b.expect_text("security", "La validation en deux étapes n'est pas activée")
@@ -104,6 +119,7 @@ async fn enrol_by_reading_the_key_then_sign_in_with_a_code_to_a_service_that_req
             b.goto(&format!("{}/logout", stack.sesame)).await;
             b.expect_page("logout", "Se déconnecter").await;
             b.click_button("logout: confirm", "Se déconnecter").await;
+            b.expect_page("signed out", "Vous êtes déconnecté").await;
 
             b.goto(&stack.portal("/")).await;
             b.click_link("portal home: Se connecter", "Se connecter")
@@ -116,12 +132,9 @@ async fn enrol_by_reading_the_key_then_sign_in_with_a_code_to_a_service_that_req
             b.expect_page("the code step", "Validation en deux étapes")
                 .await;
             b.expect_text("the code step", "Espace Citoyens").await;
-            b.fill(
-                "the code step: a wrong code",
-                "Code de validation",
-                "000000",
-            )
-            .await;
+            let wrong = wrong_code(&key);
+            b.fill("the code step: a wrong code", "Code de validation", &wrong)
+                .await;
             b.click_button("the code step: submit", "Valider").await;
             b.expect_page("the code step: refused", "Validation en deux étapes")
                 .await;

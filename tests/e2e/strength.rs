@@ -202,6 +202,7 @@ async fn the_password_change_page_has_the_indicator_in_english_too() {
         b.fill("login", "Courriel", email).await;
         b.fill("login", "Mot de passe", PASSWORD).await;
         b.click_button("login: submit", "Se connecter").await;
+        b.expect_page("signed in", "Votre compte").await;
         b.goto(&format!("{}/account/security?lang=en", stack.sesame))
             .await;
         b.expect_page("security, in English", "Security").await;
