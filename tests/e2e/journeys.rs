@@ -262,7 +262,10 @@ async fn new_citizen_signs_up_verifies_the_mail_consents_and_signs_out_of_both()
         )
         .await;
 
-        let mail = stack.newest_mail().expect("a mail in Sésame's outbox");
+        let mail = stack
+            .newest_mail()
+            .await
+            .expect("a mail in Sésame's outbox");
         assert!(
             mail.contains("Espace Citoyens - Création de votre compte"),
             "{mail}"
@@ -270,6 +273,7 @@ async fn new_citizen_signs_up_verifies_the_mail_consents_and_signs_out_of_both()
         assert!(mail.contains("Ce lien expirera dans 5 minutes."), "{mail}");
         let link = stack
             .link_in_newest_mail()
+            .await
             .expect("a link to Sésame in the mail");
         b.goto(&link).await;
         // Opening the link changes nothing: its page confirms with a POST
@@ -307,6 +311,7 @@ async fn password_reset_leads_to_a_successful_sign_in() {
         b.expect_page("reset mail sent", "").await;
         let link = stack
             .link_in_newest_mail()
+            .await
             .expect("a reset link in Sésame's outbox");
         b.goto(&link).await;
         b.expect_page("new password form", "mot de passe").await;

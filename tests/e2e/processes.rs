@@ -245,9 +245,23 @@ impl Stack {
         );
     }
 
+    /// The newest mail in Sésame's outbox, waiting up to 10 s for one to
+    /// come: Sésame's mail worker writes it after the page that says
+    /// « sent » has answered, as a mailbox receives it a moment later.
+    pub async fn newest_mail(&self) -> Option<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mail = self.newest_mail_now();
+            if mail.is_some() || Instant::now() > deadline {
+                return mail;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The newest mail Sésame wrote to its outbox, decoded enough to read
     /// its links (quoted-printable soft breaks and `=3D`).
-    pub fn newest_mail(&self) -> Option<String> {
+    fn newest_mail_now(&self) -> Option<String> {
         let mut mails: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
         let mut folders = vec![self.dir.path().to_path_buf()];
         while let Some(folder) = folders.pop() {
@@ -273,9 +287,9 @@ impl Stack {
         ))
     }
 
-    /// The first link to Sésame in the newest mail.
-    pub fn link_in_newest_mail(&self) -> Option<String> {
-        let mail = self.newest_mail()?;
+    /// The first link to Sésame in the newest mail ([`Stack::newest_mail`]).
+    pub async fn link_in_newest_mail(&self) -> Option<String> {
+        let mail = self.newest_mail().await?;
         let start = mail.find(&self.sesame)?;
         let end = mail[start..]
             .find(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | '>' | '\''))
