@@ -14,7 +14,7 @@ use std::time::Duration;
 use metrics::{Counter, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::store::{self, Store};
+use crate::store::{self, Database};
 
 const HTTP_REQUESTS: &str = "sesame_http_requests_total";
 const HTTP_DURATION: &str = "sesame_http_request_duration_seconds";
@@ -223,23 +223,54 @@ pub fn request(route: &str, method: &str, status: u16, elapsed: Duration) {
 
 /// Reads the gauges from the database every [`GAUGE_INTERVAL`], and runs
 /// the exporter's upkeep (histogram windows), until the runtime ends.
-pub fn spawn_gauges(store: Store, handle: PrometheusHandle) {
+///
+/// The counts read whole tables (a million citizens' worth), so they run
+/// on a thread and a connection of their own, never as a job of the
+/// database thread that every request queued meanwhile would wait for.
+pub fn spawn_gauges(database: Database, handle: PrometheusHandle) {
+    let (ticks, ticked) = std::sync::mpsc::channel::<i64>();
+    let reader = std::thread::Builder::new()
+        .name("sesame-gauges".into())
+        .spawn(move || read_gauges(&database, &ticked));
+    if let Err(e) = reader {
+        tracing::warn!(error = %e, "metrics: cannot start the gauges' thread");
+    }
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(GAUGE_INTERVAL);
         loop {
             tick.tick().await;
             handle.run_upkeep();
-            let now = crate::app::now();
-            match store.run(move |tx| store::stats::counts(tx, now)).await {
-                Ok(c) => {
-                    gauge!(CITIZENS).set(c.citizens as f64);
-                    gauge!(LIVE_SESSIONS).set(c.live_sessions as f64);
-                    gauge!(MAIL_QUEUE_PENDING).set(c.mails_pending as f64);
-                    let age = c.oldest_mail_at.map_or(0, |at| (now - at).max(0));
-                    gauge!(MAIL_QUEUE_AGE).set(age as f64);
-                }
-                Err(e) => tracing::warn!(error = %e, "metrics: cannot read the gauges"),
+            // The thread stops with this task (its channel closes).
+            if ticks.send(crate::app::now()).is_err() {
+                return;
             }
         }
     });
+}
+
+/// The gauges' thread: one count per tick, on a connection opened at the
+/// first and opened again after a failure.
+fn read_gauges(database: &Database, ticked: &std::sync::mpsc::Receiver<i64>) {
+    let mut reader = None;
+    while let Ok(now) = ticked.recv() {
+        if reader.is_none() {
+            reader = store::open_reader(database)
+                .map_err(|e| tracing::warn!(error = %e, "metrics: cannot open the database"))
+                .ok();
+        }
+        let Some(db) = &reader else { continue };
+        match store::stats::counts(&db.tx(), now) {
+            Ok(c) => {
+                gauge!(CITIZENS).set(c.citizens as f64);
+                gauge!(LIVE_SESSIONS).set(c.live_sessions as f64);
+                gauge!(MAIL_QUEUE_PENDING).set(c.mails_pending as f64);
+                let age = c.oldest_mail_at.map_or(0, |at| (now - at).max(0));
+                gauge!(MAIL_QUEUE_AGE).set(age as f64);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics: cannot read the gauges");
+                reader = None;
+            }
+        }
+    }
 }

@@ -65,7 +65,7 @@ pub async fn run_until(
         })?;
         if let Some(handle) = crate::metrics::install() {
             tracing::info!(%addr, "metrics at /metrics");
-            crate::metrics::spawn_gauges(app.store.clone(), handle.clone());
+            crate::metrics::spawn_gauges(app.config.database.clone(), handle.clone());
             super::metrics::spawn_exporter(metrics, handle);
         }
     }
