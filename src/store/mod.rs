@@ -192,15 +192,27 @@ impl Store {
         // The checkpointer thread copies the WAL back into the database, so
         // this thread never waits for a checkpoint's fsyncs.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let wal = Arc::new(Wal {
+            restart_at: wal_restart_frames,
+            ..Wal::default()
+        });
+        // After each commit SQLite tells the WAL's length (set after the
+        // pragma above, which would replace it).
+        let length = Arc::clone(&wal);
+        conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames| {
+            length.frames.store(i64::from(frames), Ordering::Relaxed);
+            Ok(())
+        }))?;
         let checkpoints = open_connection(&path)?;
+        let file = std::fs::File::open(&path)
+            .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
         let (nudge, nudged) = mpsc::sync_channel::<()>(1);
-        let wal_frames = Arc::new(AtomicI64::new(0));
-        let seen = Arc::clone(&wal_frames);
+        let seen = Arc::clone(&wal);
         std::thread::Builder::new()
             .name("sesame-checkpoint".into())
             .spawn(move || {
                 batch_scheduling();
-                checkpointer(&checkpoints, &nudged, &seen, checkpoint_interval);
+                checkpointer(&checkpoints, &file, &nudged, &seen, checkpoint_interval);
             })
             .map_err(|_| Error::Worker)?;
         let (jobs, queue) = mpsc::channel::<Job>();
@@ -208,7 +220,7 @@ impl Store {
             .name("sesame-db".into())
             .spawn(move || {
                 batch_scheduling();
-                run_jobs(&mut conn, &queue, &nudge, &wal_frames, wal_restart_frames);
+                run_jobs(&mut conn, &queue, &nudge, &wal);
             })
             .map_err(|_| Error::Worker)?;
         Ok(Store { jobs, reads: None })
@@ -270,13 +282,13 @@ where
 
 /// The database thread: runs the queued jobs in batches until every
 /// `Store` is gone, nudges the checkpointer after changes, and finishes a
-/// checkpoint itself when the WAL it reports has grown too long.
+/// checkpoint itself when the WAL has grown too long and the checkpointer
+/// has copied nearly all of it.
 fn run_jobs(
     conn: &mut Connection,
     queue: &mpsc::Receiver<Job>,
     nudge: &mpsc::SyncSender<()>,
-    wal_frames: &AtomicI64,
-    wal_restart_frames: i64,
+    wal: &Wal,
 ) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
@@ -290,10 +302,41 @@ fn run_jobs(
             // A full channel means a nudge is pending already.
             let _ = nudge.try_send(());
         }
-        if wal_frames.load(Ordering::Relaxed) > wal_restart_frames {
+        if wal.restart_now() {
             restart_wal(conn);
-            wal_frames.store(0, Ordering::Relaxed);
         }
+    }
+}
+
+/// What the database thread and the checkpointer know of the WAL, in
+/// frames (4 KiB pages).
+#[derive(Default)]
+struct Wal {
+    /// The WAL's length after the last commit (SQLite's WAL hook).
+    frames: AtomicI64,
+    /// How far the checkpointer's last pass copied it into the database.
+    copied: AtomicI64,
+    /// The length past which the database thread starts it over.
+    restart_at: i64,
+}
+
+impl Wal {
+    /// Whether the database thread should finish a checkpoint now, with
+    /// every queued job waiting for it: when the WAL is too long, and the
+    /// checkpointer has left little to copy (each frame left costs the
+    /// waiting requests, 40–120 ms for the few thousand a purge writes
+    /// between two passes) — or when the WAL is so long that the
+    /// checkpointer will not catch up with the writes.
+    fn restart_now(&self) -> bool {
+        let frames = self.frames.load(Ordering::Relaxed);
+        let left = frames - self.copied.load(Ordering::Relaxed);
+        frames > self.restart_at && (left <= CAUGHT_UP_FRAMES || frames > 4 * self.restart_at)
+    }
+
+    /// Whether the WAL waits for the checkpointer to catch up before it
+    /// can start over.
+    fn restart_pending(&self) -> bool {
+        self.frames.load(Ordering::Relaxed) > self.restart_at
     }
 }
 
@@ -377,25 +420,42 @@ const WAL_RESTART_FRAMES: i64 = 16_384;
 /// comes ten times sooner.
 const BUSY_WAL_FRAMES: i64 = 1_024;
 
+/// Frames (1 MiB) the database thread copies itself, at most, when it
+/// starts the WAL over (unless the WAL passed four times its limit).
+const CAUGHT_UP_FRAMES: i64 = 256;
+
 /// Copies committed pages from the WAL into the database after writes, at
 /// most once an `interval` (a page written many times meanwhile is copied
-/// once), until the database thread stops; reports the WAL's length in
-/// frames. While the WAL grows fast (a large purge writes tens of MB a
-/// second) it comes back ten times sooner: whatever it has not copied when
-/// the WAL reaches its limit, the database thread copies itself with every
-/// job waiting — up to 130 ms at a time during a purge of millions of rows
-/// when it came back once a second.
+/// once), until the database thread stops; reports how far it copied.
+/// While the WAL grows fast (a large purge writes tens of MB a second) it
+/// comes back ten times sooner, and while the WAL is past its limit a
+/// hundred times sooner: the database thread starts the WAL over only once
+/// this thread has copied nearly all of it, since whatever is left, it
+/// copies itself with every job waiting (40–120 ms at a time during a purge
+/// of millions of rows when it did not wait).
 fn checkpointer(
     conn: &Connection,
+    file: &std::fs::File,
     nudged: &mpsc::Receiver<()>,
-    wal_frames: &AtomicI64,
+    wal: &Wal,
     interval: Duration,
 ) {
-    let mut last = 0;
+    let (mut last, mut last_copied) = (0, 0);
     while nudged.recv().is_ok() {
         let mut pause = interval;
-        if let Some(frames) = passive_checkpoint(conn) {
-            wal_frames.store(frames, Ordering::Relaxed);
+        if let Some((frames, copied)) = passive_checkpoint(conn) {
+            // SQLite flushes the database file only at the end of a
+            // checkpoint that copied the whole WAL: the database thread's,
+            // which then waited for everything copied here since the last
+            // one (20–40 ms of fsync). Flushed here, it waits for its own
+            // last pages only.
+            if copied != last_copied
+                && let Err(e) = file.sync_data()
+            {
+                tracing::warn!(error = %e, "database: cannot flush the database file");
+            }
+            last_copied = copied;
+            wal.copied.store(copied, Ordering::Relaxed);
             // A shorter WAL than last time: it started over.
             let written = if frames >= last {
                 frames - last
@@ -407,6 +467,9 @@ fn checkpointer(
             }
             last = frames;
         }
+        if wal.restart_pending() {
+            pause = interval / 100;
+        }
         std::thread::sleep(pause);
     }
 }
@@ -417,23 +480,28 @@ fn checkpointer(
 /// nearly everything already), so its next transaction starts the WAL over.
 fn restart_wal(conn: &Connection) {
     let started = std::time::Instant::now();
-    passive_checkpoint(conn);
+    let done = passive_checkpoint(conn);
     let took = started.elapsed();
     // Every job queued meanwhile waited that long: worth a line when long.
     if took > Duration::from_millis(20) {
         tracing::info!(
             ms = took.as_millis() as u64,
+            frames = done.map_or(-1, |(frames, _)| frames),
             "database: checkpoint finished between batches"
         );
     }
 }
 
 /// Copies what it can of the WAL into the database without waiting for any
-/// lock; returns the WAL's length in frames (`None` if it failed, logged).
-fn passive_checkpoint(conn: &Connection) -> Option<i64> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
-        .map_err(|e| tracing::warn!(error = %e, "database: checkpoint failed"))
-        .ok()
+/// lock; returns the WAL's length and how far it is copied, in frames
+/// (`None` if it failed, logged, or another checkpoint was running).
+fn passive_checkpoint(conn: &Connection) -> Option<(i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        Ok((row.get(1)?, row.get(2)?))
+    })
+    .map_err(|e| tracing::warn!(error = %e, "database: checkpoint failed"))
+    .ok()
+    .filter(|&(frames, copied): &(i64, i64)| frames >= 0 && copied >= 0)
 }
 
 /// Opens one connection with the settings every connection needs.
