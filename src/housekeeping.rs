@@ -12,11 +12,17 @@ use std::time::{Duration, Instant};
 use crate::config::Config;
 use crate::store::{self, Store, Tx, expired::Batch};
 
-/// Rows a batch of tokens, codes, sessions or pending requests looks at:
-/// about 2 ms of the database thread (docs/performance.md).
+/// Rows a batch of tokens, codes, sessions or pending requests looks at,
+/// at most: about 2 ms of the database thread (docs/performance.md).
 const BATCH: usize = 1_000;
-/// Grants a batch removes: each takes its refresh and access tokens along.
+/// Grants a batch removes, at most: each takes its refresh and access
+/// tokens along.
 const GRANT_BATCH: usize = 250;
+/// The time a batch should take at most. Every request queued meanwhile
+/// waits for it; on a machine busy with other work the same thousand rows
+/// took up to 300 ms, so a batch that took longer than this makes the next
+/// one half as long.
+const BATCH_TIME: Duration = Duration::from_millis(8);
 /// Rest between two batches, in multiples of the last batch's time: the
 /// purge takes at most a quarter of the database thread.
 const REST: u32 = 3;
@@ -74,27 +80,30 @@ pub async fn run_once(store: &Store, settings: &Housekeeping, now: i64) {
     let access_tokens = in_batches(
         store,
         &mut longest,
-        String::new(),
-        move |tx, from: String| store::expired::access_tokens(tx, &from, day_ago, BATCH),
+        (String::new(), BATCH),
+        move |tx, from: String, limit| store::expired::access_tokens(tx, &from, day_ago, limit),
     )
     .await;
     let codes = in_batches(
         store,
         &mut longest,
-        String::new(),
-        move |tx, from: String| store::expired::codes(tx, &from, day_ago, BATCH),
+        (String::new(), BATCH),
+        move |tx, from: String, limit| store::expired::codes(tx, &from, day_ago, limit),
     )
     .await;
-    let grants = in_batches(store, &mut longest, (), move |tx, ()| {
-        store::expired::grants(tx, ended, GRANT_BATCH)
+    let grants = in_batches(
+        store,
+        &mut longest,
+        ((), GRANT_BATCH),
+        move |tx, (), limit| store::expired::grants(tx, ended, limit),
+    )
+    .await;
+    let sessions = in_batches(store, &mut longest, (0, BATCH), move |tx, from, limit| {
+        store::expired::sessions(tx, from, now, limit)
     })
     .await;
-    let sessions = in_batches(store, &mut longest, 0, move |tx, from| {
-        store::expired::sessions(tx, from, now, BATCH)
-    })
-    .await;
-    let interactions = in_batches(store, &mut longest, 0, move |tx, from| {
-        store::expired::interactions(tx, from, now, BATCH)
+    let interactions = in_batches(store, &mut longest, (0, BATCH), move |tx, from, limit| {
+        store::expired::interactions(tx, from, now, limit)
     })
     .await;
     small_tables(store, settings, now).await;
@@ -111,29 +120,36 @@ pub async fn run_once(store: &Store, settings: &Housekeeping, now: i64) {
     );
 }
 
-/// Runs `step` as one database job per batch, from `start` until it says
-/// the walk is over, with a pause between batches; returns the rows
-/// removed. A failed batch ends the walk (logged); the next pass starts it
-/// again.
-async fn in_batches<K, F>(store: &Store, longest: &mut Duration, start: K, step: F) -> usize
+/// Runs `step` as one database job per batch, from `start`'s key with
+/// batches of at most `start`'s length, until it says the walk is over,
+/// with a pause between batches; returns the rows removed. A failed batch
+/// ends the walk (logged); the next pass starts it again.
+async fn in_batches<K, F>(
+    store: &Store,
+    longest: &mut Duration,
+    (start, most): (K, usize),
+    step: F,
+) -> usize
 where
     K: Send + 'static,
-    F: Fn(&Tx<'_>, K) -> store::Result<Batch<K>> + Clone + Send + 'static,
+    F: Fn(&Tx<'_>, K, usize) -> store::Result<Batch<K>> + Clone + Send + 'static,
 {
     let mut removed = 0;
     let mut from = start;
+    let mut limit = most;
     let mut rest;
     loop {
         let step = step.clone();
         let timed = store.run(move |tx| {
             let started = Instant::now();
-            step(tx, from).map(|batch| (batch, started.elapsed()))
+            step(tx, from, limit).map(|batch| (batch, started.elapsed()))
         });
         match timed.await {
             Ok((batch, took)) => {
                 removed += batch.removed;
                 *longest = (*longest).max(took);
                 rest = took * REST;
+                limit = next_limit(limit, took, most);
                 match batch.next {
                     Some(next) => from = next,
                     None => return removed,
@@ -149,6 +165,22 @@ where
         // thread had to finish a checkpoint itself (40–120 ms) with
         // requests waiting (docs/performance.md).
         tokio::time::sleep(rest).await;
+    }
+}
+
+/// The length of the next batch after one of `limit` rows took `took`:
+/// half as long when it took more than [`BATCH_TIME`], a quarter longer
+/// (up to `most`) when it took less than half of it, so that batches stay
+/// short on a busy machine and the purge regains its pace when it is quiet
+/// again. Never under a twentieth of `most`, so a purge always advances.
+fn next_limit(limit: usize, took: Duration, most: usize) -> usize {
+    let least = (most / 20).max(1);
+    if took > BATCH_TIME {
+        (limit / 2).max(least)
+    } else if took < BATCH_TIME / 2 {
+        (limit + limit.div_ceil(4)).min(most)
+    } else {
+        limit
     }
 }
 
@@ -183,5 +215,31 @@ async fn purge_audit(store: &Store, retention_days: i64, now: i64) {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_shrink_while_slow_and_grow_back_once_quick() {
+        let (slow, quick) = (BATCH_TIME * 4, BATCH_TIME / 4);
+        let mut limit = BATCH;
+        limit = next_limit(limit, slow, BATCH);
+        assert_eq!(limit, BATCH / 2);
+        for _ in 0..10 {
+            limit = next_limit(limit, slow, BATCH);
+        }
+        assert_eq!(limit, BATCH / 20, "never under a twentieth");
+        assert_eq!(next_limit(limit, BATCH_TIME * 3 / 4, BATCH), limit);
+        let mut batches = 0;
+        while limit < BATCH {
+            limit = next_limit(limit, quick, BATCH);
+            batches += 1;
+        }
+        assert_eq!(limit, BATCH, "back to the full length, never past it");
+        assert!(batches <= 15, "{batches} quick batches to get there");
+        assert_eq!(next_limit(1, slow, 1), 1, "a batch of one stays one");
     }
 }
