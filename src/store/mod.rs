@@ -290,6 +290,7 @@ fn run_jobs(
     nudge: &mpsc::SyncSender<()>,
     wal: &Wal,
 ) {
+    let mut tried = std::time::Instant::now();
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -302,11 +303,17 @@ fn run_jobs(
             // A full channel means a nudge is pending already.
             let _ = nudge.try_send(());
         }
-        if wal.restart_now() {
+        // A reader (a backup's long snapshot) can keep the WAL from
+        // starting over: try again after a while, not after every batch.
+        if wal.restart_now() && tried.elapsed() >= RESTART_RETRY {
             restart_wal(conn);
+            tried = std::time::Instant::now();
         }
     }
 }
+
+/// How soon the database thread tries to start the WAL over again.
+const RESTART_RETRY: Duration = Duration::from_millis(10);
 
 /// What the database thread and the checkpointer know of the WAL, in
 /// frames (4 KiB pages).
