@@ -3,7 +3,7 @@
 
 use super::args;
 
-use super::{Result, Tx};
+use super::{Result, Row, Tx};
 use crate::protocol::{ClientId, RedirectUri, Scopes};
 
 /// An authorization code as stored (the code itself only as a digest).
@@ -198,17 +198,19 @@ pub fn active_access_token(
     now: i64,
 ) -> Result<Option<(AccessToken, Option<String>)>> {
     tx.query_opt(ACTIVE_ACCESS_TOKEN, args![jti, digest, now], |row| {
-        Ok((
-            AccessToken {
-                jti: row.get(0)?,
-                grant_id: row.get(1)?,
-                client_id: row.get(2)?,
-                sub: row.get(3)?,
-                scopes: row.get(4)?,
-                expires_at: row.get(5)?,
-            },
-            row.get(6)?,
-        ))
+        Ok((active_token(row)?, row.get(6)?))
+    })
+}
+
+/// The token in the first six columns of [`ACTIVE_ACCESS_TOKEN`].
+fn active_token(row: &Row<'_, '_>) -> Result<AccessToken> {
+    Ok(AccessToken {
+        jti: row.get(0)?,
+        grant_id: row.get(1)?,
+        client_id: row.get(2)?,
+        sub: row.get(3)?,
+        scopes: row.get(4)?,
+        expires_at: row.get(5)?,
     })
 }
 
@@ -250,18 +252,7 @@ pub fn active_access_token_holder(
             Some(_) => Some(super::users::from_row_at(row, 7)?),
             None => None,
         };
-        Ok((
-            AccessToken {
-                jti: row.get(0)?,
-                grant_id: row.get(1)?,
-                client_id: row.get(2)?,
-                sub: row.get(3)?,
-                scopes: row.get(4)?,
-                expires_at: row.get(5)?,
-            },
-            row.get(6)?,
-            user,
-        ))
+        Ok((active_token(row)?, row.get(6)?, user))
     })
 }
 

@@ -306,3 +306,23 @@ pub async fn post_bare_login(
         .await
         .unwrap()
 }
+
+/// Another process's transaction holding the database's writers' lock (a
+/// stuck maintenance job, another node's long write) until the returned
+/// sender is used or dropped; returns once the lock is held.
+pub fn hold_the_writers_lock(
+    server: &TestServer,
+) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+    let database = server.app.config.database.clone();
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let db = sesame::store::open_for_cli(&database).unwrap();
+        db.hold_writes().unwrap();
+        locked_tx.send(()).unwrap();
+        let _ = release_rx.recv();
+        db.tx().execute_sql("ROLLBACK").unwrap();
+    });
+    locked_rx.recv().unwrap();
+    (release_tx, holder)
+}

@@ -133,21 +133,14 @@ async fn introspection_needs_a_confidential_client() {
 #[tokio::test]
 async fn on_postgresql_token_reads_are_answered_while_a_writer_holds_the_lock() {
     let server = TestServer::start().await;
-    let database = server.app.config.database.clone();
-    if !matches!(database, sesame::store::Database::Postgres(_)) {
+    if !matches!(
+        server.app.config.database,
+        sesame::store::Database::Postgres(_)
+    ) {
         return;
     }
     let (_, _, signed) = offline(&server, "reads@example.test").await;
-    let (locked_tx, locked_rx) = std::sync::mpsc::channel::<()>();
-    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-    let holder = std::thread::spawn(move || {
-        let db = sesame::store::open_for_cli(&database).unwrap();
-        db.hold_writes().unwrap();
-        locked_tx.send(()).unwrap();
-        release_rx.recv().unwrap();
-        db.tx().execute_sql("ROLLBACK").unwrap();
-    });
-    locked_rx.recv().unwrap();
+    let (release_tx, holder) = hold_the_writers_lock(&server);
     let within = std::time::Duration::from_secs(3);
     let http = rp_http();
     let userinfo = http

@@ -105,21 +105,7 @@ async fn health_says_live_and_ready_and_not_ready_while_the_database_is_locked()
 
     // Another process holds the database's write lock (a stuck maintenance
     // job): Sésame still lives, but is not ready.
-    let database = server.app.config.database.clone();
-    let (locked, release) = (
-        std::sync::mpsc::channel::<()>(),
-        std::sync::mpsc::channel::<()>(),
-    );
-    let (locked_tx, locked_rx) = locked;
-    let (release_tx, release_rx) = release;
-    let holder = std::thread::spawn(move || {
-        let db = sesame::store::open_for_cli(&database).unwrap();
-        db.hold_writes().unwrap();
-        locked_tx.send(()).unwrap();
-        release_rx.recv().unwrap();
-        db.tx().execute_sql("ROLLBACK").unwrap();
-    });
-    locked_rx.recv().unwrap();
+    let (release_tx, holder) = hold_the_writers_lock(&server);
     assert_eq!(status("/health/ready").await, 503);
     assert_eq!(status("/health/live").await, 200);
     release_tx.send(()).unwrap();
