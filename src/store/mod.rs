@@ -588,7 +588,7 @@ pub fn open_reader(database: &Database) -> Result<Db> {
             conn.busy_timeout(Duration::from_secs(5))?;
             Ok(Db::new(conn))
         }
-        Database::Postgres(url) => pg::open_for_cli(url),
+        Database::Postgres(url) => pg::open_reader(url),
     }
 }
 

@@ -57,12 +57,21 @@ const MIGRATIONS: &[(&str, &str)] = &[
 /// their own (docs/configuration.md).
 fn connect(url: &str) -> Result<PgConn> {
     let mut config: tokio_postgres::Config = url.parse()?;
-    let options = config.get_options().unwrap_or_default();
-    if !options.contains("synchronous_commit") {
-        let options = format!("{options} -c synchronous_commit=off");
-        config.options(options.trim_start());
-    }
+    let options = session_options(config.get_options().unwrap_or_default());
+    config.options(&options);
     PgConn::connect(&config)
+}
+
+/// The URL's `options` with Sésame's session default added, unless the
+/// operator set that setting themselves.
+fn session_options(options: &str) -> String {
+    if options.contains("synchronous_commit") {
+        options.to_owned()
+    } else {
+        format!("{options} -c synchronous_commit=off")
+            .trim_start()
+            .to_owned()
+    }
 }
 
 /// Connections that run read-only jobs ([`Store::read`]), beside the
@@ -126,6 +135,12 @@ fn spawn(
         .map_err(|_| Error::Worker)?;
     open.recv().map_err(|_| Error::Worker)??;
     Ok(jobs)
+}
+
+/// Connects for reads beside the database thread (the metrics' gauges);
+/// the server that opened it migrated the schema already.
+pub(super) fn open_reader(url: &str) -> Result<super::Db> {
+    Ok(super::Db::pg(connect(url)?))
 }
 
 /// Connects for a one-off command (CLI), migrated.
@@ -341,4 +356,22 @@ async fn apply(client: &mut tokio_postgres::Client) -> Result<()> {
         tracing::info!(migration = name, "database: PostgreSQL migration applied");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::session_options;
+
+    #[test]
+    fn sessions_commit_asynchronously_unless_the_operator_says_otherwise() {
+        assert_eq!(session_options(""), "-c synchronous_commit=off");
+        assert_eq!(
+            session_options("-c statement_timeout=5000"),
+            "-c statement_timeout=5000 -c synchronous_commit=off"
+        );
+        assert_eq!(
+            session_options("-c synchronous_commit=on"),
+            "-c synchronous_commit=on"
+        );
+    }
 }
