@@ -89,3 +89,31 @@ async fn a_job_whose_insert_fails_is_undone_alone_and_its_neighbours_are_kept() 
     .await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// On PostgreSQL the server's sessions commit as SQLite's default does:
+/// without waiting for the WAL to reach the disk (docs/deployment.md).
+#[tokio::test]
+async fn on_postgresql_the_servers_sessions_commit_without_waiting_for_the_disk() {
+    let server = TestServer::start().await;
+    if !matches!(
+        server.app.config.database,
+        sesame::store::Database::Postgres(_)
+    ) {
+        return;
+    }
+    // Set by the session itself (`client`), not by the server's own
+    // configuration (the test cluster's is off too).
+    const OFF: &str = "SELECT (setting = 'off' AND source = 'client')::int::bigint \
+         FROM pg_settings WHERE name = 'synchronous_commit'";
+    let store = &server.app.store;
+    assert_eq!(
+        store.run(|tx| tx.query_i64(OFF)).await.unwrap(),
+        1,
+        "writing"
+    );
+    assert_eq!(
+        store.read(|tx| tx.query_i64(OFF)).await.unwrap(),
+        1,
+        "reading"
+    );
+}
