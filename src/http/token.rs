@@ -19,6 +19,7 @@ use crate::oidc::grants::{AccessToken, Grant};
 use crate::oidc::params::Params;
 use crate::oidc::token::{self, TokenRequest};
 use crate::oidc::{OAuthError, client_auth, tokens};
+use crate::store::Tx;
 use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
@@ -123,14 +124,16 @@ async fn exchange(
     let request = TokenRequest::parse(grant_type, &client, &params)?;
     let (now, cfg) = (app.now(), app.config.tokens.clone());
     let (job_app, job_client) = (Arc::clone(app), Arc::clone(&client));
-    let issued = app
-        .store
-        .run(move |tx| {
-            let sign =
-                |grant: &Grant, access: &AccessToken| sign_access(&job_app, grant, access, now);
-            token::exchange(tx, &job_client, &request, now, &cfg, &sign)
-        })
-        .await??;
+    let only_inserts = request.only_inserts();
+    let job = move |tx: &Tx<'_>| {
+        let sign = |grant: &Grant, access: &AccessToken| sign_access(&job_app, grant, access, now);
+        token::exchange(tx, &job_client, &request, now, &cfg, &sign)
+    };
+    let issued = if only_inserts {
+        app.store.insert(job).await
+    } else {
+        app.store.run(job).await
+    }??;
     let (keys, issuer) = (&app.keys, &app.config.issuer);
     let answer = tokens::mint(keys, issuer, &app.config.tokens, &client, issued, now)?;
     crate::metrics::token_issued(grant_name, &client.id);

@@ -20,6 +20,14 @@ pub enum TokenRequest {
     },
 }
 
+impl TokenRequest {
+    /// Whether its job only inserts a new row and reads none: a client's
+    /// own token (no code, grant or refresh token to look up).
+    pub fn only_inserts(&self) -> bool {
+        matches!(self, TokenRequest::ClientCredentials { .. })
+    }
+}
+
 /// The `grant_type` parameter, which must be present (checked before the
 /// client is authenticated).
 pub fn grant_type(params: &Params) -> Result<&str, OAuthError> {

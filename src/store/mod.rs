@@ -26,6 +26,7 @@ pub mod throttle;
 pub mod totp;
 pub mod users;
 
+mod direct;
 mod pg;
 mod tx;
 mod values;
@@ -111,6 +112,10 @@ pub enum Error {
     /// are undone and the request fails. Refusals never come this way.
     #[error("{0}")]
     Internal(String),
+    /// A captured job stopped at a statement it needs run first (see
+    /// `direct`); never returned by `Store`.
+    #[error("database: a statement is pending")]
+    Pending,
 }
 
 /// What every store function returns.
@@ -163,6 +168,8 @@ pub struct Store {
     /// Where read-only jobs go when they have connections of their own
     /// (PostgreSQL); `None`: with the others (SQLite).
     reads: Option<mpsc::Sender<Job>>,
+    /// Where one-statement jobs go straight from their task (PostgreSQL).
+    direct: Option<Arc<direct::Direct>>,
 }
 
 impl Store {
@@ -223,7 +230,11 @@ impl Store {
                 run_jobs(&mut conn, &queue, &nudge, &wal);
             })
             .map_err(|_| Error::Worker)?;
-        Ok(Store { jobs, reads: None })
+        Ok(Store {
+            jobs,
+            reads: None,
+            direct: None,
+        })
     }
 
     /// Runs `f` on the database thread, atomically, and waits for its
@@ -239,15 +250,41 @@ impl Store {
     }
 
     /// Runs `f`, which only reads, and waits for its result. It sees one
-    /// consistent state, as a job of [`Store::run`] does; on PostgreSQL it
-    /// runs on a reading connection, in a read-only transaction outside the
-    /// writers' lock, side by side with the writes (a write fails there).
+    /// consistent state, as a job of [`Store::run`] does. On PostgreSQL it
+    /// runs outside the writers' lock, side by side with the writes (a
+    /// write fails there): a job of one statement straight from this task
+    /// (`direct`), a longer one on a reading connection, in a read-only
+    /// transaction. `f` may run more than once: it must act only through
+    /// its `Tx`.
     pub async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
+        F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
     {
+        if let Some(direct) = &self.direct
+            && let Some(value) = direct.run(direct::Mode::Read, &f).await?
+        {
+            return Ok(value);
+        }
         submit(self.reads.as_ref().unwrap_or(&self.jobs), f).await
+    }
+
+    /// Runs `f`, which inserts new rows and reads nothing, as [`Store::run`]
+    /// does. On PostgreSQL a job of one insert is sent straight from this
+    /// task, without the writers' lock: a new row's key is fresh, so no
+    /// other job can have read that row or be writing it. `f` may run more
+    /// than once: it must act only through its `Tx`.
+    pub async fn insert<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
+    {
+        if let Some(direct) = &self.direct
+            && let Some(value) = direct.run(direct::Mode::Insert, &f).await?
+        {
+            return Ok(value);
+        }
+        submit(&self.jobs, f).await
     }
 }
 

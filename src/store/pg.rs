@@ -16,6 +16,7 @@ use std::cell::RefCell;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+use super::direct::Direct;
 use super::tx::{PgConn, Tx};
 use super::{Error, Job, MAX_BATCH, Result, Store};
 
@@ -56,10 +57,15 @@ const MIGRATIONS: &[(&str, &str)] = &[
 /// operator who names `synchronous_commit` in the URL's `options` keeps
 /// their own (docs/configuration.md).
 fn connect(url: &str) -> Result<PgConn> {
+    PgConn::connect(&config(url)?)
+}
+
+/// `url`'s settings, with Sésame's session default.
+fn config(url: &str) -> Result<tokio_postgres::Config> {
     let mut config: tokio_postgres::Config = url.parse()?;
     let options = session_options(config.get_options().unwrap_or_default());
     config.options(&options);
-    PgConn::connect(&config)
+    Ok(config)
 }
 
 /// The URL's `options` with Sésame's session default added, unless the
@@ -74,9 +80,16 @@ fn session_options(options: &str) -> String {
     }
 }
 
-/// Connections that run read-only jobs ([`Store::read`]), beside the
-/// writing one: reads wait neither for the writers' lock nor for each other.
-const READERS: usize = 4;
+/// Connections that run read-only jobs of several statements
+/// ([`Store::read`]), beside the writing one: reads wait neither for the
+/// writers' lock nor for each other.
+const READERS: usize = 2;
+
+/// Connections the one-statement jobs share (`direct`). Each serves many
+/// requests at once, their statements pipelined; on this 2-core machine 2
+/// beat 1 (the database's one process per connection saturated a core) and
+/// 4 (fewer statements per round trip): docs/performance.md.
+const DIRECT: usize = 2;
 
 /// Connects, applies the migrations and starts the database thread and
 /// the reading threads.
@@ -98,6 +111,7 @@ pub(super) fn open(url: &str) -> Result<Store> {
     Ok(Store {
         jobs,
         reads: Some(reads),
+        direct: Some(Arc::new(Direct::new(config(url)?, DIRECT))),
     })
 }
 

@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
+use super::direct::Capture;
 use super::{Error, Result};
 
 /// A value a statement takes as a parameter, on either backend.
@@ -103,7 +104,7 @@ type Queued = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + S
 
 /// A parameter already encoded for its statement's type, so that a queued
 /// write owns its parameters. Never shows its bytes (they may be secrets).
-struct Encoded(Option<bytes::Bytes>);
+pub(super) struct Encoded(Option<bytes::Bytes>);
 
 impl std::fmt::Debug for Encoded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -259,26 +260,7 @@ impl PgConn {
             return self.execute(sql, args).map(drop);
         }
         let statement = self.statement(sql)?;
-        let types = statement.params();
-        if types.len() != args.len() {
-            return Err(Error::Internal(format!(
-                "{} parameters for {} in {sql}",
-                args.len(),
-                types.len()
-            )));
-        }
-        let mut params = Vec::with_capacity(args.len());
-        for (arg, ty) in args.iter().zip(types) {
-            let mut out = bytes::BytesMut::new();
-            let null = arg
-                .pg()
-                .to_sql_checked(ty, &mut out)
-                .map_err(|e| Error::Internal(format!("cannot encode a parameter of {sql}: {e}")))?;
-            params.push(Encoded(match null {
-                tokio_postgres::types::IsNull::Yes => None,
-                tokio_postgres::types::IsNull::No => Some(out.freeze()),
-            }));
-        }
+        let params = encode(&statement, sql, args)?;
         self.seal();
         let client = Arc::clone(&self.client);
         self.queued.push(Box::pin(async move {
@@ -312,8 +294,38 @@ impl PgConn {
     }
 }
 
+/// `args` encoded for `statement` (prepared from `sql`), so that they can
+/// be sent later without borrowing them.
+pub(super) fn encode(
+    statement: &tokio_postgres::Statement,
+    sql: &str,
+    args: &[&dyn Arg],
+) -> Result<Vec<Encoded>> {
+    let types = statement.params();
+    if types.len() != args.len() {
+        return Err(Error::Internal(format!(
+            "{} parameters for {} in {sql}",
+            args.len(),
+            types.len()
+        )));
+    }
+    let mut params = Vec::with_capacity(args.len());
+    for (arg, ty) in args.iter().zip(types) {
+        let mut out = bytes::BytesMut::new();
+        let null = arg
+            .pg()
+            .to_sql_checked(ty, &mut out)
+            .map_err(|e| Error::Internal(format!("cannot encode a parameter of {sql}: {e}")))?;
+        params.push(Encoded(match null {
+            tokio_postgres::types::IsNull::Yes => None,
+            tokio_postgres::types::IsNull::No => Some(out.freeze()),
+        }));
+    }
+    Ok(params)
+}
+
 /// `?N` placeholders (SQLite's) as `$N` (PostgreSQL's).
-fn placeholders(sql: &str) -> String {
+pub(super) fn placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {
@@ -331,6 +343,8 @@ fn placeholders(sql: &str) -> String {
 pub(super) enum Conn<'c> {
     Lite(&'c Connection),
     Pg(&'c RefCell<PgConn>),
+    /// A one-statement job, captured (`direct`).
+    Direct(&'c RefCell<Capture>),
 }
 
 /// A handle on the database for the length of one job.
@@ -352,16 +366,22 @@ impl<'c> Tx<'c> {
         }
     }
 
+    pub(super) fn direct(capture: &'c RefCell<Capture>) -> Tx<'c> {
+        Tx {
+            conn: Conn::Direct(capture),
+        }
+    }
+
     /// Whether this is PostgreSQL (for what only one backend has).
     pub(super) fn is_postgres(&self) -> bool {
-        matches!(self.conn, Conn::Pg(_))
+        !matches!(self.conn, Conn::Lite(_))
     }
 
     /// The SQL text for this backend, where the dialects differ.
     pub(super) fn pick<'s>(&self, sqlite: &'s str, postgres: &'s str) -> &'s str {
         match self.conn {
             Conn::Lite(_) => sqlite,
-            Conn::Pg(_) => postgres,
+            Conn::Pg(_) | Conn::Direct(_) => postgres,
         }
     }
 
@@ -375,6 +395,7 @@ impl<'c> Tx<'c> {
                 let changed = conn.borrow_mut().execute(sql, args)?;
                 Ok(usize::try_from(changed).unwrap_or(usize::MAX))
             }
+            Conn::Direct(capture) => Err(capture.borrow_mut().more()),
         }
     }
 
@@ -386,6 +407,7 @@ impl<'c> Tx<'c> {
         match self.conn {
             Conn::Lite(_) => self.execute(sql, args).map(drop),
             Conn::Pg(conn) => conn.borrow_mut().write(sql, args),
+            Conn::Direct(capture) => capture.borrow_mut().write(sql, args),
         }
     }
 
@@ -408,6 +430,11 @@ impl<'c> Tx<'c> {
             }
             Conn::Pg(conn) => {
                 let rows = conn.borrow_mut().rows(sql, args)?;
+                rows.first().map(|row| f(&Row::Pg(row))).transpose()
+            }
+            Conn::Direct(capture) => {
+                let mut capture = capture.borrow_mut();
+                let rows = capture.rows(sql, args)?;
                 rows.first().map(|row| f(&Row::Pg(row))).transpose()
             }
         }
@@ -446,6 +473,11 @@ impl<'c> Tx<'c> {
                 let rows = conn.borrow_mut().rows(sql, args)?;
                 rows.iter().map(|row| f(&Row::Pg(row))).collect()
             }
+            Conn::Direct(capture) => {
+                let mut capture = capture.borrow_mut();
+                let rows = capture.rows(sql, args)?;
+                rows.iter().map(|row| f(&Row::Pg(row))).collect()
+            }
         }
     }
 
@@ -457,6 +489,7 @@ impl<'c> Tx<'c> {
                 conn.prepare_cached(sql)?.execute([])?;
             }
             Conn::Pg(conn) => conn.borrow_mut().defer(sql),
+            Conn::Direct(capture) => return Err(capture.borrow_mut().more()),
         }
         Ok(())
     }
@@ -465,7 +498,7 @@ impl<'c> Tx<'c> {
     /// statements after it would run inside it.
     fn end(&self, sql: &str) -> Result<()> {
         match self.conn {
-            Conn::Lite(_) => self.control(sql),
+            Conn::Lite(_) | Conn::Direct(_) => self.control(sql),
             Conn::Pg(conn) => conn.borrow_mut().batch(sql),
         }
     }
@@ -480,7 +513,7 @@ impl<'c> Tx<'c> {
         // savepoint is a transaction, under the writers' lock.
         let top = match self.conn {
             Conn::Pg(conn) => !conn.borrow().in_transaction,
-            Conn::Lite(_) => false,
+            Conn::Lite(_) | Conn::Direct(_) => false,
         };
         if top {
             self.control(super::pg::BEGIN_WRITES)?;
@@ -514,6 +547,7 @@ impl<'c> Tx<'c> {
                     .pipelined(|client| client.execute(sql, &[]))?;
                 Ok(usize::try_from(changed).unwrap_or(usize::MAX))
             }
+            Conn::Direct(capture) => Err(capture.borrow_mut().more()),
         }
     }
 
@@ -530,6 +564,7 @@ impl<'c> Tx<'c> {
                     .ok_or_else(|| Error::Internal(format!("no row from {sql}")))?;
                 Ok(row.try_get(0)?)
             }
+            Conn::Direct(capture) => Err(capture.borrow_mut().more()),
         }
     }
 }

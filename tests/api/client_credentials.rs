@@ -100,3 +100,33 @@ async fn clients_that_do_not_list_the_grant_are_unauthorized() {
         );
     }
 }
+
+/// On PostgreSQL a service's own token is one new row: it is inserted
+/// without the writers' lock, so a long transaction holding that lock does
+/// not hold up the services either; the token is recorded (introspection
+/// answers it active once the lock is free). On SQLite every job shares the
+/// one database thread.
+#[tokio::test]
+async fn on_postgresql_a_services_token_is_issued_while_a_writer_holds_the_lock() {
+    let server = TestServer::start().await;
+    if !matches!(
+        server.app.config.database,
+        sesame::store::Database::Postgres(_)
+    ) {
+        return;
+    }
+    let (release_tx, holder) = hold_the_writers_lock(&server);
+    let form = [("grant_type", "client_credentials"), ("scope", "roles")];
+    let issued = post_as(&server, "/token", "service", &form);
+    let (status, body) = tokio::time::timeout(std::time::Duration::from_secs(3), issued)
+        .await
+        .expect("the token is issued while the lock is held");
+    assert_eq!(status, 200, "{body}");
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    let token = body["access_token"].as_str().unwrap();
+    assert!(
+        active(&server, "service", token).await,
+        "the token was recorded"
+    );
+}

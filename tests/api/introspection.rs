@@ -160,6 +160,13 @@ async fn on_postgresql_token_reads_are_answered_while_a_writer_holds_the_lock() 
         .await
         .expect("introspection answers while the lock is held");
     assert_eq!((status, &body["active"]), (200, &serde_json::json!(true)));
+    // A refresh token takes two statements (the token, then its grant).
+    let form = [("token", signed.refresh.as_ref().unwrap().secret().as_str())];
+    let introspected = post_as(&server, "/introspect", "rp-basic", &form);
+    let (status, body) = tokio::time::timeout(within, introspected)
+        .await
+        .expect("a refresh token's introspection answers while the lock is held");
+    assert_eq!((status, &body["active"]), (200, &serde_json::json!(true)));
     release_tx.send(()).unwrap();
     holder.join().unwrap();
 }

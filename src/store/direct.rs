@@ -1,0 +1,234 @@
+//! On PostgreSQL, the hot one-statement jobs go straight from the
+//! request's task to the database, on the async runtime: no hop to a
+//! database thread and back, and the connections are shared, so the
+//! statements of concurrent requests share their round trips (the client
+//! pipelines them).
+//!
+//! The domain's jobs are plain functions over a [`Tx`] that wait for each
+//! statement's rows, which a task on the runtime cannot do. So the job runs
+//! in *capture* mode: its first statement is not sent but noted, and the
+//! job stops there ([`Error::Pending`]); the statement runs (asynchronously)
+//! and the job runs again, now handed that statement's rows. A job fit for
+//! this path runs one statement ([`Store::read`]: a read, answered from one
+//! state of the database; [`Store::insert`]: an insert of a new row, which
+//! needs neither a transaction nor the writers' lock, since no other job
+//! can have read that row or be writing it). A job that turns out to need
+//! more is run again, from the start, where every job runs: nothing was
+//! written. This is why both take a job that can run more than once
+//! (`Fn`): it must not act but through its `Tx` (random identifiers it
+//! draws again each time are fine: only the last run's are written).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use super::tx::{Arg, Encoded, Tx, encode, placeholders};
+use super::{Error, Result};
+
+/// Connections shared by the tasks that send one-statement jobs.
+pub(super) struct Direct {
+    config: tokio_postgres::Config,
+    slots: Vec<Slot>,
+    next: AtomicUsize,
+}
+
+/// One connection, opened on first use and again once lost.
+#[derive(Default)]
+struct Slot {
+    live: RwLock<Option<Arc<Shared>>>,
+    /// Held while connecting, so that a lost connection is opened once.
+    connecting: tokio::sync::Mutex<()>,
+}
+
+/// A client and the statements it prepared.
+pub(super) struct Shared {
+    client: tokio_postgres::Client,
+    statements: Mutex<HashMap<String, tokio_postgres::Statement>>,
+}
+
+impl Shared {
+    fn statement(&self, sql: &str) -> Option<tokio_postgres::Statement> {
+        let statements = self
+            .statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        statements.get(sql).cloned()
+    }
+
+    async fn prepare(&self, sql: &str) -> Result<()> {
+        let statement = self.client.prepare(&placeholders(sql)).await?;
+        self.statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(sql.to_owned(), statement);
+        Ok(())
+    }
+}
+
+impl Direct {
+    /// `connections` connections to `config`'s database, opened on demand.
+    pub(super) fn new(config: tokio_postgres::Config, connections: usize) -> Direct {
+        Direct {
+            config,
+            slots: (0..connections.max(1)).map(|_| Slot::default()).collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// The next connection in turn, (re)connected if needed; its task
+    /// runs on the caller's runtime.
+    async fn connection(&self) -> Result<Arc<Shared>> {
+        let slot = &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()];
+        let live = || {
+            let live = slot.live.read().unwrap_or_else(PoisonError::into_inner);
+            live.as_ref()
+                .filter(|shared| !shared.client.is_closed())
+                .cloned()
+        };
+        if let Some(shared) = live() {
+            return Ok(shared);
+        }
+        let _connecting = slot.connecting.lock().await;
+        if let Some(shared) = live() {
+            return Ok(shared);
+        }
+        let (client, connection) = self.config.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::error!(error = %e, "database: connection lost");
+            }
+        });
+        let shared = Arc::new(Shared {
+            client,
+            statements: Mutex::new(HashMap::new()),
+        });
+        *slot.live.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&shared));
+        Ok(shared)
+    }
+
+    /// Runs `job`, which reads (`Mode::Read`) or inserts one new row
+    /// (`Mode::Insert`) in one statement; `None` when it turned out to need
+    /// more (nothing was written: the caller runs it where every job runs).
+    pub(super) async fn run<T, F>(&self, mode: Mode, job: &F) -> Result<Option<T>>
+    where
+        F: Fn(&Tx<'_>) -> Result<T>,
+    {
+        let shared = self.connection().await?;
+        let mut answers: Vec<Vec<tokio_postgres::Row>> = Vec::new();
+        // A run for the statement's preparation (its first use on this
+        // connection), one for its rows, one with them.
+        for _ in 0..3 {
+            let (result, need, write) = {
+                let capture = RefCell::new(Capture {
+                    shared: Arc::clone(&shared),
+                    mode,
+                    answers: std::mem::take(&mut answers),
+                    used: 0,
+                    need: None,
+                    write: None,
+                });
+                let result = job(&Tx::direct(&capture));
+                let capture = capture.into_inner();
+                answers = capture.answers;
+                (result, capture.need, capture.write)
+            };
+            match need {
+                // A job that swallowed `Pending` still needs its rows.
+                None => {
+                    let value = result?;
+                    if let Some((statement, params)) = write {
+                        shared.client.execute(&statement, &refs(&params)).await?;
+                    }
+                    return Ok(Some(value));
+                }
+                Some(Need::Prepare(sql)) => shared.prepare(&sql).await?,
+                Some(Need::Rows(statement, params)) => {
+                    answers.push(shared.client.query(&statement, &refs(&params)).await?);
+                }
+                Some(Need::More) => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn refs(params: &[Encoded]) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+    params.iter().map(|p| p as _).collect()
+}
+
+/// What a one-statement job may do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    Read,
+    Insert,
+}
+
+/// What a capturing job needs before it can run to its end.
+enum Need {
+    /// Its statement prepared on this connection (to encode its parameters).
+    Prepare(String),
+    /// The rows of its (first) statement.
+    Rows(tokio_postgres::Statement, Vec<Encoded>),
+    /// More than this path does: a second statement, an update, a savepoint.
+    More,
+}
+
+/// A job's view of the database while it is captured (see the module).
+pub(super) struct Capture {
+    shared: Arc<Shared>,
+    mode: Mode,
+    /// The rows of the statements it ran in earlier runs, in order.
+    answers: Vec<Vec<tokio_postgres::Row>>,
+    used: usize,
+    need: Option<Need>,
+    /// Its insert, encoded, sent once the job has ended well.
+    write: Option<(tokio_postgres::Statement, Vec<Encoded>)>,
+}
+
+impl Capture {
+    /// Stops the job: it needs `need` first.
+    fn stop(&mut self, need: Need) -> Error {
+        // The first need is the one met; what a job does after swallowing
+        // `Pending` ran on made-up ground.
+        self.need.get_or_insert(need);
+        Error::Pending
+    }
+
+    /// Stops the job: it needs more than this path does.
+    pub(super) fn more(&mut self) -> Error {
+        self.stop(Need::More)
+    }
+
+    /// The rows of a read.
+    pub(super) fn rows(&mut self, sql: &str, args: &[&dyn Arg]) -> Result<&[tokio_postgres::Row]> {
+        if self.mode != Mode::Read || self.need.is_some() {
+            return Err(self.more());
+        }
+        if self.used < self.answers.len() {
+            self.used += 1;
+            return Ok(&self.answers[self.used - 1]);
+        }
+        if self.used > 0 {
+            return Err(self.more());
+        }
+        let Some(statement) = self.shared.statement(sql) else {
+            return Err(self.stop(Need::Prepare(sql.to_owned())));
+        };
+        let params = encode(&statement, sql, args)?;
+        Err(self.stop(Need::Rows(statement, params)))
+    }
+
+    /// An insert of a new row.
+    pub(super) fn write(&mut self, sql: &str, args: &[&dyn Arg]) -> Result<()> {
+        if self.mode != Mode::Insert || self.write.is_some() || self.need.is_some() {
+            return Err(self.more());
+        }
+        let Some(statement) = self.shared.statement(sql) else {
+            return Err(self.stop(Need::Prepare(sql.to_owned())));
+        };
+        let params = encode(&statement, sql, args)?;
+        self.write = Some((statement, params));
+        Ok(())
+    }
+}
