@@ -234,10 +234,7 @@ pub fn refresh(
             "the refresh token is invalid or expired",
         )))
     };
-    let Some(stored) = store::find_refresh_token(&tx, &digest)? else {
-        return invalid();
-    };
-    let Some(grant) = store::grant(&tx, &stored.grant_id)? else {
+    let Some((stored, grant, user)) = store::refresh_token_grant_and_user(&tx, &digest)? else {
         return invalid();
     };
     if grant.client_id != client.id {
@@ -267,13 +264,7 @@ pub fn refresh(
             )));
         }
     };
-    let Some(user) = grant
-        .sub
-        .as_deref()
-        .map(|sub| users::by_sub(&tx, sub))
-        .transpose()?
-        .flatten()
-    else {
+    let Some(user) = user else {
         return invalid();
     };
     if !store::rotate_refresh_token(&tx, &digest, now)? {

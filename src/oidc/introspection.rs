@@ -99,10 +99,7 @@ pub fn introspect(
             })
         }
         Presented::Refresh(digest) => {
-            let Some(stored) = store::find_refresh_token(tx, digest)? else {
-                return Ok(Introspection::inactive());
-            };
-            let Some(grant) = store::grant(tx, &stored.grant_id)? else {
+            let Some((stored, grant)) = store::refresh_token_and_grant(tx, digest)? else {
                 return Ok(Introspection::inactive());
             };
             let exp = grant

@@ -39,10 +39,7 @@ pub fn revoke(
             store::revoke_access_token(&tx, jti, now)?;
         }
         Presented::Refresh(digest) => {
-            let Some(stored) = store::find_refresh_token(&tx, digest)? else {
-                return Ok(Ok(()));
-            };
-            let Some(grant) = store::grant(&tx, &stored.grant_id)? else {
+            let Some((_, grant)) = store::refresh_token_and_grant(&tx, digest)? else {
                 return Ok(Ok(()));
             };
             if grant.client_id != client.id {

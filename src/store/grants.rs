@@ -115,21 +115,110 @@ pub fn insert_grant(tx: &Tx<'_>, g: &Grant) -> Result<()> {
 }
 
 pub fn grant(tx: &Tx<'_>, id: &str) -> Result<Option<Grant>> {
-    tx.query_opt("SELECT id, sub, client_id, scopes, claims, sid, auth_time, amr, created_at, expires_at, revoked_at \
-         FROM grants WHERE id = ?1", args![id], |row| {
-        Ok(Grant {
-            id: row.get(0)?,
-            sub: row.get(1)?,
-            client_id: row.get(2)?,
-            scopes: row.get(3)?,
-            claims: row.get(4)?,
-            sid: row.get(5)?,
-            auth_time: row.get(6)?,
-            amr: row.get(7)?,
-            created_at: row.get(8)?,
-            expires_at: row.get(9)?,
-            revoked_at: row.get(10)?,
-        })
+    tx.query_opt(
+        concat!("SELECT ", grant_columns!(), " FROM grants WHERE id = ?1"),
+        args![id],
+        |row| grant_at(row, 0),
+    )
+}
+
+/// A grant's columns, in the order [`grant_at`] reads them.
+macro_rules! grant_columns {
+    () => {
+        "id, sub, client_id, scopes, claims, sid, auth_time, amr, created_at, expires_at, revoked_at"
+    };
+}
+use grant_columns;
+
+/// The grant in the columns of `grant_columns!` from `at` on.
+fn grant_at(row: &Row<'_, '_>, at: usize) -> Result<Grant> {
+    Ok(Grant {
+        id: row.get(at)?,
+        sub: row.get(at + 1)?,
+        client_id: row.get(at + 2)?,
+        scopes: row.get(at + 3)?,
+        claims: row.get(at + 4)?,
+        sid: row.get(at + 5)?,
+        auth_time: row.get(at + 6)?,
+        amr: row.get(at + 7)?,
+        created_at: row.get(at + 8)?,
+        expires_at: row.get(at + 9)?,
+        revoked_at: row.get(at + 10)?,
+    })
+}
+
+/// A refresh token by its digest, with its grant (none if either is gone).
+pub fn refresh_token_and_grant(tx: &Tx<'_>, digest: &str) -> Result<Option<(RefreshToken, Grant)>> {
+    Ok(refresh_family(tx, digest, false)?.map(|(token, grant, _)| (token, grant)))
+}
+
+/// [`refresh_token_and_grant`] with the grant's citizen (`None` for a
+/// grant without one, or once the account is gone).
+pub fn refresh_token_grant_and_user(
+    tx: &Tx<'_>,
+    digest: &str,
+) -> Result<Option<(RefreshToken, Grant, Option<super::users::User>)>> {
+    refresh_family(tx, digest, true)
+}
+
+/// On PostgreSQL one statement (one round trip, and a read job of one
+/// statement goes straight from its task: `direct`); on SQLite one per
+/// table, each a cached statement that a join could not stay.
+fn refresh_family(
+    tx: &Tx<'_>,
+    digest: &str,
+    with_user: bool,
+) -> Result<Option<(RefreshToken, Grant, Option<super::users::User>)>> {
+    if !tx.is_postgres() {
+        let Some(token) = find_refresh_token(tx, digest)? else {
+            return Ok(None);
+        };
+        let Some(grant) = grant(tx, &token.grant_id)? else {
+            return Ok(None);
+        };
+        let user = match grant.sub.as_deref() {
+            Some(sub) if with_user => super::users::by_sub(tx, sub)?,
+            _ => None,
+        };
+        return Ok(Some((token, grant, user)));
+    }
+    static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+        let grant: Vec<String> = grant_columns!()
+            .split(", ")
+            .map(|c| format!("g.{c}"))
+            .collect();
+        let base = format!(
+            "SELECT r.grant_id, r.created_at, r.expires_at, r.rotated_at, {} \
+             FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id",
+            grant.join(", ")
+        );
+        [
+            format!("{base} WHERE r.digest = ?1"),
+            base.replacen(
+                " FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id",
+                &format!(
+                    ", {} FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
+                     LEFT JOIN users u ON u.sub = g.sub WHERE r.digest = ?1",
+                    super::users::columns_of("u")
+                ),
+                1,
+            ),
+        ]
+    });
+    let sql = &SQL[usize::from(with_user)];
+    tx.query_opt(sql, args![digest], |row| {
+        let token = RefreshToken {
+            grant_id: row.get(0)?,
+            created_at: row.get(1)?,
+            expires_at: row.get(2)?,
+            rotated_at: row.get(3)?,
+        };
+        let grant = grant_at(row, 4)?;
+        let user = match with_user && row.get::<Option<String>>(15)?.is_some() {
+            true => Some(super::users::from_row_at(row, 15)?),
+            false => None,
+        };
+        Ok((token, grant, user))
     })
 }
 
