@@ -14,7 +14,7 @@ use crate::secrets;
 use crate::store::grants::{self as store, Code};
 pub use crate::store::grants::{AccessToken, Grant};
 use crate::store::sessions::Session;
-use crate::store::users::{self, User};
+use crate::store::users::User;
 
 /// Stores a new code for `req`, signed in as `session`; returns the code.
 pub fn issue_code(
@@ -90,7 +90,7 @@ pub fn redeem_code(
         return Ok(Err(OAuthError::invalid_grant("the code is invalid")));
     };
     let tx = tx.savepoint()?;
-    let Some(code) = store::find_code(&tx, key, &secrets::digest(&r.code))? else {
+    let Some((code, user)) = store::find_code_and_user(&tx, key, &secrets::digest(&r.code))? else {
         return Ok(Err(OAuthError::invalid_grant("the code is invalid")));
     };
     if code.client_id != client.id {
@@ -107,7 +107,7 @@ pub fn redeem_code(
     if let Err(e) = check_code(&code, r, now) {
         return Ok(Err(e));
     }
-    let Some(user) = users::by_sub(&tx, &code.sub)? else {
+    let Some(user) = user else {
         return Ok(Err(OAuthError::invalid_grant(
             "the account no longer exists",
         )));
@@ -127,9 +127,7 @@ pub fn redeem_code(
         expires_at: with_refresh.then_some(now + cfg.refresh_absolute_ttl),
         revoked_at: None,
     };
-    if !store::mark_code_used(&tx, key, &grant.id, now)? {
-        return Ok(Err(OAuthError::invalid_grant("the code was already used")));
-    }
+    store::mark_code_used(&tx, key, &grant.id, now)?;
     store::insert_grant(&tx, &grant)?;
     let Some((access, access_token)) =
         new_access_token(&tx, &grant, Some(&grant.id), now, cfg, sign)?

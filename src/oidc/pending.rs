@@ -12,7 +12,7 @@ use crate::accounts::throttle;
 use crate::config::{Client, WindowLimit};
 use crate::secrets;
 use crate::store::sessions::Session;
-use crate::store::{self, Tx, consents, interactions, totp};
+use crate::store::{self, Tx, consents, interactions};
 
 /// How long codes and interactions live (from `[tokens]`).
 #[derive(Debug, Clone, Copy)]
@@ -149,10 +149,7 @@ fn advance(
     ttl: Lifetimes,
 ) -> store::Result<Moved> {
     let (consented, enrolled) = match session {
-        Some(s) => (
-            consents::granted(tx, &s.sub, &client.id)?,
-            totp::enrolled(tx, &s.sub)?,
-        ),
+        Some(s) => consents::granted_and_enrolled(tx, &s.sub, &client.id)?,
         None => (None, false),
     };
     let (interaction, browser) = match pending {

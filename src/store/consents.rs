@@ -14,6 +14,22 @@ pub fn granted(tx: &Tx<'_>, sub: &str, client_id: &str) -> Result<Option<Scopes>
     )
 }
 
+/// What an authorization request for `client_id` decides on: the scopes
+/// `sub` granted it, and whether `sub` has a second factor enrolled. One
+/// statement (one round trip on PostgreSQL).
+pub fn granted_and_enrolled(
+    tx: &Tx<'_>,
+    sub: &str,
+    client_id: &str,
+) -> Result<(Option<Scopes>, bool)> {
+    tx.query_one(
+        "SELECT (SELECT scopes FROM consents WHERE sub = ?1 AND client_id = ?2), \
+         EXISTS (SELECT 1 FROM totp WHERE sub = ?1 AND confirmed_at IS NOT NULL)",
+        args![sub, client_id],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+}
+
 /// Records consent to `scopes`, adding to what was granted before.
 pub fn grant(tx: &Tx<'_>, sub: &str, client_id: &str, scopes: Scopes, now: i64) -> Result<()> {
     let all = granted(tx, sub, client_id)?

@@ -53,32 +53,61 @@ pub fn insert_code(tx: &Tx<'_>, key: &str, digest: &str, c: &Code) -> Result<()>
 /// The code stored under `key` whose digest is `digest`: exactly the code
 /// issued.
 pub fn find_code(tx: &Tx<'_>, key: &str, digest: &str) -> Result<Option<Code>> {
-    tx.query_opt("SELECT client_id, sub, redirect_uri, scopes, claims, nonce, code_challenge, sid, \
-         auth_time, amr, expires_at, used_at, grant_id FROM auth_codes WHERE id = ?1 AND digest = ?2", args![key, digest], |row| {
-        Ok(Code {
-            client_id: row.get(0)?,
-            sub: row.get(1)?,
-            redirect_uri: row.get(2)?,
-            scopes: row.get(3)?,
-            claims: row.get(4)?,
-            nonce: row.get(5)?,
-            code_challenge: row.get(6)?,
-            sid: row.get(7)?,
-            auth_time: row.get(8)?,
-            amr: row.get(9)?,
-            expires_at: row.get(10)?,
-            used_at: row.get(11)?,
-            grant_id: row.get(12)?,
-        })
+    tx.query_opt(FIND_CODE, args![key, digest], code)
+}
+
+const FIND_CODE: &str = "SELECT c.client_id, c.sub, c.redirect_uri, c.scopes, c.claims, c.nonce, \
+     c.code_challenge, c.sid, c.auth_time, c.amr, c.expires_at, c.used_at, c.grant_id \
+     FROM auth_codes c WHERE c.id = ?1 AND c.digest = ?2";
+
+/// [`find_code`] with its citizen (`None` once the account is gone): on
+/// PostgreSQL in one statement, on SQLite in two.
+pub fn find_code_and_user(
+    tx: &Tx<'_>,
+    key: &str,
+    digest: &str,
+) -> Result<Option<(Code, Option<super::users::User>)>> {
+    if !tx.is_postgres() {
+        let Some(code) = find_code(tx, key, digest)? else {
+            return Ok(None);
+        };
+        let user = super::users::by_sub(tx, &code.sub)?;
+        return Ok(Some((code, user)));
+    }
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| super::users::with_citizen(FIND_CODE, "auth_codes c", "c.sub"));
+    tx.query_opt(&SQL, args![key, digest], |row| {
+        Ok((code(row)?, super::users::joined_at(row, 13)?))
     })
 }
 
-/// Marks a code used by `grant_id`; false when it was used meanwhile.
-pub fn mark_code_used(tx: &Tx<'_>, key: &str, grant_id: &str, now: i64) -> Result<bool> {
-    Ok(tx.execute(
+/// The code in the columns of [`FIND_CODE`].
+fn code(row: &Row<'_, '_>) -> Result<Code> {
+    Ok(Code {
+        client_id: row.get(0)?,
+        sub: row.get(1)?,
+        redirect_uri: row.get(2)?,
+        scopes: row.get(3)?,
+        claims: row.get(4)?,
+        nonce: row.get(5)?,
+        code_challenge: row.get(6)?,
+        sid: row.get(7)?,
+        auth_time: row.get(8)?,
+        amr: row.get(9)?,
+        expires_at: row.get(10)?,
+        used_at: row.get(11)?,
+        grant_id: row.get(12)?,
+    })
+}
+
+/// Marks a code used by `grant_id`. Sent with the job's next statement or
+/// its end (`Tx::write`): the job found the code unused, and jobs that
+/// write run one after the other, so no one used it meanwhile.
+pub fn mark_code_used(tx: &Tx<'_>, key: &str, grant_id: &str, now: i64) -> Result<()> {
+    tx.write(
         "UPDATE auth_codes SET used_at = ?2, grant_id = ?3 WHERE id = ?1 AND used_at IS NULL",
         args![key, now, grant_id],
-    )? == 1)
+    )
 }
 
 /// What a client holds on behalf of a citizen (or of itself).
@@ -189,21 +218,12 @@ fn refresh_family(
             .collect();
         let base = format!(
             "SELECT r.grant_id, r.created_at, r.expires_at, r.rotated_at, {} \
-             FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id",
+             FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.digest = ?1",
             grant.join(", ")
         );
-        [
-            format!("{base} WHERE r.digest = ?1"),
-            base.replacen(
-                " FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id",
-                &format!(
-                    ", {} FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
-                     LEFT JOIN users u ON u.sub = g.sub WHERE r.digest = ?1",
-                    super::users::columns_of("u")
-                ),
-                1,
-            ),
-        ]
+        let joined = "refresh_tokens r JOIN grants g ON g.id = r.grant_id";
+        let with_user = super::users::with_citizen(&base, joined, "g.sub");
+        [base, with_user]
     });
     let sql = &SQL[usize::from(with_user)];
     tx.query_opt(sql, args![digest], |row| {
@@ -214,8 +234,8 @@ fn refresh_family(
             rotated_at: row.get(3)?,
         };
         let grant = grant_at(row, 4)?;
-        let user = match with_user && row.get::<Option<String>>(15)?.is_some() {
-            true => Some(super::users::from_row_at(row, 15)?),
+        let user = match with_user {
+            true => super::users::joined_at(row, 15)?,
             false => None,
         };
         Ok((token, grant, user))
@@ -338,20 +358,10 @@ pub fn active_access_token_holder(
         return Ok(Some((token, claims, user)));
     }
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        ACTIVE_ACCESS_TOKEN_PG.replacen(
-            "FROM access_tokens t",
-            &format!(
-                ", {} FROM access_tokens t LEFT JOIN users u ON u.sub = t.sub",
-                super::users::columns_of("u")
-            ),
-            1,
-        )
+        super::users::with_citizen(ACTIVE_ACCESS_TOKEN_PG, "access_tokens t", "t.sub")
     });
     tx.query_opt(&SQL, args![jti, digest, now], |row| {
-        let user = match row.get::<Option<String>>(7)? {
-            Some(_) => Some(super::users::from_row_at(row, 7)?),
-            None => None,
-        };
+        let user = super::users::joined_at(row, 7)?;
         Ok((active_token(row)?, row.get(6)?, user))
     })
 }

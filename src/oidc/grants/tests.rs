@@ -6,7 +6,7 @@ use crate::config::{Clients, Config};
 use crate::oidc::authorize::{Prompt, ResponseMode, ReturnTo};
 use crate::store::Db;
 use crate::store::Tx;
-use crate::store::users::User;
+use crate::store::users::{self, User};
 
 fn setup() -> (Db, Client, TokenConfig, AuthRequest, Session) {
     let conn = crate::store::memory();
