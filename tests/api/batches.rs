@@ -95,10 +95,7 @@ async fn a_job_whose_insert_fails_is_undone_alone_and_its_neighbours_are_kept() 
 #[tokio::test]
 async fn on_postgresql_the_servers_sessions_commit_without_waiting_for_the_disk() {
     let server = TestServer::start().await;
-    if !matches!(
-        server.app.config.database,
-        sesame::store::Database::Postgres(_)
-    ) {
+    if !server.on_postgresql() {
         return;
     }
     // Set by the session itself (`client`), not by the server's own

@@ -109,10 +109,7 @@ async fn clients_that_do_not_list_the_grant_are_unauthorized() {
 #[tokio::test]
 async fn on_postgresql_a_services_token_is_issued_while_a_writer_holds_the_lock() {
     let server = TestServer::start().await;
-    if !matches!(
-        server.app.config.database,
-        sesame::store::Database::Postgres(_)
-    ) {
+    if !server.on_postgresql() {
         return;
     }
     let (release_tx, holder) = hold_the_writers_lock(&server);

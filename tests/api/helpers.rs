@@ -80,6 +80,15 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// Whether this run is on PostgreSQL (`SESAME_TEST_POSTGRES`), for the
+    /// tests of what only that backend does.
+    pub fn on_postgresql(&self) -> bool {
+        matches!(
+            self.app.config.database,
+            sesame::store::Database::Postgres(_)
+        )
+    }
+
     pub async fn start() -> TestServer {
         TestServer::start_with("").await
     }

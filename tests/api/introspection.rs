@@ -133,10 +133,7 @@ async fn introspection_needs_a_confidential_client() {
 #[tokio::test]
 async fn on_postgresql_token_reads_are_answered_while_a_writer_holds_the_lock() {
     let server = TestServer::start().await;
-    if !matches!(
-        server.app.config.database,
-        sesame::store::Database::Postgres(_)
-    ) {
+    if !server.on_postgresql() {
         return;
     }
     let (_, _, signed) = offline(&server, "reads@example.test").await;
