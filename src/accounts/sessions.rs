@@ -4,18 +4,40 @@
 
 use crate::store::{self, Tx};
 
-pub use crate::store::sessions::Session;
+pub use crate::store::sessions::{Session, Standing};
 
 /// The live session under `digest`, its idle deadline (`idle` seconds
 /// after use) pushed forward when due.
 pub fn live(tx: &Tx<'_>, digest: &str, now: i64, idle: i64) -> store::Result<Option<Session>> {
     let found = store::sessions::live(tx, digest, now)?;
-    if let Some(s) = &found
-        && needs_touch(s.idle_expires_at, now, idle)
-    {
-        store::sessions::touch(tx, digest, now + idle)?;
+    if let Some(s) = &found {
+        slide(tx, digest, s, now, idle)?;
     }
     Ok(found)
+}
+
+/// [`live`], with what its citizen granted `client_id` and whether they
+/// have a second factor (read together: an authorization request).
+pub fn live_with_standing(
+    tx: &Tx<'_>,
+    digest: &str,
+    now: i64,
+    idle: i64,
+    client_id: &str,
+) -> store::Result<Option<(Session, Standing)>> {
+    let found = store::sessions::live_with_standing(tx, digest, now, client_id)?;
+    if let Some((s, _)) = &found {
+        slide(tx, digest, s, now, idle)?;
+    }
+    Ok(found)
+}
+
+/// Pushes a live session's idle deadline forward when due.
+fn slide(tx: &Tx<'_>, digest: &str, s: &Session, now: i64, idle: i64) -> store::Result<()> {
+    if needs_touch(s.idle_expires_at, now, idle) {
+        store::sessions::touch(tx, digest, now + idle)?;
+    }
+    Ok(())
 }
 
 /// Opens `session` under `digest`, ending the browser's `previous` one.

@@ -46,13 +46,15 @@ pub async fn open(
     let moved = app
         .store
         .run(move |tx| {
-            let session = match signed {
-                Some(lookup) => lookup.run(tx)?,
+            let found = match &signed {
+                Some(lookup) => lookup.run_for(tx, &client.id)?,
                 None => None,
             };
+            let (session, standing) = found.unzip();
             let fresh = pending::Fresh {
                 req: &req,
                 session: session.as_ref(),
+                standing,
                 creator: &creator,
                 browser: &browser,
             };

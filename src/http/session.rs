@@ -43,6 +43,16 @@ impl Lookup {
     pub fn run(&self, tx: &Tx<'_>) -> crate::store::Result<Option<Session>> {
         sessions::live(tx, &self.digest, self.now, self.idle)
     }
+
+    /// [`Lookup::run`], with its citizen's standing towards `client_id`
+    /// (consent, second factor) read in the same statement.
+    pub fn run_for(
+        &self,
+        tx: &Tx<'_>,
+        client_id: &str,
+    ) -> crate::store::Result<Option<(Session, sessions::Standing)>> {
+        sessions::live_with_standing(tx, &self.digest, self.now, self.idle, client_id)
+    }
 }
 
 /// Starts a session for `sub` after a login, replacing this browser's

@@ -11,7 +11,7 @@ use super::{ErrorCode, OAuthError, grants};
 use crate::accounts::throttle;
 use crate::config::{Client, WindowLimit};
 use crate::secrets;
-use crate::store::sessions::Session;
+use crate::store::sessions::{Session, Standing};
 use crate::store::{self, Tx, consents, interactions};
 
 /// How long codes and interactions live (from `[tokens]`).
@@ -57,6 +57,9 @@ pub struct Creator {
 pub struct Fresh<'a> {
     pub req: &'a AuthRequest,
     pub session: Option<&'a Session>,
+    /// What `session`'s citizen granted the client and whether they have a
+    /// second factor, when read with the session (else read here).
+    pub standing: Option<Standing>,
     pub creator: &'a Creator,
     /// The digest of the browser's cookie: the interaction belongs to it.
     pub browser: &'a str,
@@ -80,6 +83,7 @@ pub fn open(
         fresh.req,
         Interaction::New {
             browser: Some(fresh.browser),
+            standing: fresh.standing,
         },
         fresh.session,
         progress,
@@ -126,11 +130,15 @@ pub fn load(
 
 /// The interaction a step works on: the stored one, or none yet — then,
 /// if a page is needed, one is stored for the browser whose cookie digest
-/// is given, and only that browser's pages accept its id.
+/// is given, and only that browser's pages accept its id. A new one may
+/// come with its session's standing already read.
 #[derive(Debug, Clone, Copy)]
 enum Interaction<'a> {
     Stored(&'a str),
-    New { browser: Option<&'a str> },
+    New {
+        browser: Option<&'a str>,
+        standing: Option<Standing>,
+    },
 }
 
 /// Moves `req` on (OIDC Core §3.1.2.3–§3.1.2.4): stores it as an
@@ -148,13 +156,14 @@ fn advance(
     now: i64,
     ttl: Lifetimes,
 ) -> store::Result<Moved> {
-    let (consented, enrolled) = match session {
-        Some(s) => consents::granted_and_enrolled(tx, &s.sub, &client.id)?,
-        None => (None, false),
+    let (interaction, browser, standing) = match pending {
+        Interaction::Stored(id) => (Some(id), None, None),
+        Interaction::New { browser, standing } => (None, browser, standing),
     };
-    let (interaction, browser) = match pending {
-        Interaction::Stored(id) => (Some(id), None),
-        Interaction::New { browser } => (None, browser),
+    let (consented, enrolled) = match (session, standing) {
+        (Some(_), Some(standing)) => standing,
+        (Some(s), None) => consents::granted_and_enrolled(tx, &s.sub, &client.id)?,
+        (None, _) => (None, false),
     };
     let next = next_step(req, client, session, progress, consented, enrolled, now);
     // The interaction is consumed in the job that answers the client: of

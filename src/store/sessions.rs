@@ -2,7 +2,8 @@
 
 use super::args;
 
-use super::{Result, Tx};
+use super::{Result, Row, Tx};
+use crate::protocol::Scopes;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
@@ -34,22 +35,64 @@ pub fn insert(tx: &Tx<'_>, digest: &str, s: &Session, now: i64) -> Result<()> {
 /// The live session for a cookie digest, if any (expired ones are ignored).
 pub fn live(tx: &Tx<'_>, digest: &str, now: i64) -> Result<Option<Session>> {
     tx.query_opt(
-        "SELECT sid, sub, auth_time, amr, acr, idle_expires_at, expires_at FROM sessions \
-         WHERE digest = ?1 AND idle_expires_at > ?2 AND expires_at > ?2",
+        concat!(live_sql!(), " FROM sessions s ", live_where!()),
         args![digest, now],
-        |row| {
-            let amr: String = row.get(3)?;
-            Ok(Session {
-                sid: row.get(0)?,
-                sub: row.get(1)?,
-                auth_time: row.get(2)?,
-                amr: amr.split_whitespace().map(str::to_owned).collect(),
-                acr: row.get(4)?,
-                idle_expires_at: row.get(5)?,
-                expires_at: row.get(6)?,
-            })
-        },
+        session,
     )
+}
+
+/// What an authorization request decides on besides the session: the
+/// scopes its citizen granted the client, and whether they have a second
+/// factor enrolled (as `consents::granted_and_enrolled` reads them).
+pub type Standing = (Option<Scopes>, bool);
+
+/// [`live`] with its citizen's [`Standing`] towards `client_id`, in one
+/// statement: an authorization request's first read.
+pub fn live_with_standing(
+    tx: &Tx<'_>,
+    digest: &str,
+    now: i64,
+    client_id: &str,
+) -> Result<Option<(Session, Standing)>> {
+    tx.query_opt(
+        concat!(
+            live_sql!(),
+            ", (SELECT scopes FROM consents c WHERE c.sub = s.sub AND c.client_id = ?3), \
+             EXISTS (SELECT 1 FROM totp t WHERE t.sub = s.sub AND t.confirmed_at IS NOT NULL) \
+             FROM sessions s ",
+            live_where!()
+        ),
+        args![digest, now, client_id],
+        |row| Ok((session(row)?, (row.get(7)?, row.get(8)?))),
+    )
+}
+
+macro_rules! live_sql {
+    () => {
+        "SELECT s.sid, s.sub, s.auth_time, s.amr, s.acr, s.idle_expires_at, s.expires_at"
+    };
+}
+use live_sql;
+
+macro_rules! live_where {
+    () => {
+        "WHERE s.digest = ?1 AND s.idle_expires_at > ?2 AND s.expires_at > ?2"
+    };
+}
+use live_where;
+
+/// The session in the columns of `live_sql!`.
+fn session(row: &Row<'_, '_>) -> Result<Session> {
+    let amr: String = row.get(3)?;
+    Ok(Session {
+        sid: row.get(0)?,
+        sub: row.get(1)?,
+        auth_time: row.get(2)?,
+        amr: amr.split_whitespace().map(str::to_owned).collect(),
+        acr: row.get(4)?,
+        idle_expires_at: row.get(5)?,
+        expires_at: row.get(6)?,
+    })
 }
 
 /// Pushes the idle deadline forward (never past the absolute one).
