@@ -200,6 +200,15 @@ impl Capture {
         self.stop(Need::More)
     }
 
+    /// Stops a job that writes: a read-only one fails (as it would in a
+    /// read-only transaction), an insert goes where every job runs.
+    pub(super) fn writes(&mut self) -> Error {
+        match self.mode {
+            Mode::Read => Error::Internal("a read-only job tried to write".into()),
+            Mode::Insert => self.more(),
+        }
+    }
+
     /// The rows of a read.
     pub(super) fn rows(&mut self, sql: &str, args: &[&dyn Arg]) -> Result<&[tokio_postgres::Row]> {
         if self.mode != Mode::Read || self.need.is_some() {
@@ -222,7 +231,7 @@ impl Capture {
     /// An insert of a new row.
     pub(super) fn write(&mut self, sql: &str, args: &[&dyn Arg]) -> Result<()> {
         if self.mode != Mode::Insert || self.write.is_some() || self.need.is_some() {
-            return Err(self.more());
+            return Err(self.writes());
         }
         let Some(statement) = self.shared.statement(sql) else {
             return Err(self.stop(Need::Prepare(sql.to_owned())));

@@ -165,9 +165,6 @@ impl std::fmt::Debug for Database {
 #[derive(Clone)]
 pub struct Store {
     jobs: mpsc::Sender<Job>,
-    /// Where read-only jobs go when they have connections of their own
-    /// (PostgreSQL); `None`: with the others (SQLite).
-    reads: Option<mpsc::Sender<Job>>,
     /// Where one-statement jobs go straight from their task (PostgreSQL).
     direct: Option<Arc<direct::Direct>>,
 }
@@ -230,11 +227,7 @@ impl Store {
                 run_jobs(&mut conn, &queue, &nudge, &wal);
             })
             .map_err(|_| Error::Worker)?;
-        Ok(Store {
-            jobs,
-            reads: None,
-            direct: None,
-        })
+        Ok(Store { jobs, direct: None })
     }
 
     /// Runs `f` on the database thread, atomically, and waits for its
@@ -250,12 +243,11 @@ impl Store {
     }
 
     /// Runs `f`, which only reads, and waits for its result. It sees one
-    /// consistent state, as a job of [`Store::run`] does. On PostgreSQL it
-    /// runs outside the writers' lock, side by side with the writes (a
-    /// write fails there): a job of one statement straight from this task
-    /// (`direct`), a longer one on a reading connection, in a read-only
-    /// transaction. `f` may run more than once: it must act only through
-    /// its `Tx`.
+    /// consistent state, as a job of [`Store::run`] does. On PostgreSQL a
+    /// job of one statement goes straight from this task (`direct`),
+    /// outside the writers' lock, side by side with the writes (a write
+    /// would not run there); a longer one runs as [`Store::run`]'s jobs do.
+    /// `f` may run more than once: it must act only through its `Tx`.
     pub async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -266,7 +258,7 @@ impl Store {
         {
             return Ok(value);
         }
-        submit(self.reads.as_ref().unwrap_or(&self.jobs), f).await
+        submit(&self.jobs, f).await
     }
 
     /// Runs `f`, which inserts new rows and reads nothing, as [`Store::run`]

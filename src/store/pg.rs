@@ -9,11 +9,12 @@
 //! thread runs the jobs waiting at a given moment in one transaction, each
 //! inside its own savepoint (group commit: one lock, one commit for many
 //! requests), with statements prepared once per connection and transaction
-//! control pipelined with them (`PgConn`). Read-only jobs (`Store::read`)
-//! run on connections of their own, outside the lock.
+//! control pipelined with them (`PgConn`). Jobs of one statement (a read,
+//! or the insert of one new row) go straight from their task, outside the
+//! lock (`direct`).
 
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use super::direct::Direct;
@@ -80,48 +81,32 @@ fn session_options(options: &str) -> String {
     }
 }
 
-/// Connections that run read-only jobs of several statements
-/// ([`Store::read`]), beside the writing one: reads wait neither for the
-/// writers' lock nor for each other.
-const READERS: usize = 2;
-
 /// Connections the one-statement jobs share (`direct`). Each serves many
 /// requests at once, their statements pipelined; on this 2-core machine 2
 /// beat 1 (the database's one process per connection saturated a core) and
 /// 4 (fewer statements per round trip): docs/performance.md.
 const DIRECT: usize = 2;
 
-/// Connects, applies the migrations and starts the database thread and
-/// the reading threads.
+/// Connects, applies the migrations and starts the database thread.
 /// The client blocks on a runtime of its own, which it may not do inside
 /// another: it is only ever used on its thread, where it connects too (the
 /// caller, maybe on the async runtime, waits for that once).
 pub(super) fn open(url: &str) -> Result<Store> {
-    let jobs = spawn("sesame-db", url, true, |conn, url, queue| {
+    let jobs = spawn("sesame-db", url, |conn, url, queue| {
         run_jobs(conn, url, &queue);
     })?;
-    let (reads, queue) = mpsc::channel::<Job>();
-    let queue = Arc::new(Mutex::new(queue));
-    for _ in 0..READERS {
-        let queue = Arc::clone(&queue);
-        spawn("sesame-db-read", url, false, move |conn, url, _| {
-            run_reads(conn, url, &queue);
-        })?;
-    }
     Ok(Store {
         jobs,
-        reads: Some(reads),
         direct: Some(Arc::new(Direct::new(config(url)?, DIRECT))),
     })
 }
 
-/// Starts a thread that connects (and migrates, if `migrates`), tells the
-/// caller whether it could, then runs `work` with its connection and the
-/// receiving end of the channel whose sending end it returns.
+/// Starts a thread that connects and migrates, tells the caller whether it
+/// could, then runs `work` with its connection and the receiving end of
+/// the channel whose sending end it returns.
 fn spawn(
     name: &str,
     url: &str,
-    migrates: bool,
     work: impl FnOnce(PgConn, &str, mpsc::Receiver<Job>) + Send + 'static,
 ) -> Result<mpsc::Sender<Job>> {
     let (jobs, queue) = mpsc::channel::<Job>();
@@ -131,9 +116,7 @@ fn spawn(
         .name(name.into())
         .spawn(move || {
             let conn = connect(&url).and_then(|mut conn| {
-                if migrates {
-                    migrate(&mut conn)?;
-                }
+                migrate(&mut conn)?;
                 Ok(conn)
             });
             match conn {
@@ -179,54 +162,6 @@ fn run_jobs(conn: PgConn, url: &str, queue: &mpsc::Receiver<Job>) {
         // Dropping the jobs answers each caller with an error.
         if reconnected(&conn, url) {
             run_batch(&conn, batch);
-        }
-    }
-}
-
-/// A reading thread: runs each read-only job in a read-only transaction of
-/// its own (one consistent state, no lock). The `COMMIT` that ends one
-/// rides with the next job's first statement; it is sent on its own only
-/// before waiting for work, so an idle connection holds no snapshot.
-fn run_reads(conn: PgConn, url: &str, queue: &Mutex<mpsc::Receiver<Job>>) {
-    let conn = RefCell::new(conn);
-    let next = |wait: bool| {
-        let queue = queue
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if wait {
-            queue.recv().ok()
-        } else {
-            queue.try_recv().ok()
-        }
-    };
-    loop {
-        let job = match next(false) {
-            Some(job) => job,
-            None => {
-                let sent = conn.borrow_mut().flush();
-                if let Err(e) = sent {
-                    tracing::error!(error = %e, "database: cannot end a read");
-                }
-                match next(true) {
-                    Some(job) => job,
-                    None => return,
-                }
-            }
-        };
-        if !reconnected(&conn, url) {
-            continue;
-        }
-        conn.borrow_mut()
-            .defer("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
-        conn.borrow_mut().in_transaction = true;
-        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&Tx::pg(&conn))));
-        conn.borrow_mut().in_transaction = false;
-        // Nothing to keep: ending it either way is the same; a failed one
-        // needs its ROLLBACK before the next.
-        conn.borrow_mut().defer("ROLLBACK");
-        match done {
-            Ok(done) => (done.answer)(true),
-            Err(_) => tracing::error!("a database job panicked"),
         }
     }
 }

@@ -395,7 +395,7 @@ impl<'c> Tx<'c> {
                 let changed = conn.borrow_mut().execute(sql, args)?;
                 Ok(usize::try_from(changed).unwrap_or(usize::MAX))
             }
-            Conn::Direct(capture) => Err(capture.borrow_mut().more()),
+            Conn::Direct(capture) => Err(capture.borrow_mut().writes()),
         }
     }
 
@@ -547,7 +547,7 @@ impl<'c> Tx<'c> {
                     .pipelined(|client| client.execute(sql, &[]))?;
                 Ok(usize::try_from(changed).unwrap_or(usize::MAX))
             }
-            Conn::Direct(capture) => Err(capture.borrow_mut().more()),
+            Conn::Direct(capture) => Err(capture.borrow_mut().writes()),
         }
     }
 
