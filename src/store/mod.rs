@@ -253,12 +253,7 @@ impl Store {
         T: Send + 'static,
         F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
     {
-        if let Some(direct) = &self.direct
-            && let Some(value) = direct.run(direct::Mode::Read, &f).await?
-        {
-            return Ok(value);
-        }
-        submit(&self.jobs, f).await
+        self.one_statement(direct::Mode::Read, f).await
     }
 
     /// Runs `f`, which inserts new rows and reads nothing, as [`Store::run`]
@@ -271,8 +266,18 @@ impl Store {
         T: Send + 'static,
         F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
     {
+        self.one_statement(direct::Mode::Insert, f).await
+    }
+
+    /// `f` straight from this task if it is one statement of `mode` and
+    /// the backend has that path (`direct`); else as [`Store::run`]'s jobs.
+    async fn one_statement<T, F>(&self, mode: direct::Mode, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
+    {
         if let Some(direct) = &self.direct
-            && let Some(value) = direct.run(direct::Mode::Insert, &f).await?
+            && let Some(value) = direct.run(mode, &f).await?
         {
             return Ok(value);
         }
