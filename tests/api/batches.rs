@@ -114,3 +114,33 @@ async fn on_postgresql_the_servers_sessions_commit_without_waiting_for_the_disk(
         "reading"
     );
 }
+
+/// A read the one-statement path cannot carry (here: statements it does
+/// not capture) runs again where every job runs and gets its answer; on
+/// PostgreSQL a read-only job that writes fails and leaves the rows as they
+/// were (on SQLite `Store::read` is `Store::run`).
+#[tokio::test]
+async fn a_read_beyond_one_statement_is_answered_and_a_read_that_writes_is_refused() {
+    let server = TestServer::start().await;
+    server.add_user("kept@example.test", true).await;
+    let store = server.app.store.clone();
+    let (one, users) = store
+        .read(|tx| {
+            let one = tx.query_i64("SELECT CAST(1 AS BIGINT)")?;
+            Ok((one, tx.query_i64("SELECT count(*) FROM users")?))
+        })
+        .await
+        .expect("the read is answered");
+    assert_eq!(one, 1);
+    assert!(users >= 1, "{users}");
+    if !server.on_postgresql() {
+        return;
+    }
+    let wrote = store.read(|tx| tx.execute_sql("DELETE FROM users")).await;
+    assert!(wrote.is_err(), "a read-only job may not write");
+    let left = store
+        .read(|tx| tx.query_i64("SELECT count(*) FROM users"))
+        .await
+        .unwrap();
+    assert_eq!(left, users, "nothing was deleted");
+}
