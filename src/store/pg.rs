@@ -240,7 +240,9 @@ fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>) {
     } else {
         "COMMIT"
     };
-    let committed = match conn.borrow_mut().batch(end) {
+    // Bound first: a borrow in the `match` would live through its arms.
+    let ended = conn.borrow_mut().batch(end);
+    let committed = match ended {
         Ok(()) => true,
         Err(e) => {
             tracing::error!(error = %e, "database: commit failed");

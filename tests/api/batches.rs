@@ -90,6 +90,44 @@ async fn a_job_whose_insert_fails_is_undone_alone_and_its_neighbours_are_kept() 
     assert_eq!(status, 200, "{body}");
 }
 
+/// A job alone in its transaction whose insert fails: on PostgreSQL the
+/// failure comes with the `COMMIT`, which must undo the job, answer it
+/// with an error and leave the database thread serving.
+#[tokio::test]
+async fn a_lone_job_whose_insert_fails_at_commit_is_undone_and_the_next_is_served() {
+    let server = TestServer::start().await;
+    let store = server.app.store.clone();
+    store
+        .run(|tx| insert_access_token(tx, &token("taken"), "first"))
+        .await
+        .unwrap();
+    for attempt in 0..3 {
+        let failed = store
+            .run(move |tx| {
+                insert_access_token(tx, &token(&format!("lone-{attempt}")), "own")?;
+                insert_access_token(tx, &token("taken"), "again")
+            })
+            .await;
+        assert!(
+            failed.is_err(),
+            "attempt {attempt} repeated a key: it fails"
+        );
+    }
+    let lone = store
+        .run(|tx| tx.query_i64("SELECT COUNT(*) FROM access_tokens WHERE jti LIKE 'lone-%'"))
+        .await
+        .expect("the database thread still serves");
+    assert_eq!(lone, 0, "the failed jobs' first inserts are undone");
+    let (status, body) = post_as(
+        &server,
+        "/token",
+        "service",
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// On PostgreSQL the server's sessions commit as SQLite's default does:
 /// without waiting for the WAL to reach the disk (docs/deployment.md).
 #[tokio::test]
