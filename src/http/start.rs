@@ -69,5 +69,23 @@ pub async fn run_until(
             super::metrics::spawn_exporter(metrics, handle);
         }
     }
-    server::serve(listener, router, &app.config.server, shutdown).await
+    // A database thread that ended leaves a node that can write nothing:
+    // it stops as on a signal, and fails, so that its supervisor
+    // (systemd's `Restart=on-failure`, an orchestrator) starts it again.
+    let database_stopped = std::sync::atomic::AtomicBool::new(false);
+    let stop = async {
+        tokio::select! {
+            () = shutdown => {}
+            () = app.store.stopped() => {
+                database_stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    };
+    server::serve(listener, router, &app.config.server, stop).await?;
+    if database_stopped.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(std::io::Error::other(
+            "the database thread stopped; Sésame stops so that it can be started again",
+        ));
+    }
+    Ok(())
 }

@@ -167,9 +167,19 @@ pub struct Store {
     jobs: mpsc::Sender<Job>,
     /// Where one-statement jobs go straight from their task (PostgreSQL).
     direct: Option<Arc<direct::Direct>>,
+    /// Sees the database thread end (see [`database_thread`]).
+    running: tokio::sync::watch::Receiver<()>,
 }
 
 impl Store {
+    /// Completes if the database thread ends while the store is in use:
+    /// only after a panic outside every job (a bug). Nothing can be written
+    /// any more, so the server stops and its supervisor starts it again
+    /// (`http::start::run_until`).
+    pub async fn stopped(&self) {
+        ended(self.running.clone()).await;
+    }
+
     /// The cheapest job the database thread can answer (readiness probe).
     pub async fn ping(&self) -> Result<()> {
         self.run(|tx| tx.query_one("SELECT 1", args![], |_| Ok(())))
@@ -220,14 +230,15 @@ impl Store {
             })
             .map_err(|_| Error::Worker)?;
         let (jobs, queue) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("sesame-db".into())
-            .spawn(move || {
-                batch_scheduling();
-                run_jobs(&mut conn, &queue, &nudge, &wal);
-            })
-            .map_err(|_| Error::Worker)?;
-        Ok(Store { jobs, direct: None })
+        let running = database_thread("sesame-db", move || {
+            batch_scheduling();
+            run_jobs(&mut conn, &queue, &nudge, &wal);
+        })?;
+        Ok(Store {
+            jobs,
+            direct: None,
+            running,
+        })
     }
 
     /// Runs `f` on the database thread, atomically, and waits for its
@@ -282,6 +293,42 @@ impl Store {
             return Ok(value);
         }
         submit(&self.jobs, f).await
+    }
+}
+
+/// Runs `body` on a new thread named `name`. The receiver returned sees
+/// the thread end, returned or panicked: its sender ends with the thread.
+fn database_thread(
+    name: &str,
+    body: impl FnOnce() + Send + 'static,
+) -> Result<tokio::sync::watch::Receiver<()>> {
+    let (alive, running) = tokio::sync::watch::channel(());
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let _alive = Alive { _sender: alive };
+            body();
+        })
+        .map_err(|_| Error::Worker)?;
+    Ok(running)
+}
+
+/// Completes once the thread [`database_thread`] started has ended.
+async fn ended(mut running: tokio::sync::watch::Receiver<()>) {
+    while running.changed().await.is_ok() {}
+}
+
+/// Held by a database thread for as long as it runs.
+struct Alive {
+    /// Dropped with the thread: what [`Store::stopped`] waits for.
+    _sender: tokio::sync::watch::Sender<()>,
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            tracing::error!("the database thread panicked: this node stops");
+        }
     }
 }
 
@@ -702,6 +749,26 @@ pub(crate) fn memory() -> Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database thread that panics outside every job is seen to end,
+    /// which stops the server (`http::start::run_until`).
+    #[tokio::test]
+    async fn a_database_thread_that_panics_is_seen_to_end() {
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let running = database_thread("sesame-db-test", move || {
+            let _ = wait.recv();
+            panic!("a bug outside every job");
+        })
+        .unwrap();
+        let ended = ended(running);
+        tokio::pin!(ended);
+        let early = tokio::time::timeout(Duration::from_millis(50), &mut ended).await;
+        assert!(early.is_err(), "running: not ended");
+        go.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), ended)
+            .await
+            .expect("seen to end after its panic");
+    }
 
     #[tokio::test]
     async fn each_job_is_atomic_within_a_batch() {

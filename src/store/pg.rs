@@ -89,49 +89,34 @@ const DIRECT: usize = 2;
 
 /// Connects, applies the migrations and starts the database thread.
 /// The client blocks on a runtime of its own, which it may not do inside
-/// another: it is only ever used on its thread, where it connects too (the
-/// caller, maybe on the async runtime, waits for that once).
+/// another: it is only ever used on its thread, where it connects and
+/// migrates too (the caller, maybe on the async runtime, waits for that
+/// once).
 pub(super) fn open(url: &str) -> Result<Store> {
-    let jobs = spawn("sesame-db", url, |conn, url, queue| {
-        run_jobs(conn, url, &queue);
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let (opened, open) = mpsc::sync_channel::<Result<()>>(1);
+    let owned = url.to_owned();
+    let running = super::database_thread("sesame-db", move || {
+        let conn = connect(&owned).and_then(|mut conn| {
+            migrate(&mut conn)?;
+            Ok(conn)
+        });
+        match conn {
+            Ok(conn) => {
+                let _ = opened.send(Ok(()));
+                run_jobs(conn, &owned, &queue);
+            }
+            Err(e) => {
+                let _ = opened.send(Err(e));
+            }
+        }
     })?;
+    open.recv().map_err(|_| Error::Worker)??;
     Ok(Store {
         jobs,
         direct: Some(Arc::new(Direct::new(config(url)?, DIRECT))),
+        running,
     })
-}
-
-/// Starts a thread that connects and migrates, tells the caller whether it
-/// could, then runs `work` with its connection and the receiving end of
-/// the channel whose sending end it returns.
-fn spawn(
-    name: &str,
-    url: &str,
-    work: impl FnOnce(PgConn, &str, mpsc::Receiver<Job>) + Send + 'static,
-) -> Result<mpsc::Sender<Job>> {
-    let (jobs, queue) = mpsc::channel::<Job>();
-    let (opened, open) = mpsc::sync_channel::<Result<()>>(1);
-    let url = url.to_owned();
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn(move || {
-            let conn = connect(&url).and_then(|mut conn| {
-                migrate(&mut conn)?;
-                Ok(conn)
-            });
-            match conn {
-                Ok(conn) => {
-                    let _ = opened.send(Ok(()));
-                    work(conn, &url, queue);
-                }
-                Err(e) => {
-                    let _ = opened.send(Err(e));
-                }
-            }
-        })
-        .map_err(|_| Error::Worker)?;
-    open.recv().map_err(|_| Error::Worker)??;
-    Ok(jobs)
 }
 
 /// Connects for reads beside the database thread (the metrics' gauges);
