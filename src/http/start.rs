@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -69,23 +70,28 @@ pub async fn run_until(
             super::metrics::spawn_exporter(metrics, handle);
         }
     }
-    // A database thread that ended leaves a node that can write nothing:
-    // it stops as on a signal, and fails, so that its supervisor
-    // (systemd's `Restart=on-failure`, an orchestrator) starts it again.
-    let database_stopped = std::sync::atomic::AtomicBool::new(false);
-    let stop = async {
-        tokio::select! {
-            () = shutdown => {}
-            () = app.store.stopped() => {
-                database_stopped.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-        }
-    };
+    let database_stopped = AtomicBool::new(false);
+    let stop = stop_on(shutdown, &app.store, &database_stopped);
     server::serve(listener, router, &app.config.server, stop).await?;
-    if database_stopped.load(std::sync::atomic::Ordering::Relaxed) {
+    if database_stopped.load(Ordering::Relaxed) {
         return Err(std::io::Error::other(
             "the database thread stopped; Sésame stops so that it can be started again",
         ));
     }
     Ok(())
+}
+
+/// Completes on `shutdown`, or when the database thread ended (noted in
+/// `database_stopped`): a node that can write nothing stops, and fails,
+/// so that its supervisor (systemd's `Restart=on-failure`, an
+/// orchestrator) starts it again.
+async fn stop_on(
+    shutdown: impl Future<Output = ()>,
+    store: &crate::store::Store,
+    database_stopped: &AtomicBool,
+) {
+    tokio::select! {
+        () = shutdown => {}
+        () = store.stopped() => database_stopped.store(true, Ordering::Relaxed),
+    }
 }
