@@ -36,18 +36,24 @@ struct ConsentPage {
     privacy_policy_url: Option<String>,
 }
 
-/// The catalogue key naming what a scope shares.
-/// `openid` shares only the identifier, which needs no line of its own.
-fn scope_label(scope: Scope) -> Option<&'static str> {
-    Some(match scope {
-        Scope::Openid => return None,
+/// The catalogue key naming what a scope shares (`scope_email`
+/// « Courriel »…), on the consent page and in the account's applications.
+pub fn scope_key(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Openid => "scope_openid",
         Scope::Email => "scope_email",
         Scope::Profile => "scope_profile",
         Scope::Roles => "scope_roles",
         Scope::Address => "scope_address",
         Scope::Phone => "scope_phone",
         Scope::OfflineAccess => "scope_offline_access",
-    })
+    }
+}
+
+/// A scope's line on the consent page: `openid` shares only the
+/// identifier, which needs no line of its own.
+fn scope_label(scope: Scope) -> Option<&'static str> {
+    (scope != Scope::Openid).then(|| scope_key(scope))
 }
 
 async fn show(

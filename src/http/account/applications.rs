@@ -46,18 +46,9 @@ impl PageTemplate for ApplicationsPage {
     }
 }
 
-/// A scope in the consent page's words (`scope_email` « Courriel »…).
+/// A scope in the consent page's words.
 fn scope_text(app: &App, lang: Lang, scope: Scope) -> String {
-    let key = match scope {
-        Scope::Openid => "scope_openid",
-        Scope::Email => "scope_email",
-        Scope::Profile => "scope_profile",
-        Scope::Roles => "scope_roles",
-        Scope::Address => "scope_address",
-        Scope::Phone => "scope_phone",
-        Scope::OfflineAccess => "scope_offline_access",
-    };
-    app.pages.text(lang, key)
+    app.pages.text(lang, crate::http::consent::scope_key(scope))
 }
 
 fn application(app: &App, lang: Lang, c: Consent) -> Application {
