@@ -21,14 +21,31 @@ fn token(jti: &str) -> AccessToken {
     }
 }
 
-#[tokio::test]
-async fn a_job_whose_insert_fails_is_undone_alone_and_its_neighbours_are_kept() {
-    let server = TestServer::start().await;
-    let store = server.app.store.clone();
+/// Records the token `taken`, whose key the jobs under test repeat.
+async fn take_the_key(store: &sesame::store::Store) {
     store
         .run(|tx| insert_access_token(tx, &token("taken"), "first"))
         .await
         .unwrap();
+}
+
+/// The database goes on serving a request that writes: a service's token.
+async fn a_service_token_is_issued(server: &TestServer) {
+    let (status, body) = post_as(
+        server,
+        "/token",
+        "service",
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_job_whose_insert_fails_is_undone_alone_and_its_neighbours_are_kept() {
+    let server = TestServer::start().await;
+    let store = server.app.store.clone();
+    take_the_key(&store).await;
     // Forty jobs at once, so that they share batches; every odd one writes
     // its own token, then one whose key is taken.
     let jobs: Vec<_> = (0..40)
@@ -79,15 +96,7 @@ async fn a_job_whose_insert_fails_is_undone_alone_and_its_neighbours_are_kept() 
         .await
         .unwrap();
     assert_eq!(first, 1, "the taken key keeps its first row");
-    // The database goes on serving.
-    let (status, body) = post_as(
-        &server,
-        "/token",
-        "service",
-        &[("grant_type", "client_credentials")],
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    a_service_token_is_issued(&server).await;
 }
 
 /// A job alone in its transaction whose insert fails: on PostgreSQL the
@@ -97,10 +106,7 @@ async fn a_job_whose_insert_fails_is_undone_alone_and_its_neighbours_are_kept() 
 async fn a_lone_job_whose_insert_fails_at_commit_is_undone_and_the_next_is_served() {
     let server = TestServer::start().await;
     let store = server.app.store.clone();
-    store
-        .run(|tx| insert_access_token(tx, &token("taken"), "first"))
-        .await
-        .unwrap();
+    take_the_key(&store).await;
     for attempt in 0..3 {
         let failed = store
             .run(move |tx| {
@@ -118,14 +124,7 @@ async fn a_lone_job_whose_insert_fails_at_commit_is_undone_and_the_next_is_serve
         .await
         .expect("the database thread still serves");
     assert_eq!(lone, 0, "the failed jobs' first inserts are undone");
-    let (status, body) = post_as(
-        &server,
-        "/token",
-        "service",
-        &[("grant_type", "client_credentials")],
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    a_service_token_is_issued(&server).await;
 }
 
 /// On PostgreSQL the server's sessions commit as SQLite's default does:
