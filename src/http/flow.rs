@@ -45,7 +45,7 @@ pub async fn open(
     let return_to = req.return_to.clone();
     let moved = app
         .store
-        .run(move |tx| {
+        .run_read_first(move |tx| {
             let found = match &signed {
                 Some(lookup) => lookup.run_for(tx, &client.id)?,
                 None => None,

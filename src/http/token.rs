@@ -132,7 +132,7 @@ async fn exchange(
     let issued = if only_inserts {
         app.store.insert(job).await
     } else {
-        app.store.run(job).await
+        app.store.run_read_first(job).await
     }??;
     let (keys, issuer) = (&app.keys, &app.config.issuer);
     let answer = tokens::mint(keys, issuer, &app.config.tokens, &client, issued, now)?;

@@ -41,21 +41,22 @@ struct Slot {
     connecting: tokio::sync::Mutex<()>,
 }
 
+/// The statements a connection prepared, by their SQL text.
+pub(super) type Prepared = Arc<Mutex<HashMap<String, tokio_postgres::Statement>>>;
+
+/// The statement prepared for `sql`, if it was.
+pub(super) fn prepared(statements: &Prepared, sql: &str) -> Option<tokio_postgres::Statement> {
+    let statements = statements.lock().unwrap_or_else(PoisonError::into_inner);
+    statements.get(sql).cloned()
+}
+
 /// A client and the statements it prepared.
 pub(super) struct Shared {
     client: tokio_postgres::Client,
-    statements: Mutex<HashMap<String, tokio_postgres::Statement>>,
+    statements: Prepared,
 }
 
 impl Shared {
-    fn statement(&self, sql: &str) -> Option<tokio_postgres::Statement> {
-        let statements = self
-            .statements
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        statements.get(sql).cloned()
-    }
-
     async fn prepare(&self, sql: &str) -> Result<()> {
         let statement = self.client.prepare(&placeholders(sql)).await?;
         self.statements
@@ -63,6 +64,22 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(sql.to_owned(), statement);
         Ok(())
+    }
+}
+
+/// A job's first read: its SQL text, its statement and its parameters.
+pub(super) type Read = (String, tokio_postgres::Statement, Vec<Encoded>);
+
+/// Runs `job` up to its first statement, on a connection that prepared
+/// `statements`: that statement, if it is a read already prepared there.
+pub(super) fn first_read(statements: &Prepared, job: &dyn Fn(&Tx<'_>)) -> Option<Read> {
+    let mut capture = Capture::new(Arc::clone(statements), Mode::Read, Vec::new());
+    capture.ahead = true;
+    let capture = RefCell::new(capture);
+    job(&Tx::direct(&capture));
+    match capture.into_inner().need {
+        Some(Need::Rows(sql, statement, params)) => Some((sql, statement, params)),
+        Some(Need::Prepare(_) | Need::More) | None => None,
     }
 }
 
@@ -101,7 +118,7 @@ impl Direct {
         });
         let shared = Arc::new(Shared {
             client,
-            statements: Mutex::new(HashMap::new()),
+            statements: Prepared::default(),
         });
         *slot.live.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&shared));
         Ok(shared)
@@ -120,14 +137,11 @@ impl Direct {
         // connection), one for its rows, one with them.
         for _ in 0..3 {
             let (result, need, write) = {
-                let capture = RefCell::new(Capture {
-                    shared: Arc::clone(&shared),
+                let capture = RefCell::new(Capture::new(
+                    Arc::clone(&shared.statements),
                     mode,
-                    answers: std::mem::take(&mut answers),
-                    used: 0,
-                    need: None,
-                    write: None,
-                });
+                    std::mem::take(&mut answers),
+                ));
                 let result = job(&Tx::direct(&capture));
                 let capture = capture.into_inner();
                 answers = capture.answers;
@@ -143,7 +157,7 @@ impl Direct {
                     return Ok(Some(value));
                 }
                 Some(Need::Prepare(sql)) => shared.prepare(&sql).await?,
-                Some(Need::Rows(statement, params)) => {
+                Some(Need::Rows(_, statement, params)) => {
                     answers.push(shared.client.query(&statement, &refs(&params)).await?);
                 }
                 Some(Need::More) => return Ok(None),
@@ -168,16 +182,19 @@ pub(super) enum Mode {
 enum Need {
     /// Its statement prepared on this connection (to encode its parameters).
     Prepare(String),
-    /// The rows of its (first) statement.
-    Rows(tokio_postgres::Statement, Vec<Encoded>),
+    /// The rows of its (first) statement, by its SQL text.
+    Rows(String, tokio_postgres::Statement, Vec<Encoded>),
     /// More than this path does: a second statement, an update, a savepoint.
     More,
 }
 
 /// A job's view of the database while it is captured (see the module).
 pub(super) struct Capture {
-    shared: Arc<Shared>,
+    statements: Prepared,
     mode: Mode,
+    /// Run only to find the job's first read (`pg::run_batch`): a
+    /// savepoint before it changes nothing it reads.
+    ahead: bool,
     /// The rows of the statements it ran in earlier runs, in order.
     answers: Vec<Vec<tokio_postgres::Row>>,
     used: usize,
@@ -187,6 +204,18 @@ pub(super) struct Capture {
 }
 
 impl Capture {
+    fn new(statements: Prepared, mode: Mode, answers: Vec<Vec<tokio_postgres::Row>>) -> Capture {
+        Capture {
+            statements,
+            mode,
+            ahead: false,
+            answers,
+            used: 0,
+            need: None,
+            write: None,
+        }
+    }
+
     /// Stops the job: it needs `need` first.
     fn stop(&mut self, need: Need) -> Error {
         // The first need is the one met; what a job does after swallowing
@@ -198,6 +227,15 @@ impl Capture {
     /// Stops the job: it needs more than this path does.
     pub(super) fn more(&mut self) -> Error {
         self.stop(Need::More)
+    }
+
+    /// A savepoint, its release or rollback: stops the job, but where
+    /// only its first read is looked for.
+    pub(super) fn control(&mut self) -> Result<()> {
+        match self.ahead {
+            true => Ok(()),
+            false => Err(self.more()),
+        }
     }
 
     /// Stops a job that writes: a read-only one fails (as it would in a
@@ -221,11 +259,11 @@ impl Capture {
         if self.used > 0 {
             return Err(self.more());
         }
-        let Some(statement) = self.shared.statement(sql) else {
+        let Some(statement) = prepared(&self.statements, sql) else {
             return Err(self.stop(Need::Prepare(sql.to_owned())));
         };
         let params = encode(&statement, sql, args)?;
-        Err(self.stop(Need::Rows(statement, params)))
+        Err(self.stop(Need::Rows(sql.to_owned(), statement, params)))
     }
 
     /// An insert of a new row.
@@ -233,7 +271,7 @@ impl Capture {
         if self.mode != Mode::Insert || self.write.is_some() || self.need.is_some() {
             return Err(self.writes());
         }
-        let Some(statement) = self.shared.statement(sql) else {
+        let Some(statement) = prepared(&self.statements, sql) else {
             return Err(self.stop(Need::Prepare(sql.to_owned())));
         };
         let params = encode(&statement, sql, args)?;

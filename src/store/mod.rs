@@ -123,7 +123,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A job run on the database thread: it does its work and returns how to
 /// answer once the batch it ran in is committed (or not).
-type Job = Box<dyn FnOnce(&Tx<'_>) -> Done + Send>;
+struct Job {
+    run: Box<dyn FnOnce(&Tx<'_>) -> Done + Send>,
+    /// The job again, to run up to its first statement only (captured):
+    /// on PostgreSQL that read goes with the end of the job before it.
+    first_read: Option<FirstRead>,
+}
+
+/// A job run in capture mode (`direct`), its answer dropped.
+type FirstRead = Box<dyn Fn(&Tx<'_>) + Send>;
 
 struct Done {
     /// Whether the job's writes are kept (its closure returned `Ok`).
@@ -253,6 +261,26 @@ impl Store {
         submit(&self.jobs, f).await
     }
 
+    /// Runs `f` as [`Store::run`] does, for a job that begins with a read
+    /// (an authorization request, a token request). On PostgreSQL that
+    /// read goes in the same round trip as the end of the job before it in
+    /// the batch, where the job would have sent it itself: one round trip
+    /// a job instead of two. `f` may run more than once: it must act only
+    /// through its `Tx`.
+    pub async fn run_read_first<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
+    {
+        if self.direct.is_none() {
+            return submit(&self.jobs, f).await;
+        }
+        let f = Arc::new(f);
+        let first = Arc::clone(&f);
+        let first_read: FirstRead = Box::new(move |tx| drop(first(tx)));
+        submit_job(&self.jobs, move |tx| f(tx), Some(first_read)).await
+    }
+
     /// Runs `f`, which only reads, and waits for its result. It sees one
     /// consistent state, as a job of [`Store::run`] does. On PostgreSQL a
     /// job of one statement goes straight from this task (`direct`),
@@ -338,9 +366,22 @@ where
     T: Send + 'static,
     F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
 {
+    submit_job(queue, f, None).await
+}
+
+/// [`submit`], with the job's [`FirstRead`] if it has one.
+async fn submit_job<T, F>(
+    queue: &mpsc::Sender<Job>,
+    f: F,
+    first_read: Option<FirstRead>,
+) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
+{
     let queued = crate::metrics::enabled().then(std::time::Instant::now);
     let (reply, answer) = tokio::sync::oneshot::channel();
-    let job: Job = Box::new(move |tx| {
+    let run: Box<dyn FnOnce(&Tx<'_>) -> Done + Send> = Box::new(move |tx| {
         let result = f(tx);
         Done {
             ok: result.is_ok(),
@@ -353,6 +394,7 @@ where
             }),
         }
     });
+    let job = Job { run, first_read };
     queue.send(job).map_err(|_| Error::Worker)?;
     let answer = answer.await.map_err(|_| Error::Worker)?;
     if let Some(queued) = queued {
@@ -444,7 +486,8 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) -> bool {
             continue;
         }
         // A panic in one job must not take the database away from the others.
-        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&Tx::new(conn))));
+        let done =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (job.run)(&Tx::new(conn))));
         let keep = matches!(&done, Ok(d) if d.ok);
         let end = if keep {
             exec(conn, "RELEASE job")

@@ -17,7 +17,7 @@ use std::cell::RefCell;
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use super::direct::Direct;
+use super::direct::{self, Direct};
 use super::tx::{PgConn, Tx};
 use super::{Error, Job, MAX_BATCH, Result, Store};
 
@@ -185,25 +185,46 @@ fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>) {
     let alone = batch.len() == 1;
     let mut answers = Vec::with_capacity(batch.len());
     let mut kept_any = false;
-    for job in batch {
-        if !alone {
+    let mut jobs = batch.into_iter().peekable();
+    // The next job's savepoint went with the end of the job before it.
+    let mut opened = false;
+    while let Some(job) = jobs.next() {
+        if !alone && !opened {
             defer("SAVEPOINT job");
         }
+        opened = false;
         // A panic in one job must not take the database away from the others.
-        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx)));
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (job.run)(&tx)));
+        conn.borrow_mut().prefetched = None;
         let mut keep = matches!(&done, Ok(d) if d.ok);
         let mut failed_late = false;
         let writes_queued = conn.borrow().writes_queued();
         if !alone {
             if keep && writes_queued {
                 // The job's queued writes decide whether it is kept: sent
-                // now with its release (a lone job's go with the COMMIT).
+                // now with its release (a lone job's go with the COMMIT),
+                // and with the next job's savepoint and first read, which
+                // run where that job would run them itself.
                 defer("RELEASE job");
-                let sent = conn.borrow_mut().flush();
+                let next = jobs.peek().and_then(|next| next_read(conn, next));
+                let sent = match next {
+                    Some(read) => {
+                        defer("SAVEPOINT job");
+                        opened = true;
+                        conn.borrow_mut().flush_with_read(read)
+                    }
+                    None => conn.borrow_mut().flush(),
+                };
                 if let Err(e) = sent {
                     tracing::error!(error = %e, "database: a job's write failed");
                     (keep, failed_late) = (false, true);
+                    // The rest of the round trip did not run.
+                    opened = false;
                     defer("ROLLBACK TO job; RELEASE job");
+                } else if opened && conn.borrow().prefetched.is_none() {
+                    // The next job's read failed: undone, inside its
+                    // savepoint; the job reads again itself.
+                    defer("ROLLBACK TO job");
                 }
             } else {
                 defer(if keep {
@@ -240,6 +261,17 @@ fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>) {
         // error), as a job undone by its savepoint does.
         (done.answer)(committed && !failed_late);
     }
+}
+
+/// The first statement of `job` ([`Store::run_read_first`]) if it is a
+/// read whose statement this connection prepared already, ready to send:
+/// the job run captured up to there.
+///
+/// [`Store::run_read_first`]: super::Store::run_read_first
+fn next_read(conn: &RefCell<PgConn>, job: &Job) -> Option<direct::Read> {
+    let first = job.first_read.as_ref()?;
+    let statements = Arc::clone(&conn.borrow().statements);
+    direct::first_read(&statements, first.as_ref())
 }
 
 /// Applies the migrations not applied yet, each in a transaction, under a

@@ -15,15 +15,14 @@
 //! before: cached statements, parameters passed by reference.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use rusqlite::Connection;
 
-use super::direct::Capture;
+use super::direct::{Capture, Prepared, prepared};
 use super::{Error, Result};
 
 /// A value a statement takes as a parameter, on either backend.
@@ -88,7 +87,10 @@ impl Row<'_, '_> {
 pub(super) struct PgConn {
     runtime: tokio::runtime::Runtime,
     client: Arc<tokio_postgres::Client>,
-    statements: HashMap<String, tokio_postgres::Statement>,
+    pub(super) statements: Prepared,
+    /// The rows of the running job's first read, sent ahead with the end
+    /// of the job before it (`pg::run_batch`), until its first statement.
+    pub(super) prefetched: Option<Prefetched>,
     /// Requests not sent yet, in order (writes, and control statements
     /// queued before a write).
     queued: Vec<Queued>,
@@ -102,8 +104,17 @@ pub(super) struct PgConn {
 /// A request waiting to be sent; it owns what it sends.
 type Queued = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + Send>>;
 
+/// A job's first read, sent with the end of the job before it, and its
+/// answer (`pg::run_batch`).
+pub(super) struct Prefetched {
+    sql: String,
+    params: Vec<Encoded>,
+    rows: Vec<tokio_postgres::Row>,
+}
+
 /// A parameter already encoded for its statement's type, so that a queued
 /// write owns its parameters. Never shows its bytes (they may be secrets).
+#[derive(PartialEq, Eq)]
 pub(super) struct Encoded(Option<bytes::Bytes>);
 
 impl std::fmt::Debug for Encoded {
@@ -153,7 +164,8 @@ impl PgConn {
         Ok(PgConn {
             runtime,
             client: Arc::new(client),
-            statements: HashMap::new(),
+            statements: Prepared::default(),
+            prefetched: None,
             queued: Vec::new(),
             pending: String::new(),
             in_transaction: false,
@@ -231,23 +243,63 @@ impl PgConn {
 
     /// The statement for `sql`, prepared on first use (server-side, so
     /// later uses send only its name and the parameters).
-    fn statement(&mut self, sql: &str) -> Result<tokio_postgres::Statement> {
-        if let Some(statement) = self.statements.get(sql) {
-            return Ok(statement.clone());
+    pub(super) fn statement(&mut self, sql: &str) -> Result<tokio_postgres::Statement> {
+        if let Some(statement) = prepared(&self.statements, sql) {
+            return Ok(statement);
         }
         let text = placeholders(sql);
         let statement = self.pipelined(|client| client.prepare(&text))?;
-        self.statements.insert(sql.to_owned(), statement.clone());
+        self.statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(sql.to_owned(), statement.clone());
         Ok(statement)
+    }
+
+    /// Sends what is queued (a job's writes, its release, the next job's
+    /// savepoint) with `read` (the next job's first read) behind it, in one
+    /// round trip. The first answer is whether what was queued went
+    /// through; the read's rows are kept for the next job (`prefetched`)
+    /// only when everything did.
+    pub(super) fn flush_with_read(&mut self, read: super::direct::Read) -> Result<()> {
+        self.seal();
+        let queued = std::mem::take(&mut self.queued);
+        let (sql, statement, params) = read;
+        let client = &*self.client;
+        let query = async {
+            let rows = client.query_raw(&statement, params.iter()).await?;
+            futures_util::TryStreamExt::try_collect::<Vec<_>>(rows).await
+        };
+        let (before, rows) = self.runtime.block_on(futures_util::future::join(
+            futures_util::future::join_all(queued),
+            query,
+        ));
+        for sent in before {
+            sent?;
+        }
+        // What was queued went through. A failed read is the next job's
+        // own: the caller undoes it (`prefetched` left empty), and the job
+        // meets it again when it reads itself.
+        if let Ok(rows) = rows {
+            self.prefetched = Some(Prefetched { sql, params, rows });
+        }
+        Ok(())
     }
 
     fn rows(&mut self, sql: &str, args: &[&dyn Arg]) -> Result<Vec<tokio_postgres::Row>> {
         let statement = self.statement(sql)?;
+        if let Some(ahead) = self.prefetched.take()
+            && ahead.sql == sql
+            && encode(&statement, sql, args).is_ok_and(|params| params == ahead.params)
+        {
+            return Ok(ahead.rows);
+        }
         let params: Vec<_> = args.iter().map(|a| a.pg()).collect();
         self.pipelined(|client| async move { client.query(&statement, &params).await })
     }
 
     fn execute(&mut self, sql: &str, args: &[&dyn Arg]) -> Result<u64> {
+        self.prefetched = None;
         let statement = self.statement(sql)?;
         let params: Vec<_> = args.iter().map(|a| a.pg()).collect();
         self.pipelined(|client| async move { client.execute(&statement, &params).await })
@@ -259,6 +311,7 @@ impl PgConn {
         if !self.in_transaction {
             return self.execute(sql, args).map(drop);
         }
+        self.prefetched = None;
         let statement = self.statement(sql)?;
         let params = encode(&statement, sql, args)?;
         self.seal();
@@ -278,6 +331,7 @@ impl PgConn {
 
     /// Runs `sql` unprepared, without parameters (tests, one-off commands).
     fn rows_unprepared(&mut self, sql: &str) -> Result<Vec<tokio_postgres::Row>> {
+        self.prefetched = None;
         self.pipelined(|client| client.query(sql, &[]))
     }
 
@@ -489,7 +543,7 @@ impl<'c> Tx<'c> {
                 conn.prepare_cached(sql)?.execute([])?;
             }
             Conn::Pg(conn) => conn.borrow_mut().defer(sql),
-            Conn::Direct(capture) => return Err(capture.borrow_mut().more()),
+            Conn::Direct(capture) => capture.borrow_mut().control()?,
         }
         Ok(())
     }
@@ -542,9 +596,9 @@ impl<'c> Tx<'c> {
         match self.conn {
             Conn::Lite(conn) => Ok(conn.execute(sql, [])?),
             Conn::Pg(conn) => {
-                let changed = conn
-                    .borrow_mut()
-                    .pipelined(|client| client.execute(sql, &[]))?;
+                let mut conn = conn.borrow_mut();
+                conn.prefetched = None;
+                let changed = conn.pipelined(|client| client.execute(sql, &[]))?;
                 Ok(usize::try_from(changed).unwrap_or(usize::MAX))
             }
             Conn::Direct(capture) => Err(capture.borrow_mut().writes()),

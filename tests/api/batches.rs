@@ -5,7 +5,7 @@
 //! failure comes late; it must still fail that job, and that job only.
 
 use sesame::protocol::{ClientId, Scopes};
-use sesame::store::grants::{AccessToken, insert_access_token};
+use sesame::store::grants::{AccessToken, active_access_token, insert_access_token};
 
 use crate::helpers::*;
 use crate::rp::post_as;
@@ -124,6 +124,65 @@ async fn a_lone_job_whose_insert_fails_at_commit_is_undone_and_the_next_is_serve
         .await
         .expect("the database thread still serves");
     assert_eq!(lone, 0, "the failed jobs' first inserts are undone");
+    a_service_token_is_issued(&server).await;
+}
+
+/// A job that begins with a read (`Store::run_read_first`) sees what the
+/// job queued just before it wrote, and nothing of it when that job's write
+/// failed. On PostgreSQL its read rides with the end of that job (its
+/// writes and release), so this holds only if the read runs after them and
+/// a failure there is the earlier job's alone.
+#[tokio::test]
+async fn a_job_reading_first_sees_the_write_before_it_or_nothing_of_a_failed_one() {
+    let server = TestServer::start().await;
+    let store = server.app.store.clone();
+    take_the_key(&store).await;
+    let found = |jti: String| {
+        let store = store.clone();
+        async move {
+            store
+                .run_read_first(move |tx| {
+                    let found = active_access_token(tx, &jti, "own", 0)?.is_some();
+                    insert_access_token(tx, &token(&format!("after-{jti}")), "own")?;
+                    Ok(found)
+                })
+                .await
+        }
+    };
+    // Once alone, so that its statement is prepared for the next rounds.
+    assert!(!found("none".into()).await.unwrap());
+    for i in 0..30 {
+        let jti = format!("seen-{i:02}");
+        let write = {
+            let (store, jti) = (store.clone(), jti.clone());
+            async move {
+                store
+                    .run(move |tx| {
+                        insert_access_token(tx, &token(&jti), "own")?;
+                        if i % 2 == 1 {
+                            insert_access_token(tx, &token("taken"), "again")?;
+                        }
+                        Ok(())
+                    })
+                    .await
+            }
+        };
+        // Queued in this order: the read runs after the write.
+        let (written, read) = tokio::join!(write, found(jti.clone()));
+        let read = read.expect("the reading job is answered");
+        if i % 2 == 1 {
+            assert!(written.is_err(), "{jti}: a repeated key fails");
+            assert!(!read, "{jti}: the failed write is not seen");
+        } else {
+            assert!(written.is_ok(), "{jti}: written");
+            assert!(read, "{jti}: the write before is seen");
+        }
+    }
+    let after = store
+        .run(|tx| tx.query_i64("SELECT COUNT(*) FROM access_tokens WHERE jti LIKE 'after-seen-%'"))
+        .await
+        .unwrap();
+    assert_eq!(after, 30, "every reading job's own write is kept");
     a_service_token_is_issued(&server).await;
 }
 
