@@ -184,11 +184,8 @@ async fn a_whole_journey_leaves_no_secret_in_the_log() {
     )
     .await;
     assert!(done.status().as_u16() < 400, "{}", done.status());
-    let log_before_stop = sesame.serving.log();
-    assert!(
-        log_before_stop.contains("password reset"),
-        "{log_before_stop}"
-    );
+    // Logged once the reset is answered: read by a thread, maybe later.
+    sesame.serving.wait_for("password reset");
 
     // The second factor, with the new password.
     let shown_or_typed = second_factor::journey(&sesame, EMAIL, NEW_PASSWORD).await;
