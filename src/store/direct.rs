@@ -78,8 +78,8 @@ pub(super) fn first_read(statements: &Prepared, job: &dyn Fn(&Tx<'_>)) -> Option
     let capture = RefCell::new(capture);
     job(&Tx::direct(&capture));
     match capture.into_inner().need {
-        Some(Need::Rows(sql, statement, params)) => Some((sql, statement, params)),
-        Some(Need::Prepare(_) | Need::More) | None => None,
+        Some(Need::Rows(Some(sql), statement, params)) => Some((sql, statement, params)),
+        Some(Need::Rows(None, ..) | Need::Prepare(_) | Need::More) | None => None,
     }
 }
 
@@ -182,8 +182,9 @@ pub(super) enum Mode {
 enum Need {
     /// Its statement prepared on this connection (to encode its parameters).
     Prepare(String),
-    /// The rows of its (first) statement, by its SQL text.
-    Rows(String, tokio_postgres::Statement, Vec<Encoded>),
+    /// The rows of its (first) statement; its SQL text too when the
+    /// database thread captured it (`ahead`), to match it when the job runs.
+    Rows(Option<String>, tokio_postgres::Statement, Vec<Encoded>),
     /// More than this path does: a second statement, an update, a savepoint.
     More,
 }
@@ -263,7 +264,8 @@ impl Capture {
             return Err(self.stop(Need::Prepare(sql.to_owned())));
         };
         let params = encode(&statement, sql, args)?;
-        Err(self.stop(Need::Rows(sql.to_owned(), statement, params)))
+        let sql = self.ahead.then(|| sql.to_owned());
+        Err(self.stop(Need::Rows(sql, statement, params)))
     }
 
     /// An insert of a new row.
