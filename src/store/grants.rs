@@ -212,14 +212,10 @@ fn refresh_family(
         return Ok(Some((token, grant, user)));
     }
     static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
-        let grant: Vec<String> = grant_columns!()
-            .split(", ")
-            .map(|c| format!("g.{c}"))
-            .collect();
         let base = format!(
             "SELECT r.grant_id, r.created_at, r.expires_at, r.rotated_at, {} \
              FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.digest = ?1",
-            grant.join(", ")
+            super::tx::prefixed(grant_columns!(), "g")
         );
         let joined = "refresh_tokens r JOIN grants g ON g.id = r.grant_id";
         let with_user = super::users::with_citizen(&base, joined, "g.sub");

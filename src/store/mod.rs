@@ -272,6 +272,8 @@ impl Store {
         T: Send + 'static,
         F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
     {
+        // Only PostgreSQL's database thread sends reads ahead (and only it
+        // has the direct path); SQLite's runs each read in process.
         if self.direct.is_none() {
             return submit(&self.jobs, f).await;
         }

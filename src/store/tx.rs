@@ -193,8 +193,10 @@ impl PgConn {
     }
 
     /// Moves the pending control statements into the queue, behind what
-    /// is there.
+    /// is there. Called before anything is sent or queued, so it also ends
+    /// a read sent ahead: that served the job's first statement only.
     fn seal(&mut self) {
+        self.prefetched = None;
         if self.pending.is_empty() {
             return;
         }
@@ -228,6 +230,19 @@ impl PgConn {
     where
         F: Future<Output = Result<T, tokio_postgres::Error>> + 'a,
     {
+        Ok(self.pipelined_apart(query)??)
+    }
+
+    /// [`PgConn::pipelined`], with `query`'s own outcome kept apart: the
+    /// outer error is the first of what was queued (`query` then did not
+    /// run, the transaction being aborted).
+    fn pipelined_apart<'a, T, F>(
+        &'a mut self,
+        query: impl FnOnce(&'a tokio_postgres::Client) -> F,
+    ) -> Result<Result<T, tokio_postgres::Error>>
+    where
+        F: Future<Output = Result<T, tokio_postgres::Error>> + 'a,
+    {
         self.seal();
         let queued = std::mem::take(&mut self.queued);
         let client = &*self.client;
@@ -238,7 +253,7 @@ impl PgConn {
         for sent in before {
             sent?;
         }
-        Ok(result?)
+        Ok(result)
     }
 
     /// The statement for `sql`, prepared on first use (server-side, so
@@ -262,21 +277,14 @@ impl PgConn {
     /// through; the read's rows are kept for the next job (`prefetched`)
     /// only when everything did.
     pub(super) fn flush_with_read(&mut self, read: super::direct::Read) -> Result<()> {
-        self.seal();
-        let queued = std::mem::take(&mut self.queued);
         let (sql, statement, params) = read;
-        let client = &*self.client;
-        let query = async {
-            let rows = client.query_raw(&statement, params.iter()).await?;
-            futures_util::TryStreamExt::try_collect::<Vec<_>>(rows).await
-        };
-        let (before, rows) = self.runtime.block_on(futures_util::future::join(
-            futures_util::future::join_all(queued),
-            query,
-        ));
-        for sent in before {
-            sent?;
-        }
+        let rows = self.pipelined_apart(|client| {
+            let (statement, params) = (&statement, &params);
+            async move {
+                let rows = client.query_raw(statement, params.iter()).await?;
+                futures_util::TryStreamExt::try_collect::<Vec<_>>(rows).await
+            }
+        })?;
         // What was queued went through. A failed read is the next job's
         // own: the caller undoes it (`prefetched` left empty), and the job
         // meets it again when it reads itself.
@@ -287,8 +295,9 @@ impl PgConn {
     }
 
     fn rows(&mut self, sql: &str, args: &[&dyn Arg]) -> Result<Vec<tokio_postgres::Row>> {
+        let ahead = self.prefetched.take();
         let statement = self.statement(sql)?;
-        if let Some(ahead) = self.prefetched.take()
+        if let Some(ahead) = ahead
             && ahead.sql == sql
             && encode(&statement, sql, args).is_ok_and(|params| params == ahead.params)
         {
@@ -299,7 +308,6 @@ impl PgConn {
     }
 
     fn execute(&mut self, sql: &str, args: &[&dyn Arg]) -> Result<u64> {
-        self.prefetched = None;
         let statement = self.statement(sql)?;
         let params: Vec<_> = args.iter().map(|a| a.pg()).collect();
         self.pipelined(|client| async move { client.execute(&statement, &params).await })
@@ -311,7 +319,6 @@ impl PgConn {
         if !self.in_transaction {
             return self.execute(sql, args).map(drop);
         }
-        self.prefetched = None;
         let statement = self.statement(sql)?;
         let params = encode(&statement, sql, args)?;
         self.seal();
@@ -331,7 +338,6 @@ impl PgConn {
 
     /// Runs `sql` unprepared, without parameters (tests, one-off commands).
     fn rows_unprepared(&mut self, sql: &str) -> Result<Vec<tokio_postgres::Row>> {
-        self.prefetched = None;
         self.pipelined(|client| client.query(sql, &[]))
     }
 
@@ -376,6 +382,15 @@ pub(super) fn encode(
         }));
     }
     Ok(params)
+}
+
+/// `columns` (`a, b, …`), each prefixed with `alias.` for a join.
+pub(super) fn prefixed(columns: &str, alias: &str) -> String {
+    columns
+        .split(',')
+        .map(|column| format!("{alias}.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `?N` placeholders (SQLite's) as `$N` (PostgreSQL's).
@@ -596,9 +611,9 @@ impl<'c> Tx<'c> {
         match self.conn {
             Conn::Lite(conn) => Ok(conn.execute(sql, [])?),
             Conn::Pg(conn) => {
-                let mut conn = conn.borrow_mut();
-                conn.prefetched = None;
-                let changed = conn.pipelined(|client| client.execute(sql, &[]))?;
+                let changed = conn
+                    .borrow_mut()
+                    .pipelined(|client| client.execute(sql, &[]))?;
                 Ok(usize::try_from(changed).unwrap_or(usize::MAX))
             }
             Conn::Direct(capture) => Err(capture.borrow_mut().writes()),
@@ -734,6 +749,14 @@ mod tests {
         assert_eq!(
             super::placeholders("SELECT a FROM t WHERE b = ?1 AND c = ?12 AND d = '?'"),
             "SELECT a FROM t WHERE b = $1 AND c = $12 AND d = '?'"
+        );
+    }
+
+    #[test]
+    fn columns_are_prefixed_for_a_join_whatever_the_spacing() {
+        assert_eq!(
+            super::prefixed("id, sub,\n     scopes", "g"),
+            "g.id, g.sub, g.scopes"
         );
     }
 }

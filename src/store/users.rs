@@ -45,15 +45,11 @@ fn from_row(row: &Row<'_, '_>) -> Result<User> {
 /// round trip fewer; SQLite keeps a cached statement per table (a LEFT JOIN
 /// there recompiles on every use, see `grants::ACTIVE_ACCESS_TOKEN`).
 pub(super) fn with_citizen(sql: &str, from: &str, sub: &str) -> String {
-    let columns: Vec<String> = COLUMNS
-        .split(", ")
-        .map(|column| format!("u.{}", column.trim()))
-        .collect();
     sql.replacen(
         &format!(" FROM {from}"),
         &format!(
             ", {} FROM {from} LEFT JOIN users u ON u.sub = {sub}",
-            columns.join(", ")
+            super::tx::prefixed(COLUMNS, "u")
         ),
         1,
     )
