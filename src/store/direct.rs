@@ -23,6 +23,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+use tokio::sync::oneshot;
+use tokio_postgres::types::ToSql;
+
+use super::shared_reads::{self, Column, Next, SharedReads, Waiting};
 use super::tx::{Arg, Encoded, Tx, encode, placeholders};
 use super::{Error, Result};
 
@@ -31,6 +35,8 @@ pub(super) struct Direct {
     config: tokio_postgres::Config,
     slots: Vec<Slot>,
     next: AtomicUsize,
+    /// Reads waiting to share a statement with others (`shared_reads`).
+    reads: SharedReads,
 }
 
 /// One connection, opened on first use and again once lost.
@@ -57,13 +63,17 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    async fn prepare(&self, sql: &str) -> Result<()> {
+    /// `sql`'s statement, prepared on this connection if it was not yet.
+    async fn prepare(&self, sql: &str) -> Result<tokio_postgres::Statement> {
+        if let Some(statement) = prepared(&self.statements, sql) {
+            return Ok(statement);
+        }
         let statement = self.client.prepare(&placeholders(sql)).await?;
         self.statements
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(sql.to_owned(), statement);
-        Ok(())
+            .insert(sql.to_owned(), statement.clone());
+        Ok(statement)
     }
 }
 
@@ -78,8 +88,8 @@ pub(super) fn first_read(statements: &Prepared, job: &dyn Fn(&Tx<'_>)) -> Option
     let capture = RefCell::new(capture);
     job(&Tx::direct(&capture));
     match capture.into_inner().need {
-        Some(Need::Rows(Some(sql), statement, params)) => Some((sql, statement, params)),
-        Some(Need::Rows(None, ..) | Need::Prepare(_) | Need::More) | None => None,
+        Some(Need::Rows(sql, statement, params)) => Some((sql, statement, params)),
+        Some(Need::Prepare(_) | Need::More) | None => None,
     }
 }
 
@@ -90,6 +100,7 @@ impl Direct {
             config,
             slots: (0..connections.max(1)).map(|_| Slot::default()).collect(),
             next: AtomicUsize::new(0),
+            reads: SharedReads::default(),
         }
     }
 
@@ -127,7 +138,7 @@ impl Direct {
     /// Runs `job`, which reads (`Mode::Read`) or inserts one new row
     /// (`Mode::Insert`) in one statement; `None` when it turned out to need
     /// more (nothing was written: the caller runs it where every job runs).
-    pub(super) async fn run<T, F>(&self, mode: Mode, job: &F) -> Result<Option<T>>
+    pub(super) async fn run<T, F>(self: &Arc<Self>, mode: Mode, job: &F) -> Result<Option<T>>
     where
         F: Fn(&Tx<'_>) -> Result<T>,
     {
@@ -156,14 +167,119 @@ impl Direct {
                     }
                     return Ok(Some(value));
                 }
-                Some(Need::Prepare(sql)) => shared.prepare(&sql).await?,
-                Some(Need::Rows(_, statement, params)) => {
-                    answers.push(shared.client.query(&statement, &refs(&params)).await?);
+                Some(Need::Prepare(sql)) => drop(shared.prepare(&sql).await?),
+                Some(Need::Rows(sql, statement, params)) => {
+                    answers.push(self.rows(&shared, sql, &statement, params).await?);
                 }
                 Some(Need::More) => return Ok(None),
             }
         }
         Ok(None)
+    }
+
+    /// The rows of a read of `sql`, sent with the other reads of it
+    /// waiting at the moment (`shared_reads`).
+    async fn rows(
+        self: &Arc<Self>,
+        shared: &Shared,
+        sql: String,
+        statement: &tokio_postgres::Statement,
+        params: Vec<Encoded>,
+    ) -> Result<Vec<tokio_postgres::Row>> {
+        if params.is_empty() {
+            return Ok(shared.client.query(statement, &[]).await?);
+        }
+        let (answer, rows) = oneshot::channel();
+        let read = Waiting { params, answer };
+        match self.reads.queue(&sql, statement.params(), read) {
+            Next::Wait => {}
+            Next::Send { batched } => {
+                tokio::spawn(Arc::clone(self).send_batches(sql, batched));
+            }
+            Next::Alone(read) => {
+                return Ok(shared.client.query(statement, &refs(&read.params)).await?);
+            }
+        }
+        rows.await
+            .unwrap_or_else(|_| Err(Error::Internal("a batch of reads was dropped".into())))
+    }
+
+    /// Sends `sql`'s batches until no read of it is waiting.
+    async fn send_batches(self: Arc<Self>, sql: String, batched: Arc<str>) {
+        let mut sender = shared_reads::Sender::new(&self.reads, &sql);
+        loop {
+            let batch = sender.take();
+            if batch.is_empty() {
+                return;
+            }
+            let answers = self.answer(&sql, &batched, &batch).await;
+            for (read, answer) in batch.into_iter().zip(answers) {
+                // A read whose request went away no longer listens.
+                let _ = read.answer.send(answer);
+            }
+        }
+    }
+
+    /// The rows of each read of `batch`: in one statement, or each alone
+    /// if there is one or the batch fails.
+    async fn answer(
+        &self,
+        sql: &str,
+        batched: &str,
+        batch: &[Waiting],
+    ) -> Vec<Result<Vec<tokio_postgres::Row>>> {
+        let shared = match self.connection().await {
+            Ok(shared) => shared,
+            Err(e) => {
+                return batch
+                    .iter()
+                    .map(|_| Err(Error::Internal(e.to_string())))
+                    .collect();
+            }
+        };
+        if batch.len() > 1 {
+            match shared.prepare(batched).await {
+                Ok(statement) => {
+                    let columns: Vec<Column<'_>> = (0..batch[0].params.len())
+                        .map(|index| Column {
+                            reads: batch,
+                            index,
+                        })
+                        .collect();
+                    let params: Vec<&(dyn ToSql + Sync)> =
+                        columns.iter().map(|column| column as _).collect();
+                    match shared.client.query(&statement, &params).await {
+                        Ok(rows) => match shared_reads::split(rows, batch.len()) {
+                            Ok(answers) => return answers.into_iter().map(Ok).collect(),
+                            Err(e) => tracing::warn!(error = %e, "database: a batch of reads"),
+                        },
+                        // A parameter the database refused: each runs alone,
+                        // so that only its own read fails.
+                        Err(e) => tracing::debug!(error = %e, "database: a batch of reads"),
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "database: a read that cannot be batched");
+                    self.reads.unbatchable(sql);
+                }
+            }
+        }
+        let mut answers = Vec::with_capacity(batch.len());
+        for read in batch {
+            answers.push(self.alone(&shared, sql, &read.params).await);
+        }
+        answers
+    }
+
+    /// The rows of one read of `sql`, sent alone.
+    async fn alone(
+        &self,
+        shared: &Shared,
+        sql: &str,
+        params: &[Encoded],
+    ) -> Result<Vec<tokio_postgres::Row>> {
+        let statement = shared.prepare(sql).await?;
+        Ok(shared.client.query(&statement, &refs(params)).await?)
     }
 }
 
@@ -182,9 +298,10 @@ pub(super) enum Mode {
 enum Need {
     /// Its statement prepared on this connection (to encode its parameters).
     Prepare(String),
-    /// The rows of its (first) statement; its SQL text too when the
-    /// database thread captured it (`ahead`), to match it when the job runs.
-    Rows(Option<String>, tokio_postgres::Statement, Vec<Encoded>),
+    /// The rows of its (first) statement, with its SQL text (to share it
+    /// with other reads of that statement, or to match it when the job
+    /// runs if the database thread captured it).
+    Rows(String, tokio_postgres::Statement, Vec<Encoded>),
     /// More than this path does: a second statement, an update, a savepoint.
     More,
 }
@@ -264,8 +381,7 @@ impl Capture {
             return Err(self.stop(Need::Prepare(sql.to_owned())));
         };
         let params = encode(&statement, sql, args)?;
-        let sql = self.ahead.then(|| sql.to_owned());
-        Err(self.stop(Need::Rows(sql, statement, params)))
+        Err(self.stop(Need::Rows(sql.to_owned(), statement, params)))
     }
 
     /// An insert of a new row.

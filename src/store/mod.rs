@@ -28,6 +28,7 @@ pub mod users;
 
 mod direct;
 mod pg;
+mod shared_reads;
 mod tx;
 mod values;
 

@@ -117,6 +117,13 @@ pub(super) struct Prefetched {
 #[derive(PartialEq, Eq)]
 pub(super) struct Encoded(Option<bytes::Bytes>);
 
+impl Encoded {
+    /// Its bytes as sent; `None` for NULL.
+    pub(super) fn bytes(&self) -> Option<&[u8]> {
+        self.0.as_deref()
+    }
+}
+
 impl std::fmt::Debug for Encoded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Encoded(..)")
@@ -395,11 +402,16 @@ pub(super) fn prefixed(columns: &str, alias: &str) -> String {
 
 /// `?N` placeholders (SQLite's) as `$N` (PostgreSQL's).
 pub(super) fn placeholders(sql: &str) -> String {
+    placeholders_as(sql, "$")
+}
+
+/// `?N` placeholders as `{prefix}N`.
+pub(super) fn placeholders_as(sql: &str, prefix: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
-            out.push('$');
+            out.push_str(prefix);
         } else {
             out.push(c);
         }

@@ -37,6 +37,7 @@ mod refresh;
 mod revocation;
 mod robustness;
 mod server;
+mod shared_reads;
 mod sso;
 mod throttle;
 mod token;
