@@ -32,6 +32,10 @@ use tokio_postgres::types::{IsNull, Kind, ToSql, Type, to_sql_checked};
 use super::tx::{Encoded, placeholders_as};
 use super::{Error, Result};
 
+/// The most reads one statement answers: beyond, the rest go next, so
+/// that a crowd of reads does not make one batch everyone waits on.
+const MAX_READS: usize = 256;
+
 /// The reads waiting, by their statement's SQL text.
 #[derive(Default)]
 pub(super) struct SharedReads {
@@ -128,7 +132,10 @@ impl<'a> Sender<'a> {
             self.stopped = true;
             return Vec::new();
         };
-        let batch = std::mem::take(&mut queue.waiting);
+        let batch: Vec<Waiting> = match queue.waiting.len() > MAX_READS {
+            true => queue.waiting.drain(..MAX_READS).collect(),
+            false => std::mem::take(&mut queue.waiting),
+        };
         if batch.is_empty() {
             queue.sending = false;
             self.stopped = true;
@@ -285,6 +292,11 @@ mod tests {
         assert!(matches!(queue(&reads, "A").0, Next::Wait));
         assert!(matches!(queue(&reads, "A").0, Next::Wait));
         assert_eq!(sender.take().len(), 2, "the next batch: both");
+        for _ in 0..MAX_READS + 1 {
+            let _ = queue(&reads, "A");
+        }
+        assert_eq!(sender.take().len(), MAX_READS, "a crowd: at most");
+        assert_eq!(sender.take().len(), 1, "then the rest");
         assert!(sender.take().is_empty(), "nothing left: the sender stops");
         drop(sender);
         assert!(matches!(queue(&reads, "A").0, Next::Send { .. }));
