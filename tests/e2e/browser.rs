@@ -9,6 +9,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How long a step waits for what it expects (a page, an element, a live
+/// region's words): generous, for a CI machine busy compiling beside.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
@@ -191,7 +195,7 @@ impl Browser {
     /// its screenshot and checks it with axe-core.
     pub async fn expect_page(&mut self, step: &str, heading: &str) {
         self.step += 1;
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + PATIENCE;
         loop {
             if self
                 .new_heading()
@@ -291,7 +295,7 @@ impl Browser {
         let found = self
             .client
             .wait()
-            .at_most(Duration::from_secs(5))
+            .at_most(PATIENCE)
             .for_element(Locator::XPath(xpath))
             .await;
         match found {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::browser::{Browser, run};
+use crate::browser::{Browser, PATIENCE, run};
 use crate::processes::PASSWORD;
 
 const SIGNUP: &str = "Créer un compte";
@@ -68,7 +68,7 @@ async fn type_in(
     said: fn(&Shown) -> String,
 ) -> Shown {
     b.fill("indicator", label, password).await;
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let now = shown(b).await;
         let said = said(&now);
