@@ -29,6 +29,7 @@ const MAIL_QUEUE_AGE: &str = "sesame_mail_queue_oldest_age_seconds";
 const BACKCHANNEL: &str = "sesame_backchannel_deliveries_total";
 const DB_JOB_DURATION: &str = "sesame_db_job_duration_seconds";
 const DB_BATCH_SIZE: &str = "sesame_db_batch_size";
+const DB_SHARED_READS: &str = "sesame_db_shared_reads";
 const CITIZENS: &str = "sesame_citizens";
 const LIVE_SESSIONS: &str = "sesame_live_sessions";
 
@@ -40,6 +41,8 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 /// Jobs per database transaction (the database thread takes at most 64).
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+/// Reads answered by one statement (PostgreSQL takes at most 256).
+const SHARED_READS_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
 
 /// How often the gauges are read from the database.
 const GAUGE_INTERVAL: Duration = Duration::from_secs(15);
@@ -56,6 +59,7 @@ type RequestHandles = HashMap<(String, u16), (Counter, Histogram)>;
 struct Hot {
     db_job: Histogram,
     db_batch: Histogram,
+    db_shared_reads: Histogram,
     /// route → (method, status) → the request counter and histogram.
     requests: RwLock<HashMap<String, RequestHandles>>,
 }
@@ -72,6 +76,12 @@ pub fn install() -> Option<PrometheusHandle> {
                 .and_then(|b| {
                     b.set_buckets_for_metric(Matcher::Full(DB_BATCH_SIZE.into()), BATCH_BUCKETS)
                 })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full(DB_SHARED_READS.into()),
+                        SHARED_READS_BUCKETS,
+                    )
+                })
                 .map_err(|e| tracing::error!(error = %e, "metrics: bad buckets"))
                 .ok()?
                 .build_recorder();
@@ -85,6 +95,7 @@ pub fn install() -> Option<PrometheusHandle> {
             let _ = HOT.set(Hot {
                 db_job: histogram!(DB_JOB_DURATION),
                 db_batch: histogram!(DB_BATCH_SIZE),
+                db_shared_reads: histogram!(DB_SHARED_READS),
                 requests: RwLock::new(HashMap::new()),
             });
             Some(handle)
@@ -113,6 +124,10 @@ fn describe() {
     describe_counter!(BACKCHANNEL, "Back-channel logout deliveries by outcome");
     describe_histogram!(DB_JOB_DURATION, "Database job latency, queueing included");
     describe_histogram!(DB_BATCH_SIZE, "Jobs per database transaction");
+    describe_histogram!(
+        DB_SHARED_READS,
+        "Reads answered by one statement (PostgreSQL)"
+    );
     describe_gauge!(CITIZENS, "Citizen accounts");
     describe_gauge!(LIVE_SESSIONS, "Unexpired sign-in sessions");
 }
@@ -177,6 +192,13 @@ pub fn db_job(elapsed: Duration) {
 pub fn db_batch(jobs: usize) {
     if let Some(hot) = HOT.get() {
         hot.db_batch.record(jobs as f64);
+    }
+}
+
+/// One statement sent for `reads` reads of it (PostgreSQL's shared reads).
+pub fn db_shared_reads(reads: usize) {
+    if let Some(hot) = HOT.get() {
+        hot.db_shared_reads.record(reads as f64);
     }
 }
 

@@ -212,6 +212,7 @@ impl Direct {
             if batch.is_empty() {
                 return;
             }
+            crate::metrics::db_shared_reads(batch.len());
             let answers = self.answer(&sql, &batched, &batch).await;
             for (read, answer) in batch.into_iter().zip(answers) {
                 // A read whose request went away no longer listens.

@@ -97,3 +97,40 @@ async fn the_gauges_count_citizens_and_live_sessions() {
     );
     drop(server);
 }
+
+/// On PostgreSQL every userinfo read goes through the shared reads, and
+/// the histogram counts the reads each statement answered; SQLite has no
+/// such path.
+#[tokio::test]
+async fn userinfo_reads_are_counted_by_the_statement_that_answered_them() {
+    let port = free_port();
+    let server = TestServer::start_with(&format!("metrics_listen = \"127.0.0.1:{port}\"\n")).await;
+    let metrics = format!("http://127.0.0.1:{port}/metrics");
+    let (_, tokens) = signed_in(&server, "shared-metrics@example.test").await;
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    // Once alone, so that the statement is prepared before the count.
+    assert_eq!(crate::rp::userinfo_status(&server, &token).await, 200);
+    let before = scrape(&metrics).await;
+
+    let asks: Vec<_> = (0..24)
+        .map(|_| {
+            let (url, token) = (server.url("/userinfo"), token.clone());
+            tokio::spawn(async move {
+                let answer = rp_http().get(url).bearer_auth(token).send().await.unwrap();
+                answer.status().as_u16()
+            })
+        })
+        .collect();
+    for ask in asks {
+        assert_eq!(ask.await.unwrap(), 200);
+    }
+    let after = scrape(&metrics).await;
+    let moved = |name: &str| sample(&after, name, &[]) - sample(&before, name, &[]);
+    if server.on_postgresql() {
+        // Other tests of this binary may read too: at least ours.
+        assert!(moved("sesame_db_shared_reads_sum") >= 24.0, "{after}");
+        assert!(moved("sesame_db_shared_reads_count") >= 1.0, "{after}");
+    } else {
+        assert_eq!(moved("sesame_db_shared_reads_sum"), 0.0, "{after}");
+    }
+}
