@@ -56,6 +56,14 @@ pub(super) fn prepared(statements: &Prepared, sql: &str) -> Option<tokio_postgre
     statements.get(sql).cloned()
 }
 
+/// Remembers `statement`, just prepared for `sql`.
+pub(super) fn remember(statements: &Prepared, sql: &str, statement: &tokio_postgres::Statement) {
+    statements
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(sql.to_owned(), statement.clone());
+}
+
 /// A client and the statements it prepared.
 pub(super) struct Shared {
     client: tokio_postgres::Client,
@@ -69,10 +77,7 @@ impl Shared {
             return Ok(statement);
         }
         let statement = self.client.prepare(&placeholders(sql)).await?;
-        self.statements
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(sql.to_owned(), statement.clone());
+        remember(&self.statements, sql, &statement);
         Ok(statement)
     }
 }
@@ -238,38 +243,54 @@ impl Direct {
                     .collect();
             }
         };
-        if batch.len() > 1 {
-            match shared.prepare(batched).await {
-                Ok(statement) => {
-                    let columns: Vec<Column<'_>> = (0..batch[0].params.len())
-                        .map(|index| Column {
-                            reads: batch,
-                            index,
-                        })
-                        .collect();
-                    let params: Vec<&(dyn ToSql + Sync)> =
-                        columns.iter().map(|column| column as _).collect();
-                    match shared.client.query(&statement, &params).await {
-                        Ok(rows) => match shared_reads::split(rows, batch.len()) {
-                            Ok(answers) => return answers.into_iter().map(Ok).collect(),
-                            Err(e) => tracing::warn!(error = %e, "database: a batch of reads"),
-                        },
-                        // A parameter the database refused: each runs alone,
-                        // so that only its own read fails.
-                        Err(e) => tracing::debug!(error = %e, "database: a batch of reads"),
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "database: a read that cannot be batched");
-                    self.reads.unbatchable(sql);
-                }
-            }
+        if batch.len() > 1
+            && let Some(answers) = self.together(&shared, sql, batched, batch).await
+        {
+            return answers.into_iter().map(Ok).collect();
         }
         let mut answers = Vec::with_capacity(batch.len());
         for read in batch {
             answers.push(self.alone(&shared, sql, &read.params).await);
         }
         answers
+    }
+
+    /// The rows of each read of `batch`, from one execution of `batched`;
+    /// `None` if the database refused it (each read then runs alone).
+    async fn together(
+        &self,
+        shared: &Shared,
+        sql: &str,
+        batched: &str,
+        batch: &[Waiting],
+    ) -> Option<Vec<Vec<tokio_postgres::Row>>> {
+        let statement = match shared.prepare(batched).await {
+            Ok(statement) => statement,
+            Err(e) => {
+                tracing::warn!(error = %e, "database: a read that cannot be batched");
+                self.reads.unbatchable(sql);
+                return None;
+            }
+        };
+        let columns: Vec<Column<'_>> = (0..batch[0].params.len())
+            .map(|index| Column {
+                reads: batch,
+                index,
+            })
+            .collect();
+        let params: Vec<&(dyn ToSql + Sync)> = columns.iter().map(|column| column as _).collect();
+        let rows = match shared.client.query(&statement, &params).await {
+            Ok(rows) => rows,
+            // A parameter the database refused: each runs alone, so that
+            // only its own read fails.
+            Err(e) => {
+                tracing::debug!(error = %e, "database: a batch of reads");
+                return None;
+            }
+        };
+        shared_reads::split(rows, batch.len())
+            .map_err(|e| tracing::warn!(error = %e, "database: a batch of reads"))
+            .ok()
     }
 
     /// The rows of one read of `sql`, sent alone.

@@ -18,11 +18,11 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 
 use rusqlite::Connection;
 
-use super::direct::{Capture, Prepared, prepared};
+use super::direct::{Capture, Prepared, prepared, remember};
 use super::{Error, Result};
 
 /// A value a statement takes as a parameter, on either backend.
@@ -271,10 +271,7 @@ impl PgConn {
         }
         let text = placeholders(sql);
         let statement = self.pipelined(|client| client.prepare(&text))?;
-        self.statements
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(sql.to_owned(), statement.clone());
+        remember(&self.statements, sql, &statement);
         Ok(statement)
     }
 

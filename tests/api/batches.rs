@@ -10,7 +10,8 @@ use sesame::store::grants::{AccessToken, active_access_token, insert_access_toke
 use crate::helpers::*;
 use crate::rp::post_as;
 
-fn token(jti: &str) -> AccessToken {
+/// A client's token with the key `jti`, active until 2096.
+pub fn token(jti: &str) -> AccessToken {
     AccessToken {
         jti: jti.to_owned(),
         grant_id: None,
@@ -27,6 +28,15 @@ async fn take_the_key(store: &sesame::store::Store) {
         .run(|tx| insert_access_token(tx, &token("taken"), "first"))
         .await
         .unwrap();
+}
+
+/// What `sql` counts, read where the writing jobs run (so the database
+/// thread is still serving).
+async fn count(store: &sesame::store::Store, sql: &'static str) -> i64 {
+    store
+        .run(move |tx| tx.query_i64(sql))
+        .await
+        .expect("the database thread still serves")
 }
 
 /// The database goes on serving a request that writes: a service's token.
@@ -87,14 +97,11 @@ async fn a_job_whose_insert_fails_is_undone_alone_and_its_neighbours_are_kept() 
         .unwrap();
     let expected: Vec<String> = (0..40).step_by(2).map(|i| format!("own-{i:02}")).collect();
     assert_eq!(kept, expected, "only the failed jobs' writes are undone");
-    let first = store
-        .run(|tx| {
-            tx.query_i64(
-                "SELECT COUNT(*) FROM access_tokens WHERE jti = 'taken' AND digest = 'first'",
-            )
-        })
-        .await
-        .unwrap();
+    let first = count(
+        &store,
+        "SELECT COUNT(*) FROM access_tokens WHERE jti = 'taken' AND digest = 'first'",
+    )
+    .await;
     assert_eq!(first, 1, "the taken key keeps its first row");
     a_service_token_is_issued(&server).await;
 }
@@ -119,10 +126,11 @@ async fn a_lone_job_whose_insert_fails_at_commit_is_undone_and_the_next_is_serve
             "attempt {attempt} repeated a key: it fails"
         );
     }
-    let lone = store
-        .run(|tx| tx.query_i64("SELECT COUNT(*) FROM access_tokens WHERE jti LIKE 'lone-%'"))
-        .await
-        .expect("the database thread still serves");
+    let lone = count(
+        &store,
+        "SELECT COUNT(*) FROM access_tokens WHERE jti LIKE 'lone-%'",
+    )
+    .await;
     assert_eq!(lone, 0, "the failed jobs' first inserts are undone");
     a_service_token_is_issued(&server).await;
 }
@@ -178,10 +186,11 @@ async fn a_job_reading_first_sees_the_write_before_it_or_nothing_of_a_failed_one
             assert!(read, "{jti}: the write before is seen");
         }
     }
-    let after = store
-        .run(|tx| tx.query_i64("SELECT COUNT(*) FROM access_tokens WHERE jti LIKE 'after-seen-%'"))
-        .await
-        .unwrap();
+    let after = count(
+        &store,
+        "SELECT COUNT(*) FROM access_tokens WHERE jti LIKE 'after-seen-%'",
+    )
+    .await;
     assert_eq!(after, 30, "every reading job's own write is kept");
     a_service_token_is_issued(&server).await;
 }

@@ -2,8 +2,9 @@
 //! PostgreSQL (`store/shared_reads.rs`): each must still get its own rows,
 //! and a read the database refuses must fail alone.
 
-use sesame::store::grants::{AccessToken, active_access_token, insert_access_token};
+use sesame::store::grants::{active_access_token, insert_access_token};
 
+use crate::batches::token;
 use crate::helpers::*;
 use crate::rp::{active, post_as};
 
@@ -76,14 +77,7 @@ async fn a_read_the_database_refuses_fails_alone_among_reads_sent_together() {
     let store = server.app.store.clone();
     let now = sesame::app::now();
     for i in 0..40 {
-        let token = AccessToken {
-            jti: format!("shared-{i:02}"),
-            grant_id: None,
-            client_id: sesame::protocol::ClientId::parse("rp-basic").unwrap(),
-            sub: None,
-            scopes: sesame::protocol::Scopes::parse("openid").unwrap(),
-            expires_at: now + 600,
-        };
+        let token = token(&format!("shared-{i:02}"));
         store
             .run(move |tx| insert_access_token(tx, &token, &format!("digest-{i:02}")))
             .await
