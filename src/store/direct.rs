@@ -266,9 +266,15 @@ impl Direct {
     ) -> Option<Vec<Vec<tokio_postgres::Row>>> {
         let statement = match shared.prepare(batched).await {
             Ok(statement) => statement,
-            Err(e) => {
+            // Only the database's refusal says the rewritten statement
+            // cannot be; a lost connection says nothing about it.
+            Err(Error::Postgres(e)) if e.as_db_error().is_some() => {
                 tracing::warn!(error = %e, "database: a read that cannot be batched");
                 self.reads.unbatchable(sql);
+                return None;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "database: a batch of reads");
                 return None;
             }
         };
