@@ -22,12 +22,16 @@ pub fn token(jti: &str) -> AccessToken {
     }
 }
 
-/// Records the token `taken`, whose key the jobs under test repeat.
-async fn take_the_key(store: &sesame::store::Store) {
+/// A server whose store holds the token `taken`, whose key the jobs
+/// under test repeat.
+async fn with_the_key_taken() -> (TestServer, sesame::store::Store) {
+    let server = TestServer::start().await;
+    let store = server.app.store.clone();
     store
         .run(|tx| insert_access_token(tx, &token("taken"), "first"))
         .await
         .unwrap();
+    (server, store)
 }
 
 /// What `sql` counts, read where the writing jobs run (so the database
@@ -53,9 +57,7 @@ async fn a_service_token_is_issued(server: &TestServer) {
 
 #[tokio::test]
 async fn a_job_whose_insert_fails_is_undone_alone_and_its_neighbours_are_kept() {
-    let server = TestServer::start().await;
-    let store = server.app.store.clone();
-    take_the_key(&store).await;
+    let (server, store) = with_the_key_taken().await;
     // Forty jobs at once, so that they share batches; every odd one writes
     // its own token, then one whose key is taken.
     let jobs: Vec<_> = (0..40)
@@ -111,9 +113,7 @@ async fn a_job_whose_insert_fails_is_undone_alone_and_its_neighbours_are_kept() 
 /// with an error and leave the database thread serving.
 #[tokio::test]
 async fn a_lone_job_whose_insert_fails_at_commit_is_undone_and_the_next_is_served() {
-    let server = TestServer::start().await;
-    let store = server.app.store.clone();
-    take_the_key(&store).await;
+    let (server, store) = with_the_key_taken().await;
     for attempt in 0..3 {
         let failed = store
             .run(move |tx| {
@@ -142,9 +142,7 @@ async fn a_lone_job_whose_insert_fails_at_commit_is_undone_and_the_next_is_serve
 /// a failure there is the earlier job's alone.
 #[tokio::test]
 async fn a_job_reading_first_sees_the_write_before_it_or_nothing_of_a_failed_one() {
-    let server = TestServer::start().await;
-    let store = server.app.store.clone();
-    take_the_key(&store).await;
+    let (server, store) = with_the_key_taken().await;
     let found = |jti: String| {
         let store = store.clone();
         async move {
