@@ -30,6 +30,7 @@ const BACKCHANNEL: &str = "sesame_backchannel_deliveries_total";
 const DB_JOB_DURATION: &str = "sesame_db_job_duration_seconds";
 const DB_BATCH_SIZE: &str = "sesame_db_batch_size";
 const DB_SHARED_READS: &str = "sesame_db_shared_reads";
+const DB_CONTENDED: &str = "sesame_db_contended_total";
 const CITIZENS: &str = "sesame_citizens";
 const LIVE_SESSIONS: &str = "sesame_live_sessions";
 
@@ -128,6 +129,10 @@ fn describe() {
         DB_SHARED_READS,
         "Reads answered by one statement (PostgreSQL)"
     );
+    describe_counter!(
+        DB_CONTENDED,
+        "Hot jobs run again after meeting another writer on a row (PostgreSQL)"
+    );
     describe_gauge!(CITIZENS, "Citizen accounts");
     describe_gauge!(LIVE_SESSIONS, "Unexpired sign-in sessions");
 }
@@ -192,6 +197,14 @@ pub fn db_job(elapsed: Duration) {
 pub fn db_batch(jobs: usize) {
     if let Some(hot) = HOT.get() {
         hot.db_batch.record(jobs as f64);
+    }
+}
+
+/// A hot job ran again where writers take turns (rare: each counted as it
+/// happens).
+pub fn db_contended() {
+    if HOT.get().is_some() {
+        counter!(DB_CONTENDED).increment(1);
     }
 }
 

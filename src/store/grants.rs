@@ -60,8 +60,9 @@ const FIND_CODE: &str = "SELECT c.client_id, c.sub, c.redirect_uri, c.scopes, c.
      c.code_challenge, c.sid, c.auth_time, c.amr, c.expires_at, c.used_at, c.grant_id \
      FROM auth_codes c WHERE c.id = ?1 AND c.digest = ?2";
 
-/// [`find_code`] with its citizen (`None` once the account is gone): on
-/// PostgreSQL in one statement, on SQLite in two.
+/// [`find_code`] with its citizen (`None` once the account is gone), to
+/// redeem it: on PostgreSQL in one statement, which locks the code's row,
+/// on SQLite in two.
 pub fn find_code_and_user(
     tx: &Tx<'_>,
     key: &str,
@@ -74,8 +75,12 @@ pub fn find_code_and_user(
         let user = super::users::by_sub(tx, &code.sub)?;
         return Ok(Some((code, user)));
     }
-    static SQL: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| super::users::with_citizen(FIND_CODE, "auth_codes c", "c.sub"));
+    // `FOR UPDATE`: a redemption running beside this one (hot writers,
+    // `pg`) waits for it and then finds the code used (RFC 6749 §4.1.2).
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let joined = super::users::with_citizen(FIND_CODE, "auth_codes c", "c.sub");
+        format!("{joined} FOR UPDATE OF c")
+    });
     tx.query_opt(&SQL, args![key, digest], |row| {
         Ok((code(row)?, super::users::joined_at(row, 13)?))
     })
@@ -101,8 +106,9 @@ fn code(row: &Row<'_, '_>) -> Result<Code> {
 }
 
 /// Marks a code used by `grant_id`. Sent with the job's next statement or
-/// its end (`Tx::write`): the job found the code unused, and jobs that
-/// write run one after the other, so no one used it meanwhile.
+/// its end (`Tx::write`): the job found the code unused, and no one used it
+/// meanwhile (SQLite's jobs run one after the other; on PostgreSQL the job
+/// holds the code's row since [`find_code_and_user`]).
 pub fn mark_code_used(tx: &Tx<'_>, key: &str, grant_id: &str, now: i64) -> Result<()> {
     tx.write(
         "UPDATE auth_codes SET used_at = ?2, grant_id = ?3 WHERE id = ?1 AND used_at IS NULL",
@@ -182,7 +188,8 @@ pub fn refresh_token_and_grant(tx: &Tx<'_>, digest: &str) -> Result<Option<(Refr
 }
 
 /// [`refresh_token_and_grant`] with the grant's citizen (`None` for a
-/// grant without one, or once the account is gone).
+/// grant without one, or once the account is gone), to redeem the token:
+/// on PostgreSQL its row stays locked until the job's batch ends.
 pub fn refresh_token_grant_and_user(
     tx: &Tx<'_>,
     digest: &str,
@@ -218,8 +225,11 @@ fn refresh_family(
             super::tx::prefixed(grant_columns!(), "g")
         );
         let joined = "refresh_tokens r JOIN grants g ON g.id = r.grant_id";
+        // Only a refresh asks for the citizen. `FOR UPDATE`: a refresh of
+        // the same token running beside it (hot writers, `pg`) waits for it
+        // and then finds the token rotated (RFC 9700 §4.14.2).
         let with_user = super::users::with_citizen(&base, joined, "g.sub");
-        [base, with_user]
+        [base, format!("{with_user} FOR UPDATE OF r")]
     });
     let sql = &SQL[usize::from(with_user)];
     tx.query_opt(sql, args![digest], |row| {

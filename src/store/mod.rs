@@ -119,6 +119,18 @@ pub enum Error {
     Pending,
 }
 
+impl Error {
+    /// PostgreSQL gave up waiting for a row another transaction holds (its
+    /// `lock_timeout`, or a deadlock): writers running side by side met on
+    /// one row. Running the job again where writers take turns settles it.
+    fn is_contention(&self) -> bool {
+        use tokio_postgres::error::SqlState;
+        matches!(self, Error::Postgres(e) if e.code().is_some_and(|code| {
+            *code == SqlState::LOCK_NOT_AVAILABLE || *code == SqlState::T_R_DEADLOCK_DETECTED
+        }))
+    }
+}
+
 /// What every store function returns.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -137,8 +149,20 @@ type FirstRead = Box<dyn Fn(&Tx<'_>) + Send>;
 struct Done {
     /// Whether the job's writes are kept (its closure returned `Ok`).
     ok: bool,
-    /// Sends the answer; `true` once the batch is durable.
-    answer: Box<dyn FnOnce(bool) + Send>,
+    /// Sends the answer once the batch has ended.
+    answer: Box<dyn FnOnce(Ended) + Send>,
+}
+
+/// How the batch a job ran in ended for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// The batch committed: the job's own result stands, an error included.
+    Committed,
+    /// The job's writes were undone (its batch's or its own failed).
+    Undone,
+    /// A write of the job waited too long on a row another transaction
+    /// held (PostgreSQL's hot writers, `pg`): undone, to be run again.
+    Contended,
 }
 
 /// Most jobs one transaction groups.
@@ -176,6 +200,8 @@ pub struct Store {
     jobs: mpsc::Sender<Job>,
     /// Where one-statement jobs go straight from their task (PostgreSQL).
     direct: Option<Arc<direct::Direct>>,
+    /// Where authorization and token requests run side by side (PostgreSQL).
+    hot: Option<Arc<pg::HotWriters>>,
     /// Sees the database thread end (see [`database_thread`]).
     running: tokio::sync::watch::Receiver<()>,
 }
@@ -246,6 +272,7 @@ impl Store {
         Ok(Store {
             jobs,
             direct: None,
+            hot: None,
             running,
         })
     }
@@ -262,26 +289,56 @@ impl Store {
         submit(&self.jobs, f).await
     }
 
-    /// Runs `f` as [`Store::run`] does, for a job that begins with a read
-    /// (an authorization request, a token request). On PostgreSQL that
-    /// read goes in the same round trip as the end of the job before it in
-    /// the batch, where the job would have sent it itself: one round trip
-    /// a job instead of two. `f` may run more than once: it must act only
-    /// through its `Tx`.
+    /// Runs `f` as [`Store::run`] does, for the hot jobs that begin with a
+    /// read: an authorization request, a token request. On PostgreSQL they
+    /// run on connections of their own, side by side (`pg::HotWriters`),
+    /// and that read goes in the same round trip as the end of the job
+    /// before it in the batch, where the job would have sent it itself: one
+    /// round trip a job instead of two. `f` may run more than once: it must
+    /// act only through its `Tx`.
     pub async fn run_read_first<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
     {
-        // Only PostgreSQL's database thread sends reads ahead (and only it
-        // has the direct path); SQLite's runs each read in process.
+        // SQLite's database thread runs each read in process.
         if self.direct.is_none() {
             return submit(&self.jobs, f).await;
         }
         let f = Arc::new(f);
-        let first = Arc::clone(&f);
-        let first_read: FirstRead = Box::new(move |tx| drop(first(tx)));
-        submit_job(&self.jobs, move |tx| f(tx), Some(first_read)).await
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let sent = match &self.hot {
+            Some(hot) => {
+                let job = hot_job(f, reply, self.jobs.clone());
+                // A hot thread that ended leaves its jobs to the others'.
+                hot.queue().send(job).or_else(|e| self.jobs.send(e.0))
+            }
+            None => self.jobs.send(read_first_job(f, reply)),
+        };
+        sent.map_err(|_| Error::Worker)?;
+        answered(answer).await
+    }
+
+    /// [`Store::run_read_first`] on the database thread, among the jobs
+    /// that take the writers' lock whole, in the order queued: where a hot
+    /// job runs again after it gave up waiting for a row, and how a test
+    /// orders a job after another.
+    #[doc(hidden)]
+    pub async fn run_read_first_in_turn<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = match self.direct {
+            Some(_) => read_first_job(Arc::new(f), reply),
+            None => Job {
+                run: answering(f, reply),
+                first_read: None,
+            },
+        };
+        self.jobs.send(job).map_err(|_| Error::Worker)?;
+        answered(answer).await
     }
 
     /// Runs `f`, which only reads, and waits for its result. It sees one
@@ -369,41 +426,95 @@ where
     T: Send + 'static,
     F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
 {
-    submit_job(queue, f, None).await
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let job = Job {
+        run: answering(f, reply),
+        first_read: None,
+    };
+    queue.send(job).map_err(|_| Error::Worker)?;
+    answered(answer).await
 }
 
-/// [`submit`], with the job's [`FirstRead`] if it has one.
-async fn submit_job<T, F>(
-    queue: &mpsc::Sender<Job>,
-    f: F,
-    first_read: Option<FirstRead>,
-) -> Result<T>
-where
-    T: Send + 'static,
-    F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
-{
+/// Where a job's answer is sent.
+type Reply<T> = tokio::sync::oneshot::Sender<Result<T>>;
+
+/// Waits for a job's answer (counted in the metrics' job latency).
+async fn answered<T>(answer: tokio::sync::oneshot::Receiver<Result<T>>) -> Result<T> {
     let queued = crate::metrics::enabled().then(std::time::Instant::now);
-    let (reply, answer) = tokio::sync::oneshot::channel();
-    let run: Box<dyn FnOnce(&Tx<'_>) -> Done + Send> = Box::new(move |tx| {
-        let result = f(tx);
-        Done {
-            ok: result.is_ok(),
-            answer: Box::new(move |committed| {
-                let _ = reply.send(if committed {
-                    result
-                } else {
-                    Err(Error::Worker)
-                });
-            }),
-        }
-    });
-    let job = Job { run, first_read };
-    queue.send(job).map_err(|_| Error::Worker)?;
     let answer = answer.await.map_err(|_| Error::Worker)?;
     if let Some(queued) = queued {
         crate::metrics::db_job(queued.elapsed());
     }
     answer
+}
+
+/// Runs `f` and answers `reply` with its result once its batch committed.
+fn answering<T, F>(f: F, reply: Reply<T>) -> Box<dyn FnOnce(&Tx<'_>) -> Done + Send>
+where
+    T: Send + 'static,
+    F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
+{
+    Box::new(move |tx| {
+        let result = f(tx);
+        Done {
+            ok: result.is_ok(),
+            answer: Box::new(move |ended| {
+                let _ = reply.send(outcome(result, ended));
+            }),
+        }
+    })
+}
+
+/// What a job answers: its own result if its batch committed.
+fn outcome<T>(result: Result<T>, ended: Ended) -> Result<T> {
+    match ended {
+        Ended::Committed => result,
+        Ended::Undone | Ended::Contended => Err(Error::Worker),
+    }
+}
+
+/// `f` as a job for the writers' database thread, with its first read.
+fn read_first_job<T, F>(f: Arc<F>, reply: Reply<T>) -> Job
+where
+    T: Send + 'static,
+    F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
+{
+    let first = Arc::clone(&f);
+    Job {
+        run: answering(move |tx| f(tx), reply),
+        first_read: Some(Box::new(move |tx| drop(first(tx)))),
+    }
+}
+
+/// `f` as a job for a hot writer (`pg::HotWriters`): if it met another
+/// transaction on a row and gave up waiting, it runs again on `writers`,
+/// the database thread's queue, where no other writer runs beside it.
+fn hot_job<T, F>(f: Arc<F>, reply: Reply<T>, writers: mpsc::Sender<Job>) -> Job
+where
+    T: Send + 'static,
+    F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
+{
+    let first = Arc::clone(&f);
+    let run = Box::new(move |tx: &Tx<'_>| {
+        let result = f(tx);
+        let contended = matches!(&result, Err(e) if e.is_contention());
+        Done {
+            ok: result.is_ok(),
+            answer: Box::new(move |ended| {
+                if contended || ended == Ended::Contended {
+                    crate::metrics::db_contended();
+                    // Dropped if the thread is gone: the caller gets an error.
+                    let _ = writers.send(read_first_job(f, reply));
+                } else {
+                    let _ = reply.send(outcome(result, ended));
+                }
+            }),
+        }
+    });
+    Job {
+        run,
+        first_read: Some(Box::new(move |tx| drop(first(tx)))),
+    }
 }
 
 /// The database thread: runs the queued jobs in batches until every
@@ -513,8 +624,13 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) -> bool {
             false
         }
     };
+    let ended = if committed {
+        Ended::Committed
+    } else {
+        Ended::Undone
+    };
     for answer in answers {
-        answer(committed);
+        answer(ended);
     }
     committed && conn.total_changes() != changes
 }

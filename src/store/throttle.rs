@@ -4,7 +4,7 @@
 
 use super::args;
 
-use super::{Result, Tx};
+use super::{Result, Row, Tx};
 
 /// A counter as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -17,17 +17,45 @@ pub struct Counter {
 }
 
 pub fn get(tx: &Tx<'_>, key: &str) -> Result<Option<Counter>> {
+    tx.query_opt(GET, args![key], counter)
+}
+
+const GET: &str = get_sql!();
+
+macro_rules! get_sql {
+    () => {
+        "SELECT count, since, blocked_until FROM throttle WHERE key = ?1"
+    };
+}
+use get_sql;
+
+fn counter(row: &Row<'_, '_>) -> Result<Counter> {
+    Ok(Counter {
+        count: row.get(0)?,
+        since: row.get(1)?,
+        blocked_until: row.get(2)?,
+    })
+}
+
+/// [`get`], to change it: on PostgreSQL the row stays locked until the
+/// job's batch ends, so that jobs running side by side (hot writers,
+/// `pg`) count one after the other.
+pub fn get_to_change(tx: &Tx<'_>, key: &str) -> Result<Option<Counter>> {
     tx.query_opt(
-        "SELECT count, since, blocked_until FROM throttle WHERE key = ?1",
+        tx.pick(GET, concat!(get_sql!(), " FOR UPDATE")),
         args![key],
-        |row| {
-            Ok(Counter {
-                count: row.get(0)?,
-                since: row.get(1)?,
-                blocked_until: row.get(2)?,
-            })
-        },
+        counter,
     )
+}
+
+/// Stores a new counter; false if one exists (created meanwhile on another
+/// connection, PostgreSQL).
+pub fn create(tx: &Tx<'_>, key: &str, counter: Counter) -> Result<bool> {
+    Ok(tx.execute(
+        "INSERT INTO throttle (key, count, since, blocked_until) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (key) DO NOTHING",
+        args![key, counter.count, counter.since, counter.blocked_until],
+    )? == 1)
 }
 
 pub fn put(tx: &Tx<'_>, key: &str, counter: Counter) -> Result<()> {

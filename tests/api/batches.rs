@@ -135,9 +135,9 @@ async fn a_lone_job_whose_insert_fails_at_commit_is_undone_and_the_next_is_serve
     a_service_token_is_issued(&server).await;
 }
 
-/// A job that begins with a read (`Store::run_read_first`) sees what the
-/// job queued just before it wrote, and nothing of it when that job's write
-/// failed. On PostgreSQL its read rides with the end of that job (its
+/// A job that begins with a read (`Store::run_read_first_in_turn`, where
+/// a hot job runs again after contention) sees what the job queued just
+/// before it wrote, and nothing of it when that job's write failed. On PostgreSQL its read rides with the end of that job (its
 /// writes and release), so this holds only if the read runs after them and
 /// a failure there is the earlier job's alone.
 #[tokio::test]
@@ -147,7 +147,7 @@ async fn a_job_reading_first_sees_the_write_before_it_or_nothing_of_a_failed_one
         let store = store.clone();
         async move {
             store
-                .run_read_first(move |tx| {
+                .run_read_first_in_turn(move |tx| {
                     let found = active_access_token(tx, &jti, "own", 0)?.is_some();
                     insert_access_token(tx, &token(&format!("after-{jti}")), "own")?;
                     Ok(found)

@@ -21,6 +21,7 @@ mod csrf;
 mod discovery;
 mod flows;
 mod hardening;
+mod hot_writers;
 mod housekeeping;
 mod introspection;
 mod issuer_path;

@@ -1,31 +1,40 @@
-//! Two POSTs racing on one pending request (a double click, a form sent
-//! again): the request is consumed in the job that answers it, so exactly
-//! one answer goes back to the client and every other copy gets a page
-//! saying the request was already completed.
+//! Copies of one request racing each other (a double click, a form sent
+//! again, a relying party retrying, a flood from one address): whatever the
+//! interleaving, the answers are those of the requests taken one after the
+//! other. Two POSTs on one pending request give one answer to the client
+//! and a page saying the request was already completed to every other
+//! copy; a code or a refresh token is redeemed once and its replays revoke
+//! what that redemption gave; one address opens no more pending requests
+//! than its bound.
 
 use crate::helpers::*;
+use crate::rp::{offline, post_as, userinfo_status};
+use crate::token::code_for;
 
 /// How many copies of one form a test sends at once (a double click is
-/// two; more make the interleaving that used to give two codes certain).
+/// two; more make the interleaving that used to give two codes certain;
+/// beyond six, logins would meet the throttle's free attempts).
 const AT_ONCE: usize = 6;
 
-/// Sends `form` to `path` [`AT_ONCE`] times at once from `b`; returns the
-/// answers as (status, Location or page text).
-async fn at_once(
-    server: &TestServer,
-    b: &reqwest::Client,
-    path: &str,
-    form: &[(&str, String)],
+/// How many copies of a relying party's request, or of an authorization
+/// request, a test sends at once.
+const RP_AT_ONCE: usize = 8;
+
+/// How many times a test races a new code or refresh token: whether two
+/// copies meet depends on the moment, so one round may miss a flaw.
+const ROUNDS: usize = 4;
+
+/// Sends `copies` copies of what `request` builds at once; returns the
+/// answers as (status, Location or body text).
+async fn all_at_once(
+    copies: usize,
+    request: impl Fn() -> reqwest::RequestBuilder,
 ) -> Vec<(u16, String)> {
-    let form: Vec<(String, String)> = form
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
     let mut sent = tokio::task::JoinSet::new();
-    for _ in 0..AT_ONCE {
-        let (b, url, form) = (b.clone(), server.url(path), form.clone());
+    for _ in 0..copies {
+        let request = request();
         sent.spawn(async move {
-            let r = b.post(url).form(&form).send().await.unwrap();
+            let r = request.send().await.unwrap();
             let status = r.status().as_u16();
             match r.headers().get("location") {
                 Some(l) => (status, l.to_str().unwrap().to_owned()),
@@ -34,6 +43,32 @@ async fn at_once(
         });
     }
     sent.join_all().await
+}
+
+/// Posts `form` to `path` from `b`, [`AT_ONCE`] times at once.
+async fn at_once(
+    server: &TestServer,
+    b: &reqwest::Client,
+    path: &str,
+    form: &[(&str, String)],
+) -> Vec<(u16, String)> {
+    all_at_once(AT_ONCE, || b.post(server.url(path)).form(form)).await
+}
+
+/// Posts `form` to the token endpoint as `rp-basic`, `copies` times at
+/// once.
+async fn token_at_once(
+    server: &TestServer,
+    copies: usize,
+    form: &[(&str, &str)],
+) -> Vec<(u16, String)> {
+    all_at_once(copies, || {
+        rp_http()
+            .post(server.url("/token"))
+            .basic_auth("rp-basic", Some(BASIC_SECRET))
+            .form(form)
+    })
+    .await
 }
 
 fn codes(answers: &[(u16, String)]) -> usize {
@@ -50,6 +85,27 @@ fn assert_one_code_and_pages(answers: &[(u16, String)]) {
         .filter(|(status, page)| *status == 400 && page.contains("a déjà été traitée"))
         .count();
     assert_eq!(told, AT_ONCE - 1, "the others are told: {answers:?}");
+}
+
+/// Exactly one token response and `invalid_grant` for every other copy;
+/// returns the tokens given.
+fn one_grant(answers: &[(u16, String)]) -> serde_json::Value {
+    let body = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap_or_default();
+    let granted: Vec<_> = answers
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .collect();
+    assert_eq!(granted.len(), 1, "one copy gets tokens: {answers:?}");
+    let refused = answers
+        .iter()
+        .filter(|(status, text)| *status == 400 && body(text)["error"] == "invalid_grant")
+        .count();
+    assert_eq!(
+        refused,
+        answers.len() - 1,
+        "the others get invalid_grant: {answers:?}"
+    );
+    body(&granted[0].1)
 }
 
 #[tokio::test]
@@ -84,4 +140,127 @@ async fn logins_racing_on_one_request_give_one_code() {
         ("password", PASSWORD.to_owned()),
     ];
     assert_one_code_and_pages(&at_once(&server, &b, "/login", &form).await);
+}
+
+/// A relying party redeeming one code many times at once gets tokens once,
+/// `invalid_grant` for every other copy, and the tokens it got are revoked
+/// by the replays (RFC 6749 §4.1.2), as when the copies come one by one.
+#[tokio::test]
+async fn a_code_redeemed_by_many_requests_at_once_gives_tokens_once() {
+    let server = TestServer::start().await;
+    let (b, _) = signed_in(&server, "rush@example.test").await;
+    for _ in 0..ROUNDS {
+        let code = code_for(&server, &b, "").await;
+        let answers = token_at_once(
+            &server,
+            RP_AT_ONCE,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+            ],
+        )
+        .await;
+        let tokens = one_grant(&answers);
+        assert_eq!(
+            userinfo_status(&server, tokens["access_token"].as_str().unwrap()).await,
+            401,
+            "the replays revoked the winner's token: {answers:?}"
+        );
+    }
+}
+
+/// A refresh token presented twice at once (two tabs of one application)
+/// is rotated once; the other copy is a reuse of a rotated token, which
+/// kills the family (RFC 9700 §4.14.2): the new refresh token and access
+/// token die too. Two copies, not more: a third arriving after the first
+/// had finished would kill the family whatever the other two did.
+#[tokio::test]
+async fn a_refresh_token_used_twice_at_once_is_rotated_once() {
+    let server = TestServer::start().await;
+    for round in 0..ROUNDS {
+        let email = format!("rush-rt-{round}@example.test");
+        a_refresh_token_at_once(&server, &email).await;
+    }
+}
+
+/// One round of the test above, on a new family of `email`'s.
+async fn a_refresh_token_at_once(server: &TestServer, email: &str) {
+    let (_, _, signed) = offline(server, email).await;
+    let refresh = signed.refresh.unwrap();
+    let answers = token_at_once(
+        server,
+        2,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.secret()),
+        ],
+    )
+    .await;
+    let tokens = one_grant(&answers);
+    let newer = tokens["refresh_token"].as_str().unwrap();
+    let (status, body) = post_as(
+        server,
+        "/token",
+        "rp-basic",
+        &[("grant_type", "refresh_token"), ("refresh_token", newer)],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "the rotated token died with its family: {answers:?}"
+    );
+    assert_eq!(
+        userinfo_status(server, tokens["access_token"].as_str().unwrap()).await,
+        401,
+        "so did the winner's access token: {answers:?}"
+    );
+}
+
+/// Authorization requests from one address with no session, sent at once:
+/// as many reach the login page as the bound allows, the others get 429.
+/// Each round is another address (the proxy in front says which).
+#[tokio::test]
+async fn pending_requests_opened_at_once_stay_within_the_client_address_bound() {
+    let server = TestServer::start_with(
+        "trusted_proxies = [\"127.0.0.1/32\"]\n[policy]\npending_requests_per_client = 3\n",
+    )
+    .await;
+    let flood = browser();
+    for round in 0..ROUNDS {
+        let address = format!("198.51.100.{round}");
+        let answers = all_at_once(RP_AT_ONCE, || {
+            flood
+                .get(auth_url(&server, ""))
+                .header("x-forwarded-for", &address)
+        })
+        .await;
+        let to_login = answers
+            .iter()
+            .filter(|(status, to)| *status == 303 && to.starts_with("/login?interaction="))
+            .count();
+        assert_eq!(
+            to_login, 3,
+            "the bound's worth reach the login page: {answers:?}"
+        );
+        let held = answers
+            .iter()
+            .filter(|(status, page)| {
+                *status == 429 && page.contains("Trop de demandes de connexion")
+            })
+            .count();
+        assert_eq!(held, RP_AT_ONCE - 3, "the others are held: {answers:?}");
+    }
+    let pending = server
+        .app
+        .store
+        .run(|tx| tx.query_i64("SELECT COUNT(*) FROM interactions"))
+        .await
+        .unwrap();
+    assert_eq!(
+        pending,
+        3 * ROUNDS as i64,
+        "no row for the refused requests"
+    );
 }

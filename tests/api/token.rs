@@ -2,7 +2,8 @@
 
 use crate::helpers::*;
 
-async fn code_for(server: &TestServer, browser: &reqwest::Client, extra: &str) -> String {
+/// A code for `rp-basic` (no PKCE), from a browser that has consented.
+pub async fn code_for(server: &TestServer, browser: &reqwest::Client, extra: &str) -> String {
     let response = browser.get(auth_url(server, extra)).send().await.unwrap();
     query(&location(&response))["code"].clone()
 }
