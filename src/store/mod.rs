@@ -310,7 +310,8 @@ impl Store {
         let sent = match &self.hot {
             Some(hot) => {
                 let job = hot_job(f, reply, self.jobs.clone());
-                // A hot thread that ended leaves its jobs to the others'.
+                // A hot thread that ended leaves its jobs to the database
+                // thread.
                 hot.queue().send(job).or_else(|e| self.jobs.send(e.0))
             }
             None => self.jobs.send(read_first_job(f, reply)),
@@ -329,14 +330,11 @@ impl Store {
         T: Send + 'static,
         F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
     {
+        if self.direct.is_none() {
+            return submit(&self.jobs, f).await;
+        }
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let job = match self.direct {
-            Some(_) => read_first_job(Arc::new(f), reply),
-            None => Job {
-                run: answering(f, reply),
-                first_read: None,
-            },
-        };
+        let job = read_first_job(Arc::new(f), reply);
         self.jobs.send(job).map_err(|_| Error::Worker)?;
         answered(answer).await
     }
@@ -479,11 +477,19 @@ where
     T: Send + 'static,
     F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
 {
-    let first = Arc::clone(&f);
     Job {
+        first_read: Some(first_read(&f)),
         run: answering(move |tx| f(tx), reply),
-        first_read: Some(Box::new(move |tx| drop(first(tx)))),
     }
+}
+
+/// `f` run up to its first statement ([`FirstRead`]).
+fn first_read<T, F>(f: &Arc<F>) -> FirstRead
+where
+    F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
+{
+    let f = Arc::clone(f);
+    Box::new(move |tx| drop(f(tx)))
 }
 
 /// `f` as a job for a hot writer (`pg::HotWriters`): if it met another
@@ -494,7 +500,7 @@ where
     T: Send + 'static,
     F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
 {
-    let first = Arc::clone(&f);
+    let first = first_read(&f);
     let run = Box::new(move |tx: &Tx<'_>| {
         let result = f(tx);
         let contended = matches!(&result, Err(e) if e.is_contention());
@@ -513,7 +519,7 @@ where
     });
     Job {
         run,
-        first_read: Some(Box::new(move |tx| drop(first(tx)))),
+        first_read: Some(first),
     }
 }
 

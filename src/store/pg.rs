@@ -6,13 +6,13 @@
 //! PostgreSQL keeps that meaning across every node: each transaction first
 //! takes one advisory lock ([`BEGIN_WRITES`]), so transactions of all nodes
 //! follow each other as SQLite's do — except the code flow's, which take
-//! it shared and lock the rows they decide on (`HotWriters`). Like SQLite's, this node's database
-//! thread runs the jobs waiting at a given moment in one transaction, each
-//! inside its own savepoint (group commit: one lock, one commit for many
-//! requests), with statements prepared once per connection and transaction
-//! control pipelined with them (`PgConn`). Jobs of one statement (a read,
-//! or the insert of one new row) go straight from their task, outside the
-//! lock (`direct`).
+//! it shared and lock the rows they decide on (`HotWriters`). Like
+//! SQLite's, this node's database thread runs the jobs waiting at a given
+//! moment in one transaction, each inside its own savepoint (group commit:
+//! one lock, one commit for many requests), with statements prepared once
+//! per connection and transaction control pipelined with them (`PgConn`).
+//! Jobs of one statement (a read, or the insert of one new row) go straight
+//! from their task, outside the lock (`direct`).
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -157,8 +157,8 @@ fn writer(
 }
 
 /// The hot jobs' connections, taken in turn: the authorization requests
-/// (`Store::run_read_first`) and the redemption of codes and refresh
-/// tokens, nine writing jobs in ten under the code flow. Their batches
+/// and the redemption of codes and refresh tokens
+/// (`Store::run_read_first`), the code flow's writing jobs. Their batches
 /// take the writers' lock *shared* ([`BEGIN_HOT`]), so they run beside
 /// each other, on this node and on others, and never beside a job that
 /// takes it whole (a logout, a withdrawal, a purge). Where two of them
