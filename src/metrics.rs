@@ -131,7 +131,7 @@ fn describe() {
     );
     describe_counter!(
         DB_CONTENDED,
-        "Hot jobs run again after meeting another writer on a row (PostgreSQL)"
+        "Hot jobs run again where writers take turns (PostgreSQL)"
     );
     describe_gauge!(CITIZENS, "Citizen accounts");
     describe_gauge!(LIVE_SESSIONS, "Unexpired sign-in sessions");
@@ -200,8 +200,9 @@ pub fn db_batch(jobs: usize) {
     }
 }
 
-/// A hot job ran again where writers take turns (rare: each counted as it
-/// happens).
+/// A hot job ran again where writers take turns (a row another
+/// transaction held, or a throttle counter to change): each counted as it
+/// happens.
 pub fn db_contended() {
     if HOT.get().is_some() {
         counter!(DB_CONTENDED).increment(1);

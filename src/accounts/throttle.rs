@@ -125,8 +125,7 @@ pub fn take(
     if limit.max <= 0 {
         return Ok(Ok(()));
     }
-    let stored = throttle::get_to_change(tx, key)?;
-    let current = stored
+    let current = throttle::get_to_change(tx, key)?
         .filter(|c| now < c.since + limit.window_seconds)
         .unwrap_or(Counter {
             count: 0,
@@ -136,17 +135,14 @@ pub fn take(
     if current.count >= limit.max {
         return Ok(Err((current.since + limit.window_seconds - now).max(1)));
     }
-    let next = Counter {
-        count: current.count + 1,
-        ..current
-    };
-    if stored.is_some() {
-        throttle::put(tx, key, next)?;
-    } else if !throttle::create(tx, key, next)? {
-        // Another connection's job created it meanwhile (PostgreSQL's hot
-        // writers): counted from that row, which it now holds.
-        return take(tx, key, limit, now);
-    }
+    throttle::put(
+        tx,
+        key,
+        Counter {
+            count: current.count + 1,
+            ..current
+        },
+    )?;
     Ok(Ok(()))
 }
 

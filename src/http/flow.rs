@@ -43,25 +43,37 @@ pub async fn open(
         bound: app.config.policy.pending_requests,
     };
     let return_to = req.return_to.clone();
-    let moved = app
-        .store
-        .run_read_first(move |tx| {
-            let found = match &signed {
-                Some(lookup) => lookup.run_for(tx, &client.id)?,
-                None => None,
-            };
-            let (session, standing) = found.unzip();
-            let fresh = pending::Fresh {
-                req: &req,
-                session: session.as_ref(),
-                standing,
-                creator: &creator,
-                browser: &browser,
-            };
-            pending::open(tx, &client, fresh, now, ttl)
-        })
-        .await?;
+    let moved = run_open(app, signed.is_some(), move |tx| {
+        let found = match &signed {
+            Some(lookup) => lookup.run_for(tx, &client.id)?,
+            None => None,
+        };
+        let (session, standing) = found.unzip();
+        let fresh = pending::Fresh {
+            req: &req,
+            session: session.as_ref(),
+            standing,
+            creator: &creator,
+            browser: &browser,
+        };
+        pending::open(tx, &client, fresh, now, ttl)
+    })
+    .await?;
     Ok(render(app, lang, &return_to, moved))
+}
+
+/// Runs an authorization request's job: beside the other writers when the
+/// browser is signed in. Without a session it needs the login page, and so
+/// the pending-requests counter, which only jobs taking turns change
+/// (`Tx::in_turn`): it goes there at once.
+async fn run_open<F>(app: &App, signed_in: bool, job: F) -> crate::store::Result<Moved>
+where
+    F: Fn(&crate::store::Tx<'_>) -> crate::store::Result<Moved> + Send + Sync + 'static,
+{
+    match signed_in {
+        true => app.store.run_read_first(job).await,
+        false => app.store.run_read_first_in_turn(job).await,
+    }
 }
 
 /// Continues the pending request `id` after the citizen signed in as

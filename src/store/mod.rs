@@ -117,17 +117,26 @@ pub enum Error {
     /// `direct`); never returned by `Store`.
     #[error("database: a statement is pending")]
     Pending,
+    /// A job beside other writers reached what only jobs taking turns may
+    /// change (`Tx::in_turn`); never returned by `Store`.
+    #[error("database: this job runs where writers take turns")]
+    InTurn,
 }
 
 impl Error {
-    /// PostgreSQL gave up waiting for a row another transaction holds (its
-    /// `lock_timeout`, or a deadlock): writers running side by side met on
-    /// one row. Running the job again where writers take turns settles it.
-    fn is_contention(&self) -> bool {
+    /// The job must run again where writers take turns: PostgreSQL gave up
+    /// waiting for a row another transaction holds (its `lock_timeout`, or
+    /// a deadlock: writers running side by side met on one row), or the
+    /// job reached what only jobs taking turns may change.
+    fn wants_turn(&self) -> bool {
         use tokio_postgres::error::SqlState;
-        matches!(self, Error::Postgres(e) if e.code().is_some_and(|code| {
-            *code == SqlState::LOCK_NOT_AVAILABLE || *code == SqlState::T_R_DEADLOCK_DETECTED
-        }))
+        match self {
+            Error::InTurn => true,
+            Error::Postgres(e) => e.code().is_some_and(|code| {
+                *code == SqlState::LOCK_NOT_AVAILABLE || *code == SqlState::T_R_DEADLOCK_DETECTED
+            }),
+            _ => false,
+        }
     }
 }
 
@@ -149,6 +158,9 @@ type FirstRead = Box<dyn Fn(&Tx<'_>) + Send>;
 struct Done {
     /// Whether the job's writes are kept (its closure returned `Ok`).
     ok: bool,
+    /// It failed with an error that asks it to run where writers take
+    /// turns ([`Error::wants_turn`]).
+    wants_turn: bool,
     /// Sends the answer once the batch has ended.
     answer: Box<dyn FnOnce(Ended) + Send>,
 }
@@ -160,8 +172,9 @@ enum Ended {
     Committed,
     /// The job's writes were undone (its batch's or its own failed).
     Undone,
-    /// A write of the job waited too long on a row another transaction
-    /// held (PostgreSQL's hot writers, `pg`): undone, to be run again.
+    /// The job must run where writers take turns (PostgreSQL's hot
+    /// writers, `pg`: a row another transaction held, `Error::wants_turn`):
+    /// undone, to be run again.
     Contended,
 }
 
@@ -321,10 +334,9 @@ impl Store {
     }
 
     /// [`Store::run_read_first`] on the database thread, among the jobs
-    /// that take the writers' lock whole, in the order queued: where a hot
-    /// job runs again after it gave up waiting for a row, and how a test
-    /// orders a job after another.
-    #[doc(hidden)]
+    /// that take the writers' lock whole, in the order queued: for a job
+    /// known to reach what only such jobs may change (`Tx::in_turn`), and
+    /// where a hot job runs again after it gave up waiting for a row.
     pub async fn run_read_first_in_turn<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -456,6 +468,7 @@ where
         let result = f(tx);
         Done {
             ok: result.is_ok(),
+            wants_turn: matches!(&result, Err(e) if e.wants_turn()),
             answer: Box::new(move |ended| {
                 let _ = reply.send(outcome(result, ended));
             }),
@@ -493,8 +506,9 @@ where
 }
 
 /// `f` as a job for a hot writer (`pg::HotWriters`): if it met another
-/// transaction on a row and gave up waiting, it runs again on `writers`,
-/// the database thread's queue, where no other writer runs beside it.
+/// transaction on a row and gave up waiting, or reached what only jobs
+/// taking turns may change, it runs again on `writers`, the database
+/// thread's queue, where no other writer runs beside it.
 fn hot_job<T, F>(f: Arc<F>, reply: Reply<T>, writers: mpsc::Sender<Job>) -> Job
 where
     T: Send + 'static,
@@ -503,11 +517,12 @@ where
     let first = first_read(&f);
     let run = Box::new(move |tx: &Tx<'_>| {
         let result = f(tx);
-        let contended = matches!(&result, Err(e) if e.is_contention());
+        let wants_turn = matches!(&result, Err(e) if e.wants_turn());
         Done {
             ok: result.is_ok(),
+            wants_turn,
             answer: Box::new(move |ended| {
-                if contended || ended == Ended::Contended {
+                if wants_turn || ended == Ended::Contended {
                     crate::metrics::db_contended();
                     // Dropped if the thread is gone: the caller gets an error.
                     let _ = writers.send(read_first_job(f, reply));

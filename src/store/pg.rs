@@ -32,12 +32,14 @@ const MIGRATING: i64 = 1_582_972_417;
 pub(super) const BEGIN_WRITES: &str = "BEGIN; SELECT pg_advisory_xact_lock(1582972416)";
 
 /// Opens a hot writers' transaction (`HotWriters`): the same lock, shared,
-/// and a row held by another transaction waited for 50 ms at most (two
-/// batches may each hold a row the other wants; PostgreSQL's own deadlock
-/// check would wait a second). Set after the lock, which may be held
-/// whole for longer.
+/// and a row held by another transaction waited for 10 ms at most. Two
+/// batches may each hold a row the other wants (PostgreSQL's own deadlock
+/// check would wait a second), and while a batch waits, the jobs that take
+/// the lock whole wait for it: the job that gave up runs again on the
+/// database thread, and its batch ends there. Set after the lock, which
+/// may be held whole for longer.
 const BEGIN_HOT: &str = "BEGIN; SELECT pg_advisory_xact_lock_shared(1582972416); \
-     SET LOCAL lock_timeout = '50ms'";
+     SET LOCAL lock_timeout = '10ms'";
 
 /// PostgreSQL migrations, applied in order at start; `sesame_migrations`
 /// records them. They mirror the SQLite ones in `migrations/`: 0001 is
@@ -105,10 +107,10 @@ const HOT: usize = 2;
 /// Connects, applies the migrations and starts the database thread, then
 /// the hot writers' threads.
 pub(super) fn open(url: &str) -> Result<Store> {
-    let (jobs, running) = writer("sesame-db", url, BEGIN_WRITES, true)?;
+    let (jobs, running) = writer("sesame-db", url, Lock::Whole)?;
     let mut hot = Vec::with_capacity(HOT);
     for i in 0..HOT {
-        hot.push(writer(&format!("sesame-hot{i}"), url, BEGIN_HOT, false)?.0);
+        hot.push(writer(&format!("sesame-hot{i}"), url, Lock::Shared)?.0);
     }
     Ok(Store {
         jobs,
@@ -121,23 +123,32 @@ pub(super) fn open(url: &str) -> Result<Store> {
     })
 }
 
-/// Starts a thread `name` that connects (and migrates, if `migrating`),
-/// then runs the jobs queued on the sender returned, each batch opened with
-/// `begin`. The client blocks on a runtime of its own, which it may not do
-/// inside another: it is only ever used on its thread, where it connects
-/// too (the caller, maybe on the async runtime, waits for that once).
+/// How a writers' thread's batches hold the writers' lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lock {
+    /// Alone ([`BEGIN_WRITES`]): the database thread.
+    Whole,
+    /// Beside each other ([`BEGIN_HOT`]): the hot writers.
+    Shared,
+}
+
+/// Starts a thread `name` that connects (and, for the database thread,
+/// migrates), then runs the jobs queued on the sender returned in batches
+/// holding the writers' lock as `lock` says. The client blocks on a runtime
+/// of its own, which it may not do inside another: it is only ever used on
+/// its thread, where it connects too (the caller, maybe on the async
+/// runtime, waits for that once).
 fn writer(
     name: &str,
     url: &str,
-    begin: &'static str,
-    migrating: bool,
+    lock: Lock,
 ) -> Result<(mpsc::Sender<Job>, tokio::sync::watch::Receiver<()>)> {
     let (jobs, queue) = mpsc::channel::<Job>();
     let (opened, open) = mpsc::sync_channel::<Result<()>>(1);
     let owned = url.to_owned();
     let running = super::database_thread(name, move || {
         let conn = connect(&owned).and_then(|mut conn| {
-            if migrating {
+            if lock == Lock::Whole {
                 migrate(&mut conn)?;
             }
             Ok(conn)
@@ -145,7 +156,7 @@ fn writer(
         match conn {
             Ok(conn) => {
                 let _ = opened.send(Ok(()));
-                run_jobs(conn, &owned, &queue, begin);
+                run_jobs(conn, &owned, &queue, lock);
             }
             Err(e) => {
                 let _ = opened.send(Err(e));
@@ -161,13 +172,13 @@ fn writer(
 /// (`Store::run_read_first`), the code flow's writing jobs. Their batches
 /// take the writers' lock *shared* ([`BEGIN_HOT`]), so they run beside
 /// each other, on this node and on others, and never beside a job that
-/// takes it whole (a logout, a withdrawal, a purge). Where two of them
-/// read, decide and write one row, they read it `FOR UPDATE` (a code, a
-/// refresh token, a throttle counter): the second waits for the first's
-/// commit and then sees its write, as if they had run one after the other.
-/// Two batches that wait for each other's rows give up after
-/// `lock_timeout`, and the job that gave up runs again on the database
-/// thread (`Ended::Contended`).
+/// takes it whole (a sign-in, a logout, a withdrawal, a purge). Where two
+/// of them read, decide and write one row, they read it `FOR UPDATE` (a
+/// code, a refresh token): the second waits for the first's commit and
+/// then sees its write, as if they had run one after the other. A job that
+/// waited longer than `lock_timeout` ([`BEGIN_HOT`]), or that reaches a
+/// throttle counter (`Tx::in_turn`), runs again on the database thread
+/// (`Ended::Contended`).
 pub(super) struct HotWriters {
     queues: Vec<mpsc::Sender<Job>>,
     next: AtomicUsize,
@@ -194,12 +205,24 @@ pub(super) fn open_for_cli(url: &str) -> Result<super::Db> {
     Ok(super::Db::pg(conn))
 }
 
-/// The database thread: batches as on SQLite; reconnects when the
-/// connection was lost (jobs meanwhile fail, and readiness says so).
-fn run_jobs(conn: PgConn, url: &str, queue: &mpsc::Receiver<Job>, begin: &str) {
+/// A writers' thread: batches as on SQLite; reconnects when the
+/// connection was lost (jobs meanwhile fail, and readiness says so). The
+/// jobs a batch left when it ended early go first in the next.
+fn run_jobs(conn: PgConn, url: &str, queue: &mpsc::Receiver<Job>, lock: Lock) {
     let conn = RefCell::new(conn);
-    while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
+    let begin = match lock {
+        Lock::Whole => BEGIN_WRITES,
+        Lock::Shared => BEGIN_HOT,
+    };
+    let mut left = Vec::new();
+    loop {
+        let mut batch = std::mem::take(&mut left);
+        if batch.is_empty() {
+            match queue.recv() {
+                Ok(first) => batch.push(first),
+                Err(_) => return,
+            }
+        }
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
                 Ok(job) => batch.push(job),
@@ -208,7 +231,8 @@ fn run_jobs(conn: PgConn, url: &str, queue: &mpsc::Receiver<Job>, begin: &str) {
         }
         // Dropping the jobs answers each caller with an error.
         if reconnected(&conn, url) {
-            run_batch(&conn, batch, begin);
+            conn.borrow_mut().shared = lock == Lock::Shared;
+            left = run_batch(&conn, batch, begin);
         }
     }
 }
@@ -237,8 +261,11 @@ fn reconnected(conn: &RefCell<PgConn>, url: &str) -> bool {
 /// needs no savepoint: the transaction is its own. Transaction control is
 /// deferred to the next statement's round trip (`PgConn`), so `BEGIN` and
 /// each savepoint ride with a job's first statement, and the last release
-/// with the `COMMIT`.
-fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>, begin: &str) {
+/// with the `COMMIT`. The batch ends early after a job that must run where
+/// writers take turns (a hot writer met another transaction on a row):
+/// committed at once, it lets go of its rows, and returns the jobs it did
+/// not run.
+fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>, begin: &str) -> Vec<Job> {
     crate::metrics::db_batch(batch.len());
     let tx = Tx::pg(conn);
     let defer = |sql: &str| conn.borrow_mut().defer(sql);
@@ -281,7 +308,7 @@ fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>, begin: &str) {
                 if let Err(e) = sent {
                     tracing::error!(error = %e, "database: a job's write failed");
                     keep = false;
-                    failed_late = Some(if e.is_contention() {
+                    failed_late = Some(if e.wants_turn() {
                         Ended::Contended
                     } else {
                         Ended::Undone
@@ -294,18 +321,26 @@ fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>, begin: &str) {
                     // savepoint; the job reads again itself.
                     defer("ROLLBACK TO job");
                 }
+            } else if keep {
+                defer("RELEASE job");
             } else {
-                defer(if keep {
-                    "RELEASE job"
-                } else {
-                    "ROLLBACK TO job; RELEASE job"
-                });
+                if writes_queued {
+                    // Sent and undone here, so that their failure is not
+                    // taken for the next job's.
+                    let _ = conn.borrow_mut().flush();
+                }
+                defer("ROLLBACK TO job; RELEASE job");
             }
         }
         kept_any |= keep;
+        let end_early =
+            failed_late == Some(Ended::Contended) || matches!(&done, Ok(d) if d.wants_turn);
         match done {
             Ok(done) => answers.push((done, failed_late)),
             Err(_) => tracing::error!("a database job panicked"),
+        }
+        if end_early {
+            break;
         }
     }
     conn.borrow_mut().in_transaction = false;
@@ -316,12 +351,18 @@ fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>, begin: &str) {
     };
     // Bound first: a borrow in the `match` would live through its arms.
     let ended = conn.borrow_mut().batch(end);
-    let committed = match ended {
-        Ok(()) => true,
+    let (committed, undone) = match ended {
+        Ok(()) => (true, Ended::Undone),
         Err(e) => {
             tracing::error!(error = %e, "database: commit failed");
             let _ = conn.borrow_mut().batch("ROLLBACK");
-            false
+            // A lone job's writes go with the COMMIT: one of them may have
+            // waited too long for a row.
+            let undone = match e.wants_turn() {
+                true => Ended::Contended,
+                false => Ended::Undone,
+            };
+            (false, undone)
         }
     };
     for (done, failed_late) in answers {
@@ -330,9 +371,10 @@ fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>, begin: &str) {
         (done.answer)(match failed_late {
             Some(ended) => ended,
             None if committed => Ended::Committed,
-            None => Ended::Undone,
+            None => undone,
         });
     }
+    jobs.collect()
 }
 
 /// The first statement of `job` ([`Store::run_read_first`]) if it is a

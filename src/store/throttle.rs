@@ -4,7 +4,7 @@
 
 use super::args;
 
-use super::{Result, Row, Tx};
+use super::{Result, Tx};
 
 /// A counter as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -17,45 +17,28 @@ pub struct Counter {
 }
 
 pub fn get(tx: &Tx<'_>, key: &str) -> Result<Option<Counter>> {
-    tx.query_opt(GET, args![key], counter)
-}
-
-const GET: &str = get_sql!();
-
-macro_rules! get_sql {
-    () => {
-        "SELECT count, since, blocked_until FROM throttle WHERE key = ?1"
-    };
-}
-use get_sql;
-
-fn counter(row: &Row<'_, '_>) -> Result<Counter> {
-    Ok(Counter {
-        count: row.get(0)?,
-        since: row.get(1)?,
-        blocked_until: row.get(2)?,
-    })
-}
-
-/// [`get`], to change it: on PostgreSQL the row stays locked until the
-/// job's batch ends, so that jobs running side by side (hot writers,
-/// `pg`) count one after the other.
-pub fn get_to_change(tx: &Tx<'_>, key: &str) -> Result<Option<Counter>> {
     tx.query_opt(
-        tx.pick(GET, concat!(get_sql!(), " FOR UPDATE")),
+        "SELECT count, since, blocked_until FROM throttle WHERE key = ?1",
         args![key],
-        counter,
+        |row| {
+            Ok(Counter {
+                count: row.get(0)?,
+                since: row.get(1)?,
+                blocked_until: row.get(2)?,
+            })
+        },
     )
 }
 
-/// Stores a new counter; false if one exists (created meanwhile on another
-/// connection, PostgreSQL).
-pub fn create(tx: &Tx<'_>, key: &str, counter: Counter) -> Result<bool> {
-    Ok(tx.execute(
-        "INSERT INTO throttle (key, count, since, blocked_until) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (key) DO NOTHING",
-        args![key, counter.count, counter.since, counter.blocked_until],
-    )? == 1)
+/// [`get`], to change it: only in a job that takes turns with the other
+/// writers (`Tx::in_turn`; PostgreSQL's hot writers run such a job again
+/// on the database thread), so that a check and its count are one step on
+/// every node, and no counter's row is ever held by jobs running side by
+/// side, where a flood from two addresses could make their batches wait
+/// for each other.
+pub fn get_to_change(tx: &Tx<'_>, key: &str) -> Result<Option<Counter>> {
+    tx.in_turn()?;
+    get(tx, key)
 }
 
 pub fn put(tx: &Tx<'_>, key: &str, counter: Counter) -> Result<()> {

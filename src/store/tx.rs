@@ -99,6 +99,9 @@ pub(super) struct PgConn {
     /// A transaction is open (a batch of jobs, or a command's savepoint):
     /// savepoints nest in it instead of opening one, and writes may wait.
     pub(super) in_transaction: bool,
+    /// Its batches hold the writers' lock shared (`pg::HotWriters`): a
+    /// job that must take turns stops there (`Tx::in_turn`).
+    pub(super) shared: bool,
 }
 
 /// A request waiting to be sent; it owns what it sends.
@@ -176,6 +179,7 @@ impl PgConn {
             queued: Vec::new(),
             pending: String::new(),
             in_transaction: false,
+            shared: false,
         })
     }
 
@@ -451,6 +455,16 @@ impl<'c> Tx<'c> {
     }
 
     /// Whether this is PostgreSQL (for what only one backend has).
+    /// Stops a job that runs beside other writers (PostgreSQL's hot
+    /// writers) where it is about to change what only jobs taking turns
+    /// may change: it then runs again on the database thread.
+    pub(super) fn in_turn(&self) -> Result<()> {
+        match self.conn {
+            Conn::Pg(conn) if conn.borrow().shared => Err(Error::InTurn),
+            _ => Ok(()),
+        }
+    }
+
     pub(super) fn is_postgres(&self) -> bool {
         !matches!(self.conn, Conn::Lite(_))
     }

@@ -11,7 +11,7 @@ use crate::token::code_for;
 const WRITERS_LOCK: &str = "SELECT pg_advisory_xact_lock_shared(1582972416)";
 
 /// How long the other transaction keeps the code's row: far past the hot
-/// writers' `lock_timeout` (50 ms).
+/// writers' `lock_timeout` (10 ms).
 const HELD: std::time::Duration = std::time::Duration::from_millis(600);
 
 #[tokio::test]

@@ -220,20 +220,27 @@ async fn a_refresh_token_at_once(server: &TestServer, email: &str) {
 
 /// Authorization requests from one address with no session, sent at once:
 /// as many reach the login page as the bound allows, the others get 429.
-/// Each round is another address (the proxy in front says which).
+/// Each round is another address (the proxy in front says which); every
+/// other round the requests carry a session cookie that names no session
+/// (an ended one), which sends them the signed-in way first.
 #[tokio::test]
 async fn pending_requests_opened_at_once_stay_within_the_client_address_bound() {
     let server = TestServer::start_with(
         "trusted_proxies = [\"127.0.0.1/32\"]\n[policy]\npending_requests_per_client = 3\n",
     )
     .await;
-    let flood = browser();
+    let flood = rp_http();
+    let ended = format!("sesame_session={}", "e".repeat(43));
     for round in 0..ROUNDS {
         let address = format!("198.51.100.{round}");
         let answers = all_at_once(RP_AT_ONCE, || {
-            flood
+            let request = flood
                 .get(auth_url(&server, ""))
-                .header("x-forwarded-for", &address)
+                .header("x-forwarded-for", &address);
+            match round % 2 {
+                1 => request.header("cookie", &ended),
+                _ => request,
+            }
         })
         .await;
         let to_login = answers
