@@ -314,21 +314,13 @@ impl Store {
         T: Send + 'static,
         F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
     {
-        // SQLite's database thread runs each read in process.
-        if self.direct.is_none() {
-            return submit(&self.jobs, f).await;
-        }
-        let f = Arc::new(f);
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let sent = match &self.hot {
-            Some(hot) => {
-                let job = hot_job(f, reply, self.jobs.clone());
-                // A hot thread that ended leaves its jobs to the database
-                // thread.
-                hot.queue().send(job).or_else(|e| self.jobs.send(e.0))
-            }
-            None => self.jobs.send(read_first_job(f, reply)),
+        let Some(hot) = &self.hot else {
+            return self.run_read_first_in_turn(f).await;
         };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = hot_job(Arc::new(f), reply, self.jobs.clone());
+        // A hot thread that ended leaves its jobs to the database thread.
+        let sent = hot.queue().send(job).or_else(|e| self.jobs.send(e.0));
         sent.map_err(|_| Error::Worker)?;
         answered(answer).await
     }
@@ -342,6 +334,7 @@ impl Store {
         T: Send + 'static,
         F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
     {
+        // SQLite's database thread runs each read in process.
         if self.direct.is_none() {
             return submit(&self.jobs, f).await;
         }
@@ -438,7 +431,7 @@ where
 {
     let (reply, answer) = tokio::sync::oneshot::channel();
     let job = Job {
-        run: answering(f, reply),
+        run: answering(f, reply, None),
         first_read: None,
     };
     queue.send(job).map_err(|_| Error::Worker)?;
@@ -458,8 +451,14 @@ async fn answered<T>(answer: tokio::sync::oneshot::Receiver<Result<T>>) -> Resul
     answer
 }
 
-/// Runs `f` and answers `reply` with its result once its batch committed.
-fn answering<T, F>(f: F, reply: Reply<T>) -> Box<dyn FnOnce(&Tx<'_>) -> Done + Send>
+/// Runs `f` and answers `reply` once its batch has ended: its own result
+/// if the batch committed. A job that must run where writers take turns
+/// (`Ended::Contended`) goes to `again` instead, if it has somewhere to go.
+fn answering<T, F>(
+    f: F,
+    reply: Reply<T>,
+    again: Option<Again<T>>,
+) -> Box<dyn FnOnce(&Tx<'_>) -> Done + Send>
 where
     T: Send + 'static,
     F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
@@ -469,12 +468,16 @@ where
         Done {
             ok: result.is_ok(),
             wants_turn: matches!(&result, Err(e) if e.wants_turn()),
-            answer: Box::new(move |ended| {
-                let _ = reply.send(outcome(result, ended));
+            answer: Box::new(move |ended| match (ended, again) {
+                (Ended::Contended, Some(again)) => again(reply),
+                _ => drop(reply.send(outcome(result, ended))),
             }),
         }
     })
 }
+
+/// Where a job that must take turns goes with its reply, to run again.
+type Again<T> = Box<dyn FnOnce(Reply<T>) + Send>;
 
 /// What a job answers: its own result if its batch committed.
 fn outcome<T>(result: Result<T>, ended: Ended) -> Result<T> {
@@ -492,7 +495,7 @@ where
 {
     Job {
         first_read: Some(first_read(&f)),
-        run: answering(move |tx| f(tx), reply),
+        run: answering(move |tx| f(tx), reply, None),
     }
 }
 
@@ -514,27 +517,15 @@ where
     T: Send + 'static,
     F: Fn(&Tx<'_>) -> Result<T> + Send + Sync + 'static,
 {
-    let first = first_read(&f);
-    let run = Box::new(move |tx: &Tx<'_>| {
-        let result = f(tx);
-        let wants_turn = matches!(&result, Err(e) if e.wants_turn());
-        Done {
-            ok: result.is_ok(),
-            wants_turn,
-            answer: Box::new(move |ended| {
-                if wants_turn || ended == Ended::Contended {
-                    crate::metrics::db_contended();
-                    // Dropped if the thread is gone: the caller gets an error.
-                    let _ = writers.send(read_first_job(f, reply));
-                } else {
-                    let _ = reply.send(outcome(result, ended));
-                }
-            }),
-        }
+    let again_f = Arc::clone(&f);
+    let again: Again<T> = Box::new(move |reply| {
+        crate::metrics::db_contended();
+        // Dropped if the thread is gone: the caller gets an error.
+        let _ = writers.send(read_first_job(again_f, reply));
     });
     Job {
-        run,
-        first_read: Some(first),
+        first_read: Some(first_read(&f)),
+        run: answering(move |tx| f(tx), reply, Some(again)),
     }
 }
 

@@ -286,8 +286,9 @@ fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>, begin: &str) -> Vec<Job> {
         let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (job.run)(&tx)));
         conn.borrow_mut().prefetched = None;
         let mut keep = matches!(&done, Ok(d) if d.ok);
-        // How the job ended if its writes failed when sent.
-        let mut failed_late = None;
+        // How the job ended, if not with its batch: it must run in turn,
+        // or its writes failed when sent.
+        let mut ended_alone = matches!(&done, Ok(d) if d.wants_turn).then_some(Ended::Contended);
         let writes_queued = conn.borrow().writes_queued();
         if !alone {
             if keep && writes_queued {
@@ -306,13 +307,8 @@ fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>, begin: &str) -> Vec<Job> {
                     None => conn.borrow_mut().flush(),
                 };
                 if let Err(e) = sent {
-                    tracing::error!(error = %e, "database: a job's write failed");
                     keep = false;
-                    failed_late = Some(if e.wants_turn() {
-                        Ended::Contended
-                    } else {
-                        Ended::Undone
-                    });
+                    ended_alone = Some(ended_by(&e, "a job's write"));
                     // The rest of the round trip did not run.
                     opened = false;
                     defer("ROLLBACK TO job; RELEASE job");
@@ -333,13 +329,11 @@ fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>, begin: &str) -> Vec<Job> {
             }
         }
         kept_any |= keep;
-        let end_early =
-            failed_late == Some(Ended::Contended) || matches!(&done, Ok(d) if d.wants_turn);
         match done {
-            Ok(done) => answers.push((done, failed_late)),
+            Ok(done) => answers.push((done, ended_alone)),
             Err(_) => tracing::error!("a database job panicked"),
         }
-        if end_early {
+        if ended_alone == Some(Ended::Contended) {
             break;
         }
     }
@@ -351,30 +345,34 @@ fn run_batch(conn: &RefCell<PgConn>, batch: Vec<Job>, begin: &str) -> Vec<Job> {
     };
     // Bound first: a borrow in the `match` would live through its arms.
     let ended = conn.borrow_mut().batch(end);
-    let (committed, undone) = match ended {
-        Ok(()) => (true, Ended::Undone),
+    let batch_ended = match ended {
+        Ok(()) => Ended::Committed,
         Err(e) => {
-            tracing::error!(error = %e, "database: commit failed");
             let _ = conn.borrow_mut().batch("ROLLBACK");
             // A lone job's writes go with the COMMIT: one of them may have
             // waited too long for a row.
-            let undone = match e.wants_turn() {
-                true => Ended::Contended,
-                false => Ended::Undone,
-            };
-            (false, undone)
+            ended_by(&e, "a commit")
         }
     };
-    for (done, failed_late) in answers {
+    for (done, ended_alone) in answers {
         // A lone job undone by its rollback still gets its own answer (its
         // error), as a job undone by its savepoint does.
-        (done.answer)(match failed_late {
-            Some(ended) => ended,
-            None if committed => Ended::Committed,
-            None => undone,
-        });
+        (done.answer)(ended_alone.unwrap_or(batch_ended));
     }
     jobs.collect()
+}
+
+/// How a failure of what a batch sent ends the jobs it undid: run again
+/// in turn if it only waited too long for a row (expected, beside other
+/// writers), else undone, which is logged as the error it is.
+fn ended_by(e: &Error, what: &str) -> Ended {
+    if e.wants_turn() {
+        tracing::debug!(error = %e, "database: {what} waited for a row: it runs again in turn");
+        Ended::Contended
+    } else {
+        tracing::error!(error = %e, "database: {what} failed");
+        Ended::Undone
+    }
 }
 
 /// The first statement of `job` ([`Store::run_read_first`]) if it is a

@@ -454,7 +454,6 @@ impl<'c> Tx<'c> {
         }
     }
 
-    /// Whether this is PostgreSQL (for what only one backend has).
     /// Stops a job that runs beside other writers (PostgreSQL's hot
     /// writers) where it is about to change what only jobs taking turns
     /// may change: it then runs again on the database thread.
@@ -465,6 +464,7 @@ impl<'c> Tx<'c> {
         }
     }
 
+    /// Whether this is PostgreSQL (for what only one backend has).
     pub(super) fn is_postgres(&self) -> bool {
         !matches!(self.conn, Conn::Lite(_))
     }

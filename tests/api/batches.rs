@@ -36,7 +36,7 @@ async fn with_the_key_taken() -> (TestServer, sesame::store::Store) {
 
 /// What `sql` counts, read where the writing jobs run (so the database
 /// thread is still serving).
-async fn count(store: &sesame::store::Store, sql: &'static str) -> i64 {
+pub async fn count(store: &sesame::store::Store, sql: &'static str) -> i64 {
     store
         .run(move |tx| tx.query_i64(sql))
         .await

@@ -7,6 +7,7 @@
 //! what that redemption gave; one address opens no more pending requests
 //! than its bound.
 
+use crate::batches::count;
 use crate::helpers::*;
 use crate::rp::{offline, post_as, userinfo_status};
 use crate::token::code_for;
@@ -259,12 +260,7 @@ async fn pending_requests_opened_at_once_stay_within_the_client_address_bound() 
             .count();
         assert_eq!(held, RP_AT_ONCE - 3, "the others are held: {answers:?}");
     }
-    let pending = server
-        .app
-        .store
-        .run(|tx| tx.query_i64("SELECT COUNT(*) FROM interactions"))
-        .await
-        .unwrap();
+    let pending = count(&server.app.store, "SELECT COUNT(*) FROM interactions").await;
     assert_eq!(
         pending,
         3 * ROUNDS as i64,
